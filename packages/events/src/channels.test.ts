@@ -1,0 +1,96 @@
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import {
+  CHANNEL_CATALOGUE,
+  type Channel,
+  type EventFor,
+  isEventAllowedOn,
+  marketChannel,
+  parseChannel,
+  taskChannel,
+  userChannel,
+} from './channels.js'
+import { ChannelNameError } from './errors.js'
+import type { MarketSnapshotEvent, TaskCompletedEvent, TaskProgressEvent } from './events.js'
+
+describe('channels', () => {
+  it.each([
+    ['events:tasks', 'tasks', undefined],
+    ['events:indicators', 'indicators', undefined],
+    ['events:market', 'market', undefined],
+    ['events:system', 'system', undefined],
+    ['events:task:calc_1234567890', 'task', 'calc_1234567890'],
+    ['events:market:000001', 'market_stock', '000001'],
+    ['events:market:600000.SH', 'market_stock', '600000.SH'],
+    ['events:user:alice-01', 'user', 'alice-01'],
+    [`events:task:${'a'.repeat(64)}`, 'task', 'a'.repeat(64)],
+  ])('parses %s', (name, kind, id) => {
+    expect(parseChannel(name)).toEqual({
+      ok: true,
+      channel: id === undefined ? { name, kind } : { name, kind, id },
+    })
+  })
+
+  it.each([
+    ['events:*', 'unknown channel "events:*"'],
+    ['events:task:*', 'events:task:{id}: id may only contain A-Z a-z 0-9 _ . -'],
+    ['events:task:calc?', 'events:task:{id}: id may only contain A-Z a-z 0-9 _ . -'],
+    ['events:market:[0-9]', 'events:market:{id}: id may only contain A-Z a-z 0-9 _ . -'],
+    ['events:task:a b', 'events:task:{id}: id may only contain A-Z a-z 0-9 _ . -'],
+    ['events:task:a\nb', 'events:task:{id}: id may only contain A-Z a-z 0-9 _ . -'],
+    ['events:user:\u0000', 'events:user:{id}: id may only contain A-Z a-z 0-9 _ . -'],
+    ['events:task:calc:1', 'events:task:{id}: id may only contain A-Z a-z 0-9 _ . -'],
+    ['events:task:', 'events:task:{id}: id is empty'],
+    [`events:task:${'a'.repeat(65)}`, 'events:task:{id}: id is longer than 64 characters'],
+    ['events:tasks ', 'unknown channel "events:tasks "'],
+    ['EVENTS:TASKS', 'unknown channel "EVENTS:TASKS"'],
+    ['', 'unknown channel ""'],
+    ['commands:worker', 'unknown channel "commands:worker"'],
+  ])('rejects %j', (name, reason) => {
+    expect(parseChannel(name)).toEqual({ ok: false, reason })
+  })
+
+  it('rejects non-strings and cuts long names in the reason', () => {
+    expect(parseChannel(42)).toEqual({ ok: false, reason: 'channel must be a string' })
+    expect(parseChannel(`x${'y'.repeat(500)}`)).toEqual({
+      ok: false,
+      reason: `unknown channel "x${'y'.repeat(79)}"`,
+    })
+  })
+
+  it('builds the parameterised channels and refuses bad ids', () => {
+    expect(taskChannel('calc_1')).toBe('events:task:calc_1')
+    expect(marketChannel('000001')).toBe('events:market:000001')
+    expect(userChannel('alice')).toBe('events:user:alice')
+    expect(() => taskChannel('a*')).toThrow(ChannelNameError)
+    expect(() => marketChannel('')).toThrow('invalid channel id "": id is empty')
+  })
+
+  it('lists every kind once, with the events it may carry', () => {
+    expect(CHANNEL_CATALOGUE.map((c) => c.kind)).toEqual([
+      'tasks',
+      'task',
+      'indicators',
+      'market',
+      'market_stock',
+      'system',
+      'user',
+    ])
+    expect(isEventAllowedOn('indicators', 'stock.indicators.completed')).toBe(true)
+    expect(isEventAllowedOn('indicators', 'task.progress')).toBe(false)
+    expect(isEventAllowedOn('tasks', 'stock.indicators.completed')).toBe(false)
+    expect(isEventAllowedOn('system', 'system.heartbeat')).toBe(true)
+  })
+
+  it('types the events a channel may carry', () => {
+    expectTypeOf<EventFor<'events:tasks'>>().toEqualTypeOf<TaskProgressEvent | TaskCompletedEvent>()
+    expectTypeOf<EventFor<'events:market:000001'>>().toEqualTypeOf<MarketSnapshotEvent>()
+    const publish = <C extends Channel>(_channel: C, _event: EventFor<C>) => undefined
+    const progress = {} as TaskProgressEvent
+    publish('events:tasks', progress)
+    publish(taskChannel('calc_1'), progress)
+    // @ts-expect-error a task.progress may not be published on events:indicators
+    publish('events:indicators', progress)
+    // @ts-expect-error not a channel of the catalogue
+    publish('events:everything', progress)
+  })
+})

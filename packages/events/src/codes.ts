@@ -1,0 +1,88 @@
+// ---- Close codes ----
+
+/**
+ * WebSocket close codes the gateway uses, with what they mean. 4000-4499: transient, reconnect with
+ * backoff. 4500-4999: the same request would fail again, do not reconnect. 1000-1015 keep their
+ * RFC 6455 meaning.
+ */
+export const CLOSE_CODES = {
+  NORMAL: [1000, 'Normal closure, asked for by the client.'],
+  MESSAGE_TOO_BIG: [1009, 'A frame was larger than MAX_PAYLOAD_BYTES.'],
+  SHUTDOWN: [
+    4000,
+    'The gateway is shutting down; reconnect (to another instance or the restarted one).',
+  ],
+  HEARTBEAT_TIMEOUT: [4001, 'No frame from the client within HEARTBEAT_TIMEOUT_S.'],
+  SLOW_CLIENT: [
+    4002,
+    'The client did not read fast enough (over MAX_CLIENT_BUFFER_BYTES); reconnect.',
+  ],
+  SERVER_FULL: [4003, 'The gateway is at MAX_CONNECTIONS; retry later.'],
+  UNAUTHORIZED: [4500, 'Missing, malformed, badly signed or expired token; get a new token first.'],
+  FORBIDDEN_ORIGIN: [4501, 'The Origin header is not in ALLOWED_ORIGINS.'],
+  PROTOCOL_VIOLATION: [4502, 'Too many invalid frames.'],
+} as const satisfies Record<string, readonly [number, string]>
+
+/** The close codes by name, e.g. `CloseCode.SLOW_CLIENT === 4002`. */
+export const CloseCode = mapTable(CLOSE_CODES)
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
+
+/** Whether a client should reconnect after a close with this code. */
+export function shouldReconnect(code: number): boolean {
+  if (code >= 4500 && code <= 4999) return false
+  if (code >= 3500 && code <= 3999) return false
+  if (code === 1002 || code === 1003 || code === 1008 || code === CloseCode.MESSAGE_TOO_BIG)
+    return false
+  return code !== CloseCode.NORMAL
+}
+
+// ---- Error codes ----
+
+/** Machine-readable codes in `error` frames and failed subscription entries, with their meaning. */
+export const ERROR_CODES = {
+  INVALID_FRAME: [
+    'invalid_frame',
+    'The frame is not JSON, not an object, or has missing or mistyped fields.',
+  ],
+  UNKNOWN_TYPE: ['unknown_type', 'The frame `type` is not one the gateway understands.'],
+  INVALID_CHANNEL: [
+    'invalid_channel',
+    'The channel is not in the catalogue or its id is malformed.',
+  ],
+  FORBIDDEN_CHANNEL: [
+    'forbidden_channel',
+    "The token does not allow this channel (another user's, or outside its `channels` claim).",
+  ],
+  TOO_MANY_SUBSCRIPTIONS: ['too_many_subscriptions', 'MAX_SUBSCRIPTIONS_PER_CONNECTION reached.'],
+  UNRECOVERABLE_POSITION: [
+    'unrecoverable_position',
+    'The resume position could not be honoured; a snapshot follows instead.',
+  ],
+  INTERNAL: ['internal', 'The gateway failed; the request may be retried.'],
+} as const satisfies Record<string, readonly [string, string]>
+
+/** The error codes by name, e.g. `ErrorCode.INVALID_CHANNEL === 'invalid_channel'`. */
+export const ErrorCode = mapTable(ERROR_CODES)
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+// ---- Notice codes ----
+
+/** Codes of `notice` frames: what the gateway tells every client about itself. */
+export const NOTICE_CODES = {
+  BRIDGE_DOWN: ['bridge_down', 'The gateway lost Redis: live events pause until `bridge_up`.'],
+  BRIDGE_UP: ['bridge_up', 'Redis is back and every channel is subscribed again.'],
+} as const satisfies Record<string, readonly [string, string]>
+
+/** The notice codes by name. */
+export const NoticeCode = mapTable(NOTICE_CODES)
+export type NoticeCode = (typeof NoticeCode)[keyof typeof NoticeCode]
+
+// ---- Helpers ----
+
+function mapTable<T extends Record<string, readonly [unknown, string]>>(
+  table: T,
+): { readonly [K in keyof T]: T[K][0] } {
+  return Object.freeze(
+    Object.fromEntries(Object.entries(table).map(([name, [value]]) => [name, value])),
+  ) as { readonly [K in keyof T]: T[K][0] }
+}

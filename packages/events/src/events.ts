@@ -1,0 +1,218 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
+
+// ---- Shared pieces ----
+
+/** Contract version stamped on every event this package creates. */
+export const EVENT_VERSION = '1.0'
+
+/** ISO-8601 timestamp; producers write UTC (`...Z`), consumers also accept an explicit offset. */
+export const Timestamp = Type.String({
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$',
+  description: 'ISO-8601 date-time, UTC (Z) when produced by StockPulse',
+})
+
+/** Identifier usable inside a channel name: task ids, stock codes, user ids. */
+export const Identifier = Type.String({
+  pattern: '^[A-Za-z0-9_.-]{1,64}$',
+  description: '1-64 characters of A-Z a-z 0-9 _ . -',
+})
+
+export const TaskStatus = Type.Union(
+  [
+    Type.Literal('pending'),
+    Type.Literal('running'),
+    Type.Literal('completed'),
+    Type.Literal('failed'),
+    Type.Literal('cancelled'),
+  ],
+  { description: 'Lifecycle state of a task' },
+)
+export type TaskStatus = Static<typeof TaskStatus>
+
+const Count = (description: string) => Type.Integer({ minimum: 0, description })
+
+/** Latest value of each output of each indicator, e.g. `{ "MACD": { "macd": 0.12, ... } }`; null where undefined (lookback). */
+export const IndicatorValues = Type.Record(
+  Type.String(),
+  Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()])),
+  { description: 'indicator id -> output name -> latest value (null during the lookback)' },
+)
+export type IndicatorValues = Static<typeof IndicatorValues>
+
+/** Why one stock, or one indicator of it, failed. */
+export const Failure = Type.Object(
+  {
+    stock_code: Identifier,
+    indicator: Type.Optional(
+      Type.String({ description: 'Indicator id; absent when the whole stock failed' }),
+    ),
+    reason: Type.String({ description: 'Human-readable cause' }),
+  },
+  { $id: 'Failure' },
+)
+export type Failure = Static<typeof Failure>
+
+const base = <T extends string>(eventType: T) => ({
+  event_type: Type.Literal(eventType),
+  timestamp: Timestamp,
+  version: Type.Optional(
+    Type.String({ description: 'Contract version; absent in pre-1.0 producers, read as "1.0"' }),
+  ),
+})
+
+// ---- Events ----
+
+export const TaskProgressEvent = Type.Object(
+  {
+    ...base('task.progress'),
+    task_id: Identifier,
+    task_type: Type.String({ description: 'Kind of job, e.g. "batch_daily"' }),
+    status: TaskStatus,
+    progress: Type.Number({ minimum: 0, maximum: 100, description: 'Percent done, 0..100' }),
+    message: Type.String({ description: 'Human-readable status line' }),
+    processed: Count('Stocks finished so far (succeeded or failed)'),
+    total: Count('Stocks in the job; 0 while unknown'),
+    failed: Count('Stocks that failed so far'),
+  },
+  {
+    $id: 'TaskProgressEvent',
+    description: 'Task started, advanced (every 1 % or 50 stocks) or reached 100 %',
+  },
+)
+export type TaskProgressEvent = Static<typeof TaskProgressEvent>
+
+export const StockIndicatorsCompletedEvent = Type.Object(
+  {
+    ...base('stock.indicators.completed'),
+    task_id: Type.Optional(Identifier),
+    stock_code: Identifier,
+    indicators: Type.Array(Type.String(), {
+      description: 'Indicator ids computed successfully, e.g. ["SMA_5", "MACD"]',
+    }),
+    success_count: Count('Indicators computed'),
+    failed_count: Count('Indicators that failed'),
+    calculation_time_ms: Type.Number({ minimum: 0, description: 'Time spent on this stock' }),
+    from_cache_count: Count('Indicators served from the cache'),
+    latest: Type.Optional(IndicatorValues),
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object({
+          indicator: Type.Optional(Type.String()),
+          reason: Type.String(),
+        }),
+        { description: 'Why indicators failed; no indicator means the whole stock failed' },
+      ),
+    ),
+  },
+  {
+    $id: 'StockIndicatorsCompletedEvent',
+    description: 'One stock finished: every configured indicator in one event',
+  },
+)
+export type StockIndicatorsCompletedEvent = Static<typeof StockIndicatorsCompletedEvent>
+
+export const TaskResult = Type.Object(
+  {
+    success: Count('Stocks computed without any failure'),
+    failed: Count('Stocks with at least one failure'),
+    failures: Type.Optional(
+      Type.Array(Failure, { description: 'The first failures, capped by the producer' }),
+    ),
+    failures_omitted: Type.Optional(Count('Failures left out of `failures` by the cap')),
+    events_dropped: Type.Optional(Count('Events the producer could not publish (bus down)')),
+  },
+  { $id: 'TaskResult' },
+)
+export type TaskResult = Static<typeof TaskResult>
+
+export const TaskCompletedEvent = Type.Object(
+  {
+    ...base('task.completed'),
+    task_id: Identifier,
+    task_type: Type.String(),
+    status: TaskStatus,
+    duration_seconds: Type.Number({ minimum: 0 }),
+    result: TaskResult,
+    message: Type.Optional(Type.String()),
+  },
+  {
+    $id: 'TaskCompletedEvent',
+    description: 'Last event of a task: completed, failed or cancelled',
+  },
+)
+export type TaskCompletedEvent = Static<typeof TaskCompletedEvent>
+
+export const Bar = Type.Object(
+  {
+    open: Type.Number(),
+    high: Type.Number(),
+    low: Type.Number(),
+    close: Type.Number(),
+    volume: Type.Number({ minimum: 0 }),
+  },
+  { $id: 'Bar', description: 'One daily OHLCV bar' },
+)
+export type Bar = Static<typeof Bar>
+
+export const MarketSnapshotEvent = Type.Object(
+  {
+    ...base('market.snapshot'),
+    task_id: Type.Optional(Identifier),
+    stock_code: Identifier,
+    trade_date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD' }),
+    bar: Bar,
+    indicators: IndicatorValues,
+  },
+  { $id: 'MarketSnapshotEvent', description: "A stock's latest bar and indicator values" },
+)
+export type MarketSnapshotEvent = Static<typeof MarketSnapshotEvent>
+
+export const SystemHeartbeatEvent = Type.Object(
+  {
+    ...base('system.heartbeat'),
+    service: Type.String({ description: 'Which service beats, e.g. "worker"' }),
+    instance_id: Identifier,
+    uptime_seconds: Type.Number({ minimum: 0 }),
+    status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('stopping')]),
+    active_task_id: Type.Optional(Identifier),
+  },
+  { $id: 'SystemHeartbeatEvent', description: 'A service is alive (workers beat every 10 s)' },
+)
+export type SystemHeartbeatEvent = Static<typeof SystemHeartbeatEvent>
+
+export const UserNotificationEvent = Type.Object(
+  {
+    ...base('user.notification'),
+    user_id: Identifier,
+    level: Type.Union([
+      Type.Literal('info'),
+      Type.Literal('success'),
+      Type.Literal('warning'),
+      Type.Literal('error'),
+    ]),
+    title: Type.String(),
+    message: Type.String(),
+    task_id: Type.Optional(Identifier),
+  },
+  { $id: 'UserNotificationEvent', description: 'A message for one user (events:user:{user_id})' },
+)
+export type UserNotificationEvent = Static<typeof UserNotificationEvent>
+
+/** Every event schema by its `event_type`. */
+export const EventSchemas = {
+  'task.progress': TaskProgressEvent,
+  'stock.indicators.completed': StockIndicatorsCompletedEvent,
+  'task.completed': TaskCompletedEvent,
+  'market.snapshot': MarketSnapshotEvent,
+  'system.heartbeat': SystemHeartbeatEvent,
+  'user.notification': UserNotificationEvent,
+} as const satisfies Record<string, TSchema>
+
+export type EventType = keyof typeof EventSchemas
+export const EVENT_TYPES = Object.keys(EventSchemas) as EventType[]
+
+export const StockPulseEvent = Type.Union(Object.values(EventSchemas), { $id: 'StockPulseEvent' })
+export type StockPulseEvent = Static<typeof StockPulseEvent>
+
+/** The event whose `event_type` is T. */
+export type EventOf<T extends EventType> = Static<(typeof EventSchemas)[T]>

@@ -1,0 +1,51 @@
+import type { TSchema } from '@sinclair/typebox'
+import { CancelTaskCommand, StartTaskCommand, WorkerCommand } from './commands.js'
+import { EventSchemas, StockPulseEvent } from './events.js'
+import {
+  BatchFrame,
+  ClientFrame,
+  ConnectedFrame,
+  ErrorFrame,
+  HeartbeatAckFrame,
+  HeartbeatFrame,
+  NoticeFrame,
+  ServerFrame,
+  SubscribedFrame,
+  SubscribeFrame,
+  UnsubscribedFrame,
+  UnsubscribeFrame,
+} from './protocol.js'
+
+const SCHEMAS: readonly TSchema[] = [
+  ...Object.values(EventSchemas),
+  StockPulseEvent,
+  HeartbeatFrame,
+  SubscribeFrame,
+  UnsubscribeFrame,
+  ClientFrame,
+  ConnectedFrame,
+  SubscribedFrame,
+  UnsubscribedFrame,
+  HeartbeatAckFrame,
+  ErrorFrame,
+  NoticeFrame,
+  BatchFrame,
+  ServerFrame,
+  StartTaskCommand,
+  CancelTaskCommand,
+  WorkerCommand,
+]
+
+/**
+ * Every top-level schema as plain JSON Schema (draft 2020-12), keyed by `$id`: what
+ * `schema/<$id>.json` holds, for producers and consumers outside TypeScript.
+ */
+export function jsonSchemas(): Record<string, object> {
+  return Object.fromEntries(
+    SCHEMAS.map((schema) => {
+      const id = schema.$id as string
+      const plain = JSON.parse(JSON.stringify(schema)) as object
+      return [id, { $schema: 'https://json-schema.org/draft/2020-12/schema', ...plain }]
+    }),
+  )
+}
