@@ -1,3 +1,4 @@
+export * from './bus.js'
 export * from './channels.js'
 export * from './codes.js'
 export * from './commands.js'

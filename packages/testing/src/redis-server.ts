@@ -1,0 +1,89 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer, Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/** A redis-server child process owned by one test file, on its own port, keeping nothing on disk. */
+export interface RedisServer {
+  readonly port: number
+  readonly url: string
+  /** Kills the server (SIGKILL, like a crash); its data is gone. */
+  kill(): Promise<void>
+  /** Starts it again on the same port, empty. */
+  start(): Promise<void>
+  /** Kills it for good. */
+  stop(): Promise<void>
+}
+
+/** Starts `redis-server` on a free loopback port and waits until it accepts connections. */
+export async function startRedisServer(): Promise<RedisServer> {
+  const port = await freePort()
+  let child: ChildProcess | undefined
+  const server: RedisServer = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      if (child) return
+      child = spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--loglevel',
+          'warning',
+        ],
+        { stdio: 'ignore' },
+      )
+      await waitForPort(port, 5_000)
+    },
+    async kill() {
+      const running = child
+      child = undefined
+      if (!running || running.exitCode !== null) return
+      const exited = once(running, 'exit')
+      running.kill('SIGKILL')
+      await exited
+    },
+    stop: () => server.kill(),
+  }
+  await server.start()
+  return server
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export async function freePort(): Promise<number> {
+  const probe = createServer()
+  probe.listen(0, '127.0.0.1')
+  await once(probe, 'listening')
+  const address = probe.address()
+  probe.close()
+  if (address === null || typeof address === 'string') throw new Error('no TCP address')
+  return address.port
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await canConnect(port)) return
+    await sleep(20)
+  }
+  throw new Error(`redis-server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`)
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket()
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+    socket.connect(port, '127.0.0.1')
+  })
+}
