@@ -24,9 +24,9 @@ export function createMemoryBus(): EventBus {
       })
     },
     subscribe(channel, listener) {
-      let subscribed = listeners.get(channel)
-      if (!subscribed) listeners.set(channel, (subscribed = new Set()))
+      const subscribed = listeners.get(channel) ?? new Set()
       subscribed.add(listener)
+      listeners.set(channel, subscribed)
     },
     unsubscribe(channel, listener) {
       const subscribed = listeners.get(channel)
