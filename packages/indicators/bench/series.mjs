@@ -27,7 +27,8 @@ export function walk(length, start, seed, flat = 0) {
       high[i] = low[i] = close[i] = price
       continue
     }
-    if (rnd() < flat) flatLeft = rnd() < 0.1 ? 300 + Math.floor(rnd() * 400) : 20 + Math.floor(rnd() * 60)
+    if (rnd() < flat)
+      flatLeft = rnd() < 0.1 ? 300 + Math.floor(rnd() * 400) : 20 + Math.floor(rnd() * 60)
     const open = price
     price *= 1 + (rnd() - 0.5) * 0.04
     high[i] = Math.max(open, price) * (1 + rnd() * 0.01)
