@@ -1,0 +1,140 @@
+import {
+  createStockIndicatorsCompletedEvent,
+  createTaskCompletedEvent,
+  createTaskProgressEvent,
+  type StockIndicatorsCompletedEvent,
+} from '@stockpulse/events'
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import App from './App.vue'
+import { resolveConfig } from './config'
+import { createDashboardRouter } from './router'
+import {
+  eventually,
+  type ServerConnection,
+  startTestServer,
+  type TestServer,
+} from './testing/ws-server'
+
+const task = { task_id: 'calc_7', task_type: 'batch_daily' }
+
+function stockEvent(code: string, errors?: StockIndicatorsCompletedEvent['errors']) {
+  return createStockIndicatorsCompletedEvent({
+    ...task,
+    stock_code: code,
+    indicators: errors ? ['SMA_5'] : ['SMA_5', 'RSI_14'],
+    success_count: errors ? 1 : 2,
+    failed_count: errors ? 1 : 0,
+    calculation_time_ms: 3.25,
+    from_cache_count: 1,
+    errors,
+  })
+}
+
+describe('App', () => {
+  let server: TestServer
+  let wrapper: VueWrapper
+  let gateway: ServerConnection
+
+  beforeEach(async () => {
+    server = await startTestServer()
+    const router = createDashboardRouter()
+    await router.push('/')
+    wrapper = mount(App, {
+      props: { config: resolveConfig(`http://${new URL(server.url).host}`, location) },
+      global: { plugins: [router], stubs: { UPlotChart: true } },
+      attachTo: document.body,
+    })
+    gateway = await server.connection(1)
+  })
+
+  afterEach(async () => {
+    wrapper.unmount()
+    await server.close()
+  })
+
+  it('joins events:tasks and events:system on one connection', () => {
+    expect(gateway.url.searchParams.get('channels')).toBe('events:tasks,events:system')
+  })
+
+  it('shows the active task with an accessible progress bar, then a toast when it completes', async () => {
+    gateway.send(
+      createTaskProgressEvent({
+        ...task,
+        status: 'running',
+        progress: 45.5,
+        message: 'Processing 002275 (2275/5000)',
+        processed: 2275,
+        total: 5000,
+        failed: 12,
+      }),
+    )
+    await eventually(() => expect(wrapper.find('[role="progressbar"]').exists()).toBe(true))
+    const bar = wrapper.get('[role="progressbar"]')
+    expect(bar.attributes()).toMatchObject({
+      'aria-valuenow': '45.5',
+      'aria-valuemin': '0',
+      'aria-valuemax': '100',
+      'aria-label': 'Progress of task calc_7',
+    })
+    expect(wrapper.get('.task-card').text()).toContain('2,275 / 5,000')
+    expect(wrapper.get('.toasts').attributes()).toMatchObject({
+      role: 'status',
+      'aria-live': 'polite',
+    })
+    expect(wrapper.findAll('.toast')).toHaveLength(0)
+
+    gateway.send(
+      createTaskCompletedEvent({
+        ...task,
+        status: 'completed',
+        duration_seconds: 90,
+        result: { success: 4988, failed: 12 },
+      }),
+    )
+    await eventually(() => expect(wrapper.findAll('.toast')).toHaveLength(1))
+    expect(wrapper.get('.toast').text()).toContain('Task calc_7 completed')
+    expect(wrapper.get('.toast').text()).toContain('5,000 stocks in 1 m 30 s, 12 failed')
+    expect(bar.attributes('aria-valuenow')).toBe('100')
+  })
+
+  it('lists each failure with its reason, from the stock events and the final result', async () => {
+    await wrapper.vm.$router.push('/tasks/calc_7')
+    await eventually(() =>
+      expect(gateway.received).toContainEqual({
+        type: 'subscribe',
+        channels: ['events:task:calc_7'],
+      }),
+    )
+    gateway.send({
+      type: 'batch',
+      events: [
+        stockEvent('000001'),
+        stockEvent('000002', [{ indicator: 'RSI_14', reason: 'not enough bars (9 < 15)' }]),
+        stockEvent('000003'),
+      ],
+    })
+    gateway.send(
+      createTaskCompletedEvent({
+        ...task,
+        status: 'completed',
+        duration_seconds: 1,
+        result: {
+          success: 2,
+          failed: 2,
+          failures: [
+            { stock_code: '000002', indicator: 'RSI_14', reason: 'not enough bars (9 < 15)' },
+            { stock_code: '000009', reason: 'no bars for 2026-01-10' },
+          ],
+        },
+      }),
+    )
+    await eventually(() => expect(wrapper.findAll('.failures li')).toHaveLength(2))
+    expect(wrapper.findAll('.failures li').map((li) => li.text())).toEqual([
+      '000002RSI_14not enough bars (9 < 15)',
+      '000009whole stockno bars for 2026-01-10',
+    ])
+    await flushPromises()
+    expect(wrapper.get('[data-testid="feed-count"]').text()).toBe('3')
+  })
+})

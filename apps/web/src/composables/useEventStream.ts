@@ -1,0 +1,281 @@
+import {
+  type Channel,
+  type ConnectedFrame,
+  type EventOf,
+  type EventType,
+  NoticeCode,
+  parseServerMessage,
+  type ServerFrame,
+  type StockPulseEvent,
+  shouldReconnect,
+} from '@stockpulse/events'
+import {
+  getCurrentScope,
+  onScopeDispose,
+  type Ref,
+  readonly,
+  ref,
+  type ShallowRef,
+  shallowRef,
+} from 'vue'
+import { resolveConfig } from '../config'
+
+export type ConnectionState = 'connecting' | 'open' | 'closed' | 'reconnecting'
+
+/** An `error` frame, or a channel the gateway refused in a `subscribed` frame. */
+export interface StreamError {
+  readonly code: string
+  readonly message: string
+  readonly channel?: string
+}
+
+export interface UseEventStreamOptions {
+  /** ws:// or wss:// URL of the gateway's event endpoint; the page's own `/ws/events` by default. */
+  url?: string
+  /** Channels joined on every connect (`?channels=`); more come and go with `subscribe()`. */
+  channels?: readonly Channel[]
+  /** Send `{type:"heartbeat"}` this often; lowered to a third of the gateway's timeout if needed. */
+  heartbeatIntervalMs?: number
+  /** First reconnect waits up to this long; each further attempt doubles it, up to `reconnectMaxMs`. */
+  reconnectBaseMs?: number
+  reconnectMaxMs?: number
+  /** Ask for events wrapped in `batch` frames (`?batch=1`). */
+  batch?: boolean
+  /** Connect at once; otherwise call `open()`. */
+  immediate?: boolean
+  /** Source of the reconnect jitter, in [0, 1). */
+  random?: () => number
+}
+
+export interface UseEventStreamReturn {
+  readonly state: Readonly<Ref<ConnectionState>>
+  /** Reconnect attempts since the gateway last said `connected`. */
+  readonly attempt: Readonly<Ref<number>>
+  readonly lastCloseCode: Readonly<Ref<number | undefined>>
+  /** The gateway's `connected` frame of the current connection. */
+  readonly connection: Readonly<ShallowRef<ConnectedFrame | undefined>>
+  /** False between the gateway's `bridge_down` and `bridge_up` notices: live events are paused. */
+  readonly bridgeUp: Readonly<Ref<boolean>>
+  readonly lastError: Readonly<ShallowRef<StreamError | undefined>>
+  /** Frames dropped because they broke the contract. */
+  readonly dropped: Readonly<Ref<number>>
+  /** Calls `handler` with every valid event of this type; returns (and on scope dispose runs) the off switch. */
+  on<T extends EventType>(type: T, handler: (event: EventOf<T>) => void): () => void
+  /** Joins channels until the returned release (also run on scope dispose) is called. */
+  subscribe(channels: readonly Channel[]): () => void
+  open(): void
+  close(): void
+}
+
+/** Full-jitter exponential backoff: a uniform delay in [0, min(max, base * 2^attempt)). */
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number,
+): number {
+  return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** attempt))
+}
+
+/**
+ * A typed, validated, self-healing connection to the gateway: every frame is checked against the
+ * contract, batches are unwrapped, channels survive reconnects, and closes the gateway marks as
+ * final (`shouldReconnect`) stop it.
+ */
+export function useEventStream(options: UseEventStreamOptions = {}): UseEventStreamReturn {
+  const {
+    url = resolveConfig(undefined, window.location).eventsUrl,
+    channels: initialChannels = [],
+    heartbeatIntervalMs = 20_000,
+    reconnectBaseMs = 500,
+    reconnectMaxMs = 30_000,
+    batch = true,
+    immediate = true,
+    random = Math.random,
+  } = options
+
+  const state = ref<ConnectionState>('closed')
+  const attempt = ref(0)
+  const lastCloseCode = ref<number>()
+  const connection = shallowRef<ConnectedFrame>()
+  const bridgeUp = ref(true)
+  const lastError = shallowRef<StreamError>()
+  const dropped = ref(0)
+
+  const handlers = new Map<EventType, Set<(event: StockPulseEvent) => void>>()
+  const wanted = new Map<Channel, number>()
+  for (const channel of initialChannels) wanted.set(channel, (wanted.get(channel) ?? 0) + 1)
+  /** Channels the current socket has joined, or asked for in its URL. */
+  let joined = new Set<Channel>()
+  let socket: WebSocket | undefined
+  let reconnectTimer: ReturnType<typeof setTimeout> | undefined
+  let heartbeatTimer: ReturnType<typeof setInterval> | undefined
+
+  function connect() {
+    joined = new Set(wanted.keys())
+    const target = new URL(url)
+    if (joined.size > 0) target.searchParams.set('channels', [...joined].join(','))
+    if (batch) target.searchParams.set('batch', '1')
+    state.value = attempt.value === 0 ? 'connecting' : 'reconnecting'
+    const ws = new WebSocket(target.href)
+    socket = ws
+    ws.onopen = () => {
+      state.value = 'open'
+      lastCloseCode.value = undefined
+      syncChannels()
+      startHeartbeat(heartbeatIntervalMs)
+    }
+    ws.onmessage = (message) => receive(message.data)
+    ws.onclose = (event) => {
+      if (socket !== ws) return
+      socket = undefined
+      connection.value = undefined
+      stopHeartbeat()
+      lastCloseCode.value = event.code
+      if (!shouldReconnect(event.code)) {
+        state.value = 'closed'
+        return
+      }
+      state.value = 'reconnecting'
+      const delay = backoffDelay(attempt.value, reconnectBaseMs, reconnectMaxMs, random)
+      attempt.value += 1
+      reconnectTimer = setTimeout(connect, delay)
+    }
+  }
+
+  function receive(data: unknown) {
+    const parsed = typeof data === 'string' ? parseServerMessage(data) : undefined
+    if (!parsed?.ok) {
+      dropped.value += 1
+      console.warn('[event-stream] dropped a frame:', parsed?.error.message ?? 'not text')
+      return
+    }
+    if (parsed.value.kind === 'event') dispatch(parsed.value.event)
+    else control(parsed.value.frame)
+  }
+
+  function control(frame: ServerFrame) {
+    switch (frame.type) {
+      case 'batch':
+        for (const event of frame.events) dispatch(event)
+        break
+      case 'connected':
+        connection.value = frame
+        attempt.value = 0
+        if (frame.heartbeat_timeout_s * 1000 < heartbeatIntervalMs * 3)
+          startHeartbeat((frame.heartbeat_timeout_s * 1000) / 3)
+        break
+      case 'notice':
+        bridgeUp.value = frame.code === NoticeCode.BRIDGE_UP
+        break
+      case 'error':
+        report(frame)
+        break
+      case 'subscribed':
+        for (const result of frame.results) if (!result.ok) report(result)
+        break
+      case 'unsubscribed':
+      case 'heartbeat_ack':
+        break
+    }
+  }
+
+  function dispatch(event: StockPulseEvent) {
+    const listeners = handlers.get(event.event_type)
+    if (listeners) for (const listener of listeners) listener(event)
+  }
+
+  function report(error: StreamError) {
+    lastError.value = { code: error.code, message: error.message, channel: error.channel }
+    console.warn(`[event-stream] ${error.code}: ${error.message}`)
+  }
+
+  /** Brings the socket's channels in line with `wanted`. */
+  function syncChannels() {
+    if (socket?.readyState !== WebSocket.OPEN) return
+    const join = [...wanted.keys()].filter((channel) => !joined.has(channel))
+    const leave = [...joined].filter((channel) => !wanted.has(channel))
+    if (join.length > 0) send({ type: 'subscribe', channels: join })
+    if (leave.length > 0) send({ type: 'unsubscribe', channels: leave })
+    joined = new Set(wanted.keys())
+  }
+
+  function send(frame: object) {
+    socket?.send(JSON.stringify(frame))
+  }
+
+  function startHeartbeat(intervalMs: number) {
+    stopHeartbeat()
+    heartbeatTimer = setInterval(() => send({ type: 'heartbeat' }), intervalMs)
+  }
+
+  function stopHeartbeat() {
+    clearInterval(heartbeatTimer)
+    heartbeatTimer = undefined
+  }
+
+  function open() {
+    if (socket || reconnectTimer !== undefined) return
+    attempt.value = 0
+    connect()
+  }
+
+  function close() {
+    clearTimeout(reconnectTimer)
+    reconnectTimer = undefined
+    stopHeartbeat()
+    const ws = socket
+    socket = undefined
+    connection.value = undefined
+    ws?.close(1000)
+    state.value = 'closed'
+  }
+
+  function on<T extends EventType>(type: T, handler: (event: EventOf<T>) => void) {
+    const listeners = handlers.get(type) ?? new Set()
+    const listener = handler as (event: StockPulseEvent) => void
+    listeners.add(listener)
+    handlers.set(type, listeners)
+    return disposable(() => listeners.delete(listener))
+  }
+
+  function subscribe(channels: readonly Channel[]) {
+    const unique = [...new Set(channels)]
+    for (const channel of unique) wanted.set(channel, (wanted.get(channel) ?? 0) + 1)
+    syncChannels()
+    let released = false
+    return disposable(() => {
+      if (released) return
+      released = true
+      for (const channel of unique) {
+        const count = (wanted.get(channel) ?? 1) - 1
+        if (count > 0) wanted.set(channel, count)
+        else wanted.delete(channel)
+      }
+      syncChannels()
+    })
+  }
+
+  disposable(close)
+  if (immediate) open()
+
+  return {
+    state: readonly(state),
+    attempt: readonly(attempt),
+    lastCloseCode: readonly(lastCloseCode),
+    connection,
+    bridgeUp: readonly(bridgeUp),
+    lastError,
+    dropped: readonly(dropped),
+    on,
+    subscribe,
+    open,
+    close,
+  }
+}
+
+/** Runs `stop` when the current effect scope ends, if there is one; returns it for manual use. */
+function disposable(stop: () => void): () => void {
+  if (getCurrentScope()) onScopeDispose(stop)
+  return stop
+}

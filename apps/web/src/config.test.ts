@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import { resolveConfig } from './config'
+
+describe('resolveConfig', () => {
+  it.each([
+    [
+      undefined,
+      'http://localhost:5173/#/tasks',
+      'ws://localhost:5173/ws/events',
+      'http://localhost:5173/ws/stats',
+    ],
+    [
+      undefined,
+      'https://pulse.example.com/app/',
+      'wss://pulse.example.com/ws/events',
+      'https://pulse.example.com/ws/stats',
+    ],
+    [
+      'https://gw.example.com',
+      'http://localhost:5173/',
+      'wss://gw.example.com/ws/events',
+      'https://gw.example.com/ws/stats',
+    ],
+    [
+      'http://10.0.0.5:8000/pulse',
+      'https://x.example/',
+      'ws://10.0.0.5:8000/pulse/ws/events',
+      'http://10.0.0.5:8000/pulse/ws/stats',
+    ],
+  ])('VITE_GATEWAY_URL=%s on %s -> %s', (gateway, page, events, stats) => {
+    expect(resolveConfig(gateway, { href: page })).toEqual({ eventsUrl: events, statsUrl: stats })
+  })
+
+  it.each([
+    ['gw.example.com', 'VITE_GATEWAY_URL="gw.example.com": not an absolute URL'],
+    [
+      'ws://gw.example.com',
+      'VITE_GATEWAY_URL="ws://gw.example.com": must start with http:// or https://',
+    ],
+  ])('refuses %s', (gateway, message) => {
+    expect(() => resolveConfig(gateway, { href: 'http://localhost/' })).toThrow(message)
+  })
+})

@@ -1,0 +1,49 @@
+/** Where the dashboard finds the gateway, decided once at start-up. */
+export interface DashboardConfig {
+  /** ws:// or wss:// URL of the event stream. */
+  readonly eventsUrl: string
+  /** http(s) URL of the gateway's connection statistics. */
+  readonly statsUrl: string
+}
+
+/** Thrown when a build-time variable cannot be used. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  constructor(
+    readonly variable: string,
+    readonly value: string,
+    reason: string,
+  ) {
+    super(`${variable}=${JSON.stringify(value)}: ${reason}`)
+  }
+}
+
+/**
+ * The gateway is the page's own origin unless `VITE_GATEWAY_URL` (an http(s) URL, set at build
+ * time) says otherwise, e.g. when the static files are served from another host.
+ */
+export function resolveConfig(
+  gatewayUrl: string | undefined,
+  location: Pick<Location, 'href'>,
+): DashboardConfig {
+  const base = gatewayUrl ? parseGatewayUrl(gatewayUrl) : new URL('/', location.href)
+  const events = new URL('ws/events', base)
+  events.protocol = events.protocol === 'https:' ? 'wss:' : 'ws:'
+  return Object.freeze({
+    eventsUrl: events.href,
+    statsUrl: new URL('ws/stats', base).href,
+  })
+}
+
+function parseGatewayUrl(value: string): URL {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError('VITE_GATEWAY_URL', value, 'not an absolute URL')
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError('VITE_GATEWAY_URL', value, 'must start with http:// or https://')
+  if (!url.pathname.endsWith('/')) url.pathname += '/'
+  return url
+}

@@ -1,0 +1,76 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type WebSocket, WebSocketServer } from 'ws'
+
+/** One browser connection as the test server sees it. */
+export interface ServerConnection {
+  readonly socket: WebSocket
+  /** The request URL, e.g. to read `?channels=`. */
+  readonly url: URL
+  /** Frames received so far, parsed. */
+  readonly received: unknown[]
+  /** Sends an object as JSON, or a string as is. */
+  send(frame: object | string): void
+}
+
+/** A real ws server on a free port that a test scripts frame by frame. */
+export interface TestServer {
+  readonly url: string
+  /** Every connection accepted so far, oldest first. */
+  readonly connections: ServerConnection[]
+  /** Resolves with the next connection (or the n-th, counting from 1, if it already came). */
+  connection(n: number): Promise<ServerConnection>
+  close(): Promise<void>
+}
+
+/** Starts a WebSocketServer on 127.0.0.1 port 0. */
+export async function startTestServer(): Promise<TestServer> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await once(wss, 'listening')
+  const connections: ServerConnection[] = []
+  const waiting: Array<() => void> = []
+  wss.on('connection', (socket, request) => {
+    const received: unknown[] = []
+    socket.on('message', (data) => received.push(JSON.parse(String(data))))
+    connections.push({
+      socket,
+      url: new URL(request.url ?? '/', 'http://127.0.0.1'),
+      received,
+      send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
+    })
+    for (const wake of waiting.splice(0)) wake()
+  })
+  const { port } = wss.address() as AddressInfo
+  return {
+    url: `ws://127.0.0.1:${port}/ws/events`,
+    connections,
+    async connection(n) {
+      while (connections.length < n) await new Promise<void>((resolve) => waiting.push(resolve))
+      return connections[n - 1]!
+    },
+    async close() {
+      for (const client of wss.clients) client.terminate()
+      await new Promise<void>((resolve, reject) =>
+        wss.close((error) => (error ? reject(error) : resolve())),
+      )
+    },
+  }
+}
+
+/**
+ * Retries `assertion` on real time until it passes or `timeoutMs` ends, without moving fake timers
+ * (unlike `vi.waitFor`), so tests can assert exact timer bounds while real sockets deliver.
+ */
+export async function eventually(assertion: () => void, timeoutMs = 2_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    try {
+      assertion()
+      return
+    } catch (error) {
+      if (performance.now() > deadline) throw error
+      await sleep(5)
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import vue from '@vitejs/plugin-vue'
+import { defineConfig } from 'vitest/config'
+
+/** The gateway `vite dev` proxies to; start it with PORT=8000 or point GATEWAY_URL elsewhere. */
+const gateway = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8000'
+
+export default defineConfig({
+  plugins: [vue()],
+  server: {
+    proxy: {
+      '/ws': { target: gateway, ws: true },
+      '/healthz': { target: gateway },
+    },
+  },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', environment: 'happy-dom', include: ['src/**/*.test.ts'] },
+      },
+      {
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['e2e/**/*.e2e.test.ts'],
+          testTimeout: 100_000,
+          hookTimeout: 30_000,
+        },
+      },
+    ],
+  },
+})
