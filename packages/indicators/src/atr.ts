@@ -81,7 +81,7 @@ function atrMean(
   n: number,
 ): void {
   const length = c.length
-  const ranges = scratchFloat64(length)
+  const ranges = scratchFloat64(0, length)
   for (let i = 1; i < length; i++) ranges[i] = trueRange(h[i]!, l[i]!, c[i - 1]!)
   rollingMean(out, ranges.subarray(0, length), 1, n)
 }

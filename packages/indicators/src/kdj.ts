@@ -1,4 +1,11 @@
-import { checkOutput, checkPeriod, finiteHlc, type Series, scratchInt32 } from './series.js'
+import {
+  checkOutput,
+  checkPeriod,
+  finiteHlc,
+  type Series,
+  scratchFloat64,
+  scratchInt32,
+} from './series.js'
 
 /** The 通达信 KDJ lines. */
 export interface KdjOutput {
@@ -51,9 +58,12 @@ export function kdjInto(
   kOut.fill(Number.NaN, 0, head)
   dOut.fill(Number.NaN, 0, head)
   jOut.fill(Number.NaN, 0, head)
-  // Monotonic deques of bar indices: the window's highest high / lowest low sits at the head.
-  const highs = scratchInt32(0, length)
-  const lows = scratchInt32(1, length)
+  // Monotonic deques: the window's highest high / lowest low sits at the head. Each keeps the bar
+  // index (to expire it) and the value (so comparisons need no second lookup).
+  const highAt = scratchInt32(0, length)
+  const lowAt = scratchInt32(1, length)
+  const highs = scratchFloat64(0, length)
+  const lows = scratchFloat64(1, length)
   let highHead = 0
   let highTail = 0
   let lowHead = 0
@@ -62,16 +72,18 @@ export function kdjInto(
   let d = 50
   for (let i = 0; i < length; i++) {
     const hi = h[i]!
-    while (highTail > highHead && h[highs[highTail - 1]!]! <= hi) highTail--
-    highs[highTail++] = i
-    if (highs[highHead]! <= i - n) highHead++
+    while (highTail > highHead && highs[highTail - 1]! <= hi) highTail--
+    highAt[highTail] = i
+    highs[highTail++] = hi
+    if (highAt[highHead]! <= i - n) highHead++
     const lo = l[i]!
-    while (lowTail > lowHead && l[lows[lowTail - 1]!]! >= lo) lowTail--
-    lows[lowTail++] = i
-    if (lows[lowHead]! <= i - n) lowHead++
+    while (lowTail > lowHead && lows[lowTail - 1]! >= lo) lowTail--
+    lowAt[lowTail] = i
+    lows[lowTail++] = lo
+    if (lowAt[lowHead]! <= i - n) lowHead++
     if (i < lookback) continue
-    const highest = h[highs[highHead]!]!
-    const lowest = l[lows[lowHead]!]!
+    const highest = highs[highHead]!
+    const lowest = lows[lowHead]!
     const range = highest - lowest
     const rsv = range === 0 ? 50 : ((c[i]! - lowest) / range) * 100
     k = (k * (m1 - 1) + rsv) / m1

@@ -106,7 +106,7 @@ export const RECOMPUTE_EVERY = 128
 /** Largest period accepted, as TA-Lib. */
 export const MAX_PERIOD = 100_000
 
-/** Shared scratch space for index deques and temporary series; grown, never shrunk. */
+/** Shared scratch space for index deques; grown, never shrunk, never kept across calls. */
 export function scratchInt32(slot: 0 | 1, length: number): Int32Array {
   let buffer = int32Slots[slot]!
   if (buffer.length < length) {
@@ -116,12 +116,15 @@ export function scratchInt32(slot: 0 | 1, length: number): Int32Array {
   return buffer
 }
 
-/** Shared Float64 scratch space; the caller must not keep it across calls. */
-export function scratchFloat64(length: number): Float64Array {
-  if (float64Slot.length < length)
-    float64Slot = new Float64Array(Math.max(length, float64Slot.length * 2))
-  return float64Slot
+/** Shared Float64 scratch space; grown, never shrunk, never kept across calls. */
+export function scratchFloat64(slot: 0 | 1, length: number): Float64Array {
+  let buffer = float64Slots[slot]!
+  if (buffer.length < length) {
+    buffer = new Float64Array(Math.max(length, buffer.length * 2))
+    float64Slots[slot] = buffer
+  }
+  return buffer
 }
 
 const int32Slots: Int32Array[] = [new Int32Array(1024), new Int32Array(1024)]
-let float64Slot = new Float64Array(1024)
+const float64Slots: Float64Array[] = [new Float64Array(1024), new Float64Array(1024)]
