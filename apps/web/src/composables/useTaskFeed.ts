@@ -13,7 +13,6 @@ import {
   type ShallowRef,
   shallowRef,
   toValue,
-  triggerRef,
   watch,
 } from 'vue'
 import type { UseEventStreamReturn } from './useEventStream'
@@ -63,24 +62,33 @@ export function useTaskFeed(
   options: UseTaskFeedOptions = {},
 ): UseTaskFeedReturn {
   const { chartIntervalMs = 1_000, histogramBins = 24 } = options
-  const rows = shallowRef<StockIndicatorsCompletedEvent[]>([])
+  const rows = shallowRef<readonly StockIndicatorsCompletedEvent[]>([])
   const completed = shallowRef<TaskCompletedEvent>()
   const charts = shallowRef<FeedCharts>(chartsOf([], histogramBins))
   const filter = ref<FeedFilter>('all')
   const search = ref('')
+  /** The rows as they grow; `rows` gets a copy once per burst of events, so renders see a new array. */
+  let growing: StockIndicatorsCompletedEvent[] = []
   let indexByCode = new Map<string, number>()
+  let publishQueued = false
   let chartTimer: ReturnType<typeof setTimeout> | undefined
+
+  function publishRows() {
+    publishQueued = false
+    rows.value = growing.slice()
+  }
 
   function refreshCharts() {
     clearTimeout(chartTimer)
     chartTimer = undefined
-    charts.value = chartsOf(rows.value, histogramBins)
+    charts.value = chartsOf(growing, histogramBins)
   }
 
   onScopeDispose(() => clearTimeout(chartTimer))
   watch(
     () => toValue(taskId),
     (id, _, onCleanup) => {
+      growing = []
       rows.value = []
       indexByCode = new Map()
       completed.value = undefined
@@ -94,10 +102,13 @@ export function useTaskFeed(
     if (event.task_id !== toValue(taskId)) return
     const index = indexByCode.get(event.stock_code)
     if (index === undefined) {
-      indexByCode.set(event.stock_code, rows.value.length)
-      rows.value.push(event)
-    } else rows.value[index] = event
-    triggerRef(rows)
+      indexByCode.set(event.stock_code, growing.length)
+      growing.push(event)
+    } else growing[index] = event
+    if (!publishQueued) {
+      publishQueued = true
+      queueMicrotask(publishRows)
+    }
     chartTimer ??= setTimeout(refreshCharts, chartIntervalMs)
   })
   stream.on('task.completed', (event) => {

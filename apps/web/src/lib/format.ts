@@ -1,6 +1,7 @@
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 const decimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 })
 const fixed = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+const fine = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 })
 
 /** 12,345 */
 export const formatCount = (value: number): string => integer.format(value)
@@ -26,10 +27,10 @@ export function formatDuration(seconds: number | undefined): string {
   return h > 0 ? `${h} h ${pad(m)} m` : `${m} m ${pad(s)} s`
 }
 
-/** A value from the contract's indicator maps: null during the lookback. */
-export function formatValue(value: number | null | undefined): string {
-  if (value === null || value === undefined) return '—'
-  return Math.abs(value) >= 1000 ? integer.format(value) : value.toPrecision(4)
+/** A price or indicator value (null during the lookback): 9.90, 0.0812, 1,234.57. */
+export function formatValue(value: number | null): string {
+  if (value === null) return '—'
+  return (Math.abs(value) >= 1000 ? fixed : fine).format(value)
 }
 
 function pad(n: number): string {
