@@ -86,7 +86,7 @@ function atrMean(
   rollingMean(out, ranges.subarray(0, length), 1, n)
 }
 
-/** TA-Lib's TRANGE: max(high - low, |prevClose - high|, |prevClose - low|). */
+// TA-Lib's TRANGE: max(high - low, |prevClose - high|, |prevClose - low|).
 function trueRange(high: number, low: number, previousClose: number): number {
   let greatest = high - low
   const toHigh = Math.abs(previousClose - high)

@@ -98,5 +98,5 @@ export function bbandsInto(out: BbandsOutput, close: Series, n = 20, k = 2): Bba
 
 // ---- Helpers ----
 
-/** TA-Lib's TA_IS_ZERO_OR_NEG threshold for the variance. */
+// TA-Lib's TA_IS_ZERO_OR_NEG threshold for the variance.
 const TA_EPSILON = 1e-14

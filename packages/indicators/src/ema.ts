@@ -39,7 +39,7 @@ export function emaInto(
 
 // ---- Kernels ----
 
-/** TA-Lib's INT_EMA: seed = mean of the first n, then prev = (x - prev) * k + prev, same order. */
+// TA-Lib's INT_EMA: seed = mean of the first n, then prev = (x - prev) * k + prev, same order.
 function emaTalib(out: Float64Array, x: Float64Array, n: number): void {
   const length = x.length
   const seedEnd = n - 1
@@ -55,7 +55,7 @@ function emaTalib(out: Float64Array, x: Float64Array, n: number): void {
   }
 }
 
-/** 通达信 EMA(X,N): Y = (2X + (N-1)Y') / (N+1), Y(0) = X(0). */
+// 通达信 EMA(X,N): Y = (2X + (N-1)Y') / (N+1), Y(0) = X(0).
 function emaTdx(out: Float64Array, x: Float64Array, n: number): void {
   const length = x.length
   if (length === 0) return

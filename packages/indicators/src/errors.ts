@@ -1,7 +1,7 @@
 /** Why an input series was rejected. */
 export type InputErrorReason = 'not-finite' | 'length-mismatch' | 'missing'
 
-/** An input series holds NaN/Infinity, has the wrong length or is missing; the worker maps it to a per-stock failure. */
+/** An input series holds NaN/Infinity, has the wrong length or is missing: a per-stock failure. */
 export class IndicatorInputError extends Error {
   override readonly name = 'IndicatorInputError'
 
@@ -17,7 +17,7 @@ export class IndicatorInputError extends Error {
   }
 }
 
-/** A parameter (period, multiplier, output buffer) is out of range: a programming or configuration error. */
+/** A parameter (period, multiplier, output buffer) is out of range: a code or configuration error. */
 export class IndicatorParamError extends Error {
   override readonly name = 'IndicatorParamError'
 

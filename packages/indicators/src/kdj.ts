@@ -23,8 +23,8 @@ export function kdjLookback(n = 9, m1 = 3, m2 = 3): number {
 }
 
 /**
- * KDJ as 通达信 defines it: RSV = (C - LLV(L,n)) / (HHV(H,n) - LLV(L,n)) * 100 (50 when HHV = LLV),
- * K = SMA(RSV,m1,1) = ((m1-1)K' + RSV)/m1, D = SMA(K,m2,1), J = 3K - 2D (not clamped); K and D start at 50.
+ * 通达信 KDJ: RSV = (C - LLV(L,n)) / (HHV(H,n) - LLV(L,n)) * 100, 50 when HHV = LLV; K = ((m1-1)K' + RSV)/m1,
+ * D = ((m2-1)D' + K)/m2, both starting at 50; J = 3K - 2D, not clamped.
  */
 export function kdj(high: Series, low: Series, close: Series, n = 9, m1 = 3, m2 = 3): KdjOutput {
   const length = close.length

@@ -32,9 +32,8 @@ export function macdLookback(fast = 12, slow = 26, signal = 9, options?: Indicat
 }
 
 /**
- * MACD as TA-Lib computes it: both EMAs seeded so their seed windows end on bar slow-1, signal
- * seeded with the mean of the first `signal` MACD values, hist = macd - signal. tdx: EMAs seeded
- * with the first close and hist = 2 * (macd - signal), as 通达信 draws it.
+ * MACD as TA-Lib: both EMA seeds end on bar slow-1, signal seeded with the mean of the first `signal`
+ * MACD values, hist = macd - signal. tdx: EMAs seeded with the first close, hist = 2 * (macd - signal).
  */
 export function macd(
   close: Series,

@@ -116,7 +116,7 @@ type Params = Readonly<Record<string, number>>
 interface Spec {
   readonly params: readonly string[]
   readonly defaults: readonly number[]
-  /** How many leading parameters the id must spell out. */
+  // How many leading parameters the id must spell out.
   readonly required: number
   readonly outputs: readonly string[]
   readonly inputs: readonly InputName[]

@@ -53,7 +53,7 @@ export function rsiInto(out: Float64Array, close: Series, n = 14): Float64Array 
 
 // ---- Helpers ----
 
-/** TA-Lib's TA_IS_ZERO threshold. */
+// TA-Lib's TA_IS_ZERO threshold.
 const TA_EPSILON = 1e-14
 
 function ratio(gain: number, loss: number): number {

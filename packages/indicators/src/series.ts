@@ -108,23 +108,27 @@ export const MAX_PERIOD = 100_000
 
 /** Shared scratch space for index deques; grown, never shrunk, never kept across calls. */
 export function scratchInt32(slot: 0 | 1, length: number): Int32Array {
-  let buffer = int32Slots[slot]!
-  if (buffer.length < length) {
-    buffer = new Int32Array(Math.max(length, buffer.length * 2))
-    int32Slots[slot] = buffer
-  }
-  return buffer
+  return scratch(int32Slots, slot, length, (size) => new Int32Array(size))
 }
 
 /** Shared Float64 scratch space; grown, never shrunk, never kept across calls. */
 export function scratchFloat64(slot: 0 | 1, length: number): Float64Array {
-  let buffer = float64Slots[slot]!
-  if (buffer.length < length) {
-    buffer = new Float64Array(Math.max(length, buffer.length * 2))
-    float64Slots[slot] = buffer
-  }
-  return buffer
+  return scratch(float64Slots, slot, length, (size) => new Float64Array(size))
 }
 
 const int32Slots: Int32Array[] = [new Int32Array(1024), new Int32Array(1024)]
 const float64Slots: Float64Array[] = [new Float64Array(1024), new Float64Array(1024)]
+
+function scratch<T extends Int32Array | Float64Array>(
+  slots: T[],
+  slot: 0 | 1,
+  length: number,
+  create: (size: number) => T,
+): T {
+  let buffer = slots[slot]!
+  if (buffer.length < length) {
+    buffer = create(Math.max(length, buffer.length * 2))
+    slots[slot] = buffer
+  }
+  return buffer
+}
