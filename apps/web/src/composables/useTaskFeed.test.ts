@@ -27,24 +27,39 @@ function stock(code: string, ms: number, second = 0, failed = 0, taskId = 't1') 
 }
 
 describe('chartsOf', () => {
-  it('counts stocks per second, with empty seconds as zero', () => {
-    const rows = [stock('a', 1, 0), stock('b', 1, 0), stock('c', 1, 3)]
-    expect(chartsOf(rows, 4).throughput).toEqual([
-      [t0 / 1000, t0 / 1000 + 1, t0 / 1000 + 2, t0 / 1000 + 3],
-      [2, 0, 0, 1],
+  it('counts stocks per second since the first, zero for quiet seconds, without the unfinished last', () => {
+    const rows = [0, 0.5, 0.99, 3.2, 4.1].map((second, i) => stock(`s${i}`, 1, second))
+    expect(chartsOf(rows).throughput).toEqual([
+      [0, 1, 2, 3],
+      [3, 0, 0, 1],
     ])
   })
 
-  it('bins calc times with a 1-2-5 width, the maximum in the last bin', () => {
-    const rows = [0.5, 3, 9, 10, 39.9].map((ms, i) => stock(`s${i}`, ms))
-    expect(chartsOf(rows, 4).calcTime).toEqual([
-      [0, 10, 20, 30],
-      [3, 1, 0, 1],
+  it('keeps a job shorter than a second as one bar', () => {
+    const rows = [0, 0.2, 0.4].map((second, i) => stock(`s${i}`, 1, second))
+    expect(chartsOf(rows).throughput).toEqual([[0], [3]])
+  })
+
+  it('bins calc times on 1-1.5-2-3-5-7 log steps from the fastest to the slowest', () => {
+    const { calcTime, calcTimeEdges } = chartsOf(
+      [0.12, 0.3, 0.45, 2.5, 40].map((ms, i) => stock(`s${i}`, ms)),
+    )
+    expect(calcTimeEdges).toEqual([
+      0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 15, 20, 30, 50,
     ])
+    expect(calcTime[1]).toEqual([1, 0, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1])
+    expect(calcTime[0]).toEqual(calcTime[1].map((_, bin) => bin))
+  })
+
+  it('puts calc times of zero (all from the cache) in one bin', () => {
+    expect(chartsOf([stock('a', 0), stock('b', 0)])).toMatchObject({
+      calcTime: [[0], [2]],
+      calcTimeEdges: [0.01, 0.015],
+    })
   })
 
   it('is empty without rows', () => {
-    expect(chartsOf([], 4)).toEqual({ throughput: [[], []], calcTime: [[], []] })
+    expect(chartsOf([])).toEqual({ throughput: [[], []], calcTime: [[], []], calcTimeEdges: [] })
   })
 })
 

@@ -28,17 +28,17 @@ export interface FailureRow {
 
 /** Chart series in uPlot's column layout. */
 export interface FeedCharts {
-  /** Epoch seconds and stocks finished in that second. */
+  /** Seconds since the first stock, and stocks finished in that second. */
   readonly throughput: [number[], number[]]
-  /** Lower bound of each calc-time bin (ms) and stocks in it. */
+  /** Calc-time bin number and stocks in it; bin i holds `calcTimeEdges[i] <= ms < [i + 1]`. */
   readonly calcTime: [number[], number[]]
+  /** Bin edges in ms on a 1-1.5-2-3-5-7 log scale; the first and last bins are open-ended. */
+  readonly calcTimeEdges: number[]
 }
 
 export interface UseTaskFeedOptions {
   /** Charts are recomputed at most this often while stocks stream in. */
   chartIntervalMs?: number
-  /** Bins of the calc-time histogram. */
-  histogramBins?: number
 }
 
 export interface UseTaskFeedReturn {
@@ -61,10 +61,10 @@ export function useTaskFeed(
   taskId: MaybeRefOrGetter<string>,
   options: UseTaskFeedOptions = {},
 ): UseTaskFeedReturn {
-  const { chartIntervalMs = 1_000, histogramBins = 24 } = options
+  const { chartIntervalMs = 1_000 } = options
   const rows = shallowRef<readonly StockIndicatorsCompletedEvent[]>([])
   const completed = shallowRef<TaskCompletedEvent>()
-  const charts = shallowRef<FeedCharts>(chartsOf([], histogramBins))
+  const charts = shallowRef<FeedCharts>(chartsOf([]))
   const filter = ref<FeedFilter>('all')
   const search = ref('')
   /** The rows as they grow; `rows` gets a copy once per burst of events, so renders see a new array. */
@@ -81,7 +81,7 @@ export function useTaskFeed(
   function refreshCharts() {
     clearTimeout(chartTimer)
     chartTimer = undefined
-    charts.value = chartsOf(growing, histogramBins)
+    charts.value = chartsOf(growing)
   }
 
   onScopeDispose(() => clearTimeout(chartTimer))
@@ -145,40 +145,54 @@ export function useTaskFeed(
   return { rows, visible, filter, search, failures, completed, charts }
 }
 
-/** Per-second throughput and an equal-width calc-time histogram of these stocks. */
-export function chartsOf(rows: readonly StockIndicatorsCompletedEvent[], bins: number): FeedCharts {
-  if (rows.length === 0) return { throughput: [[], []], calcTime: [[], []] }
-  const perSecond = new Map<number, number>()
-  let maxMs = 0
-  for (const row of rows) {
-    const second = Math.floor(Date.parse(row.timestamp) / 1000)
-    perSecond.set(second, (perSecond.get(second) ?? 0) + 1)
-    maxMs = Math.max(maxMs, row.calculation_time_ms)
+/**
+ * Throughput per second since the first stock, and a calc-time histogram on log-spaced bins:
+ * calc times are skewed (most stocks take a fraction of a millisecond, a few take tens), and
+ * equal-width bins would put nearly all of them in one bar.
+ */
+export function chartsOf(rows: readonly StockIndicatorsCompletedEvent[]): FeedCharts {
+  if (rows.length === 0) return { throughput: [[], []], calcTime: [[], []], calcTimeEdges: [] }
+  const stamps = rows.map((row) => Date.parse(row.timestamp))
+  const start = Math.min(...stamps)
+  const seconds = Math.floor((Math.max(...stamps) - start) / 1000)
+  // The last second is still filling (or ended mid-way): it would read as a false drop.
+  const throughputY = new Array<number>(Math.max(1, seconds)).fill(0)
+  for (const stamp of stamps) {
+    const second = Math.floor((stamp - start) / 1000)
+    if (second < throughputY.length) throughputY[second] = (throughputY[second] ?? 0) + 1
   }
-  const seconds = [...perSecond.keys()]
-  const last = Math.max(...seconds)
-  const throughputX: number[] = []
-  const throughputY: number[] = []
-  for (let second = Math.min(...seconds); second <= last; second++) {
-    throughputX.push(second)
-    throughputY.push(perSecond.get(second) ?? 0)
-  }
+  const throughputX = throughputY.map((_, second) => second)
 
-  const width = niceStep(maxMs / bins)
-  const counts = new Array<number>(bins).fill(0)
-  for (const row of rows) {
-    const bin = Math.min(bins - 1, Math.floor(row.calculation_time_ms / width))
+  const times = rows.map((row) => row.calculation_time_ms)
+  const edges = logEdges(Math.min(...times), Math.max(...times))
+  const counts = new Array<number>(edges.length - 1).fill(0)
+  for (const ms of times) {
+    let bin = counts.length - 1
+    while (bin > 0 && ms < edges[bin]!) bin--
     counts[bin] = (counts[bin] ?? 0) + 1
   }
   return {
     throughput: [throughputX, throughputY],
-    calcTime: [counts.map((_, bin) => bin * width), counts],
+    calcTime: [counts.map((_, bin) => bin), counts],
+    calcTimeEdges: edges,
   }
 }
 
-/** The smallest of 1, 2 or 5 times a power of ten that is at least `raw`. */
-function niceStep(raw: number): number {
-  if (!(raw > 0)) return 1
-  const power = 10 ** Math.floor(Math.log10(raw))
-  return ([1, 2, 5, 10].find((factor) => factor * power >= raw) ?? 10) * power
+const LOG_STEPS = [1, 1.5, 2, 3, 5, 7]
+/** Below this, calc times share the first bin. */
+const SMALLEST_EDGE_MS = 0.01
+
+/** Edges from the last 1-1.5-2-3-5-7 step at or below `min` to the first one above `max`. */
+function logEdges(min: number, max: number): number[] {
+  const low = Math.max(min, SMALLEST_EDGE_MS)
+  const high = Math.max(max, low)
+  const edges: number[] = []
+  for (let power = Math.floor(Math.log10(low)); ; power++) {
+    for (const step of LOG_STEPS) {
+      const edge = Number((step * 10 ** power).toPrecision(2))
+      if (edge <= low) edges.length = 0
+      edges.push(edge)
+      if (edge > high) return edges
+    }
+  }
 }
