@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config'
 const gateway = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8000'
 
 export default defineConfig({
+  base: './',
   plugins: [vue()],
   server: {
     proxy: {

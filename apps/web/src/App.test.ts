@@ -136,5 +136,6 @@ describe('App', () => {
     ])
     await flushPromises()
     expect(wrapper.get('[data-testid="feed-count"]').text()).toBe('3')
+    expect(wrapper.get('[role="table"]').attributes('aria-rowcount')).toBe('4')
   })
 })

@@ -51,6 +51,7 @@ export interface UseEventStreamReturn {
   readonly state: Readonly<Ref<ConnectionState>>
   /** Reconnect attempts since the gateway last said `connected`. */
   readonly attempt: Readonly<Ref<number>>
+  /** Code of the most recent close, kept after a reconnect. */
   readonly lastCloseCode: Readonly<Ref<number | undefined>>
   /** The gateway's `connected` frame of the current connection. */
   readonly connection: Readonly<ShallowRef<ConnectedFrame | undefined>>
@@ -121,7 +122,6 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
     socket = ws
     ws.onopen = () => {
       state.value = 'open'
-      lastCloseCode.value = undefined
       syncChannels()
       startHeartbeat(heartbeatIntervalMs)
     }
