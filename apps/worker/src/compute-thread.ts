@@ -1,0 +1,31 @@
+import { parentPort } from 'node:worker_threads'
+import { createEngineHost } from './compute.js'
+import type { ThreadReply, ThreadRequest } from './executor.js'
+
+// Entry of a compute thread (see createThreadPool): one engine host, answering requests.
+const host = createEngineHost()
+const port = parentPort!
+
+port.on('message', async (request: ThreadRequest) => {
+  try {
+    if (request.op === 'prepare') {
+      const result = await host.prepare(request.id, request.setup, request.chunk)
+      reply({ req: request.req, ok: true, result })
+    } else if (request.op === 'compute') {
+      const result = host.compute(request.id, request.need)
+      reply({ req: request.req, ok: true, result }, [
+        result.values.buffer as ArrayBuffer,
+        result.computeMs.buffer as ArrayBuffer,
+      ])
+    } else {
+      host.release(request.id)
+      reply({ req: request.req, ok: true, result: undefined })
+    }
+  } catch (error) {
+    reply({ req: request.req, ok: false, error: (error as Error).message })
+  }
+})
+
+function reply(message: ThreadReply, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer)
+}

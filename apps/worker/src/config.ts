@@ -1,0 +1,459 @@
+import { availableParallelism, hostname } from 'node:os'
+import { parseArgs } from 'node:util'
+import { DEFAULT_INDICATORS, resolveIndicators } from '@stockpulse/indicators'
+import { epochDay } from './bars.js'
+import { ConfigError } from './errors.js'
+
+export type Command = 'run' | 'serve'
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+/** Defaults for every job: the one `run` does, scheduled ones and those started by command. */
+export interface JobDefaults {
+  readonly source: 'synthetic' | 'csv'
+  /** The csv directory; only with source csv. */
+  readonly dataDir?: string
+  /** Universe size: 5,000 synthetic stocks by default, every file of `dataDir` for csv. */
+  readonly stocks?: number
+  readonly days: number
+  readonly seed: number
+  readonly indicators: readonly string[]
+  readonly concurrency: number
+  /** Stocks per second at most; as fast as possible when undefined. */
+  readonly pace?: number
+}
+
+/** The worker's whole configuration, parsed once from flags and environment, frozen. */
+export interface WorkerConfig {
+  readonly command: Command
+  readonly redisUrl: string
+  readonly logLevel: LogLevel
+  readonly keyPrefix: string
+  /** 0 turns the cache off. */
+  readonly cacheTtlSeconds: number
+  readonly resultTtlSeconds: number
+  /** IANA zone of the market: the schedule and the default job date. */
+  readonly timeZone: string
+  readonly job: JobDefaults
+  /** `run` only. */
+  readonly run: {
+    readonly taskId?: string
+    /** Defaults to today in `timeZone` when the job starts. */
+    readonly date?: string
+    readonly out?: string
+    readonly json: boolean
+  }
+  /** `serve` only. */
+  readonly serve: {
+    /** `HH:MM` in `timeZone`. */
+    readonly scheduleTime: string
+    readonly demo: boolean
+    readonly heartbeatSeconds: number
+    readonly instanceId: string
+  }
+}
+
+/** Machine facts the defaults depend on; injectable so tests see fixed values. */
+export interface ConfigContext {
+  readonly cores: number
+  readonly hostname: string
+  readonly pid: number
+}
+
+interface OptionSpec {
+  readonly flag: string
+  readonly env?: string
+  readonly type: 'string' | 'boolean'
+  readonly only?: Command
+  readonly help: string
+}
+
+/** Every option: its flag, its environment variable, where it applies, and what it does. */
+export const OPTIONS = {
+  redis: { flag: 'redis', env: 'REDIS_URL', type: 'string', help: 'Redis URL' },
+  logLevel: { flag: 'log-level', env: 'LOG_LEVEL', type: 'string', help: 'pino log level' },
+  keyPrefix: {
+    flag: 'key-prefix',
+    env: 'WORKER_KEY_PREFIX',
+    type: 'string',
+    help: 'prefix of the cache and result keys',
+  },
+  cacheTtl: {
+    flag: 'cache-ttl',
+    env: 'WORKER_CACHE_TTL_S',
+    type: 'string',
+    help: 'cache entry TTL in seconds; 0 turns the cache off',
+  },
+  resultTtl: {
+    flag: 'result-ttl',
+    env: 'WORKER_RESULT_TTL_S',
+    type: 'string',
+    help: 'TTL of the results hash of a task, in seconds',
+  },
+  timeZone: {
+    flag: 'time-zone',
+    env: 'WORKER_TIME_ZONE',
+    type: 'string',
+    help: 'market time zone: the schedule and the default date',
+  },
+  source: { flag: 'source', env: 'WORKER_SOURCE', type: 'string', help: 'synthetic or csv' },
+  data: {
+    flag: 'data',
+    env: 'WORKER_DATA_DIR',
+    type: 'string',
+    help: 'csv directory: one <code>.csv per stock',
+  },
+  stocks: { flag: 'stocks', env: 'WORKER_STOCKS', type: 'string', help: 'universe size' },
+  days: {
+    flag: 'days',
+    env: 'WORKER_DAYS',
+    type: 'string',
+    help: 'synthetic history in trading days',
+  },
+  seed: { flag: 'seed', env: 'WORKER_SEED', type: 'string', help: 'synthetic seed' },
+  indicators: {
+    flag: 'indicators',
+    env: 'WORKER_INDICATORS',
+    type: 'string',
+    help: 'comma-separated indicator ids',
+  },
+  concurrency: {
+    flag: 'concurrency',
+    env: 'WORKER_CONCURRENCY',
+    type: 'string',
+    help: 'compute threads for large universes',
+  },
+  pace: {
+    flag: 'pace',
+    env: 'WORKER_PACE',
+    type: 'string',
+    help: 'at most this many stocks per second (demos)',
+  },
+  date: { flag: 'date', type: 'string', only: 'run', help: 'job date YYYY-MM-DD' },
+  taskId: { flag: 'task-id', type: 'string', only: 'run', help: 'task id' },
+  out: { flag: 'out', type: 'string', only: 'run', help: 'write results to a .jsonl or .csv file' },
+  json: { flag: 'json', type: 'boolean', only: 'run', help: 'print the summary as one JSON line' },
+  scheduleTime: {
+    flag: 'schedule-time',
+    env: 'WORKER_SCHEDULE_TIME',
+    type: 'string',
+    only: 'serve',
+    help: 'daily run time HH:MM',
+  },
+  demo: {
+    flag: 'demo',
+    env: 'WORKER_DEMO',
+    type: 'boolean',
+    only: 'serve',
+    help: 'start one paced job (~60 s) right away',
+  },
+  heartbeat: {
+    flag: 'heartbeat',
+    env: 'WORKER_HEARTBEAT_S',
+    type: 'string',
+    only: 'serve',
+    help: 'seconds between heartbeats',
+  },
+  instanceId: {
+    flag: 'instance-id',
+    env: 'WORKER_INSTANCE_ID',
+    type: 'string',
+    only: 'serve',
+    help: 'instance id in heartbeats',
+  },
+} as const satisfies Record<string, OptionSpec>
+
+type Key = keyof typeof OPTIONS
+
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+]
+const ID = /^[A-Za-z0-9_.-]{1,64}$/
+const TIME = /^([01]\d|2[0-3]):([0-5]\d)$/
+
+/** Upper bound of `--stocks`, as in the StartTaskCommand contract. */
+export const MAX_STOCKS = 100_000
+/** Upper bound of `--days`, as in the StartTaskCommand contract. */
+export const MAX_DAYS = 20_000
+
+/**
+ * Parses `argv` (without node and the script) and `env` into a frozen WorkerConfig. Flags win
+ * over environment variables, which win over defaults. Throws ConfigError naming the bad flag or
+ * variable.
+ */
+export function parseConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  context: ConfigContext = {
+    cores: availableParallelism(),
+    hostname: hostname(),
+    pid: process.pid,
+  },
+): WorkerConfig {
+  const { values, positionals } = parseFlags(argv)
+  const [command, ...extra] = positionals
+  if (command !== 'run' && command !== 'serve') {
+    throw new ConfigError(
+      'command',
+      command === undefined
+        ? 'expected a command: run or serve'
+        : `unknown command ${JSON.stringify(command)}: expected run or serve`,
+    )
+  }
+  if (extra.length > 0) {
+    throw new ConfigError('command', `unexpected argument ${JSON.stringify(extra[0])}`)
+  }
+  for (const [key, spec] of Object.entries(OPTIONS) as [Key, OptionSpec][]) {
+    if (spec.only && spec.only !== command && values[key] !== undefined) {
+      throw new ConfigError(`--${spec.flag}`, `--${spec.flag} is only for ${spec.only}`)
+    }
+  }
+
+  /** The raw text of an option and the name to blame: the flag, else the variable. */
+  const raw = (key: Key): { text: string; name: string } | undefined => {
+    const spec: OptionSpec = OPTIONS[key]
+    const flag = values[key]
+    if (typeof flag === 'string') return { text: flag, name: `--${spec.flag}` }
+    const fromEnv = spec.env === undefined ? undefined : env[spec.env]
+    if (fromEnv === undefined || fromEnv === '') return undefined
+    return { text: fromEnv, name: spec.env! }
+  }
+  const text = (key: Key, fallback: string) => raw(key)?.text ?? fallback
+  const integer = (key: Key, fallback: number, min: number, max: number) => {
+    const value = raw(key)
+    return value === undefined ? fallback : parseInteger(value.text, value.name, min, max)
+  }
+  const flagOrEnv = (key: Key): boolean => {
+    if (values[key] === true) return true
+    const spec: OptionSpec = OPTIONS[key]
+    const value = spec.env === undefined ? undefined : env[spec.env]
+    if (value === undefined || value === '' || value === '0' || value === 'false') return false
+    if (value === '1' || value === 'true') return true
+    throw new ConfigError(
+      spec.env!,
+      `${spec.env} must be 1, true, 0 or false, got ${JSON.stringify(value)}`,
+    )
+  }
+
+  const redisUrl = text('redis', 'redis://127.0.0.1:6379')
+  checkRedisUrl(redisUrl, raw('redis')?.name ?? 'REDIS_URL')
+  const logLevel = text('logLevel', 'info')
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(
+      raw('logLevel')!.name,
+      `${raw('logLevel')!.name} must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`,
+    )
+  }
+  const timeZone = text('timeZone', 'Asia/Shanghai')
+  checkTimeZone(timeZone, raw('timeZone')?.name ?? '--time-zone')
+
+  const config: WorkerConfig = {
+    command,
+    redisUrl,
+    logLevel: logLevel as LogLevel,
+    keyPrefix: text('keyPrefix', 'stockpulse:'),
+    cacheTtlSeconds: integer('cacheTtl', 86_400, 0, 365 * 86_400),
+    resultTtlSeconds: integer('resultTtl', 7 * 86_400, 1, 365 * 86_400),
+    timeZone,
+    job: jobDefaults(),
+    run: {
+      ...optional('taskId', raw('taskId'), checkId),
+      ...optional('date', raw('date'), checkDate),
+      ...optional('out', raw('out'), checkOut),
+      json: values.json === true,
+    },
+    serve: {
+      scheduleTime: checkTime(raw('scheduleTime') ?? { text: '16:30', name: '--schedule-time' }),
+      demo: flagOrEnv('demo'),
+      heartbeatSeconds: integer('heartbeat', 10, 1, 3_600),
+      instanceId: checkId(
+        raw('instanceId') ?? { text: defaultInstanceId(context), name: '--instance-id' },
+      ),
+    },
+  }
+  return deepFreeze(config)
+
+  function jobDefaults(): JobDefaults {
+    const source = text('source', 'synthetic')
+    if (source !== 'synthetic' && source !== 'csv') {
+      const name = raw('source')!.name
+      throw new ConfigError(name, `${name} must be synthetic or csv, got ${JSON.stringify(source)}`)
+    }
+    const data = raw('data')
+    if (source === 'csv' && data === undefined) {
+      throw new ConfigError('--data', '--source csv needs --data DIR (or WORKER_DATA_DIR)')
+    }
+    if (source === 'synthetic' && data !== undefined) {
+      throw new ConfigError(data.name, `${data.name} is only used with --source csv`)
+    }
+    const stocks = raw('stocks')
+    const pace = raw('pace')
+    const indicators = raw('indicators')
+    return {
+      source,
+      ...(data ? { dataDir: data.text } : {}),
+      ...(stocks ? { stocks: parseInteger(stocks.text, stocks.name, 1, MAX_STOCKS) } : {}),
+      days: integer('days', 250, 1, MAX_DAYS),
+      seed: integer('seed', 42, 0, 2 ** 31 - 1),
+      indicators: indicators ? checkIndicators(indicators) : [...DEFAULT_INDICATORS],
+      concurrency: integer('concurrency', Math.max(1, context.cores), 1, 64),
+      ...(pace ? { pace: parsePositive(pace.text, pace.name) } : {}),
+    }
+  }
+}
+
+/** `stockpulse-worker --help`. */
+export function usage(): string {
+  const rows = (Object.values(OPTIONS) as OptionSpec[]).map((spec) => {
+    const flag = `--${spec.flag}${spec.type === 'string' ? ' VALUE' : ''}`
+    const env = spec.env ? ` [${spec.env}]` : ''
+    const only = spec.only ? ` (${spec.only} only)` : ''
+    return `  ${flag.padEnd(24)} ${spec.help}${only}${env}`
+  })
+  return [
+    'Usage: stockpulse-worker run [options]     one job, then exit',
+    '       stockpulse-worker serve [options]   daily schedule, commands, heartbeats',
+    '',
+    'Options (environment variable in brackets; flags win):',
+    ...rows,
+    '',
+  ].join('\n')
+}
+
+// ---- Helpers ----
+
+function parseFlags(argv: readonly string[]) {
+  const options = Object.fromEntries(
+    Object.values(OPTIONS).map((spec) => [spec.flag, { type: spec.type }]),
+  ) as Record<string, { type: 'string' | 'boolean' }>
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true })
+  } catch (error) {
+    const message = (error as Error).message
+    const name = /'(-[^' ]+)/.exec(message)?.[1] ?? 'flags'
+    if ((error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      throw new ConfigError(name, `unknown option ${name}; see stockpulse-worker --help`)
+    }
+    throw new ConfigError(
+      name,
+      message.includes('does not take') ? `${name} does not take a value` : `${name} needs a value`,
+    )
+  }
+  const byFlag = parsed.values as Record<string, string | boolean | undefined>
+  const values = Object.fromEntries(
+    Object.entries(OPTIONS).map(([key, spec]) => [key, byFlag[spec.flag]]),
+  ) as Record<Key, string | boolean | undefined>
+  return { values, positionals: parsed.positionals }
+}
+
+function parseInteger(text: string, name: string, min: number, max: number): number {
+  const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      name,
+      `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`,
+    )
+  }
+  return value
+}
+
+function parsePositive(text: string, name: string): number {
+  const value = text.trim() === '' ? Number.NaN : Number(text)
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(name, `${name} must be a number > 0, got ${JSON.stringify(text)}`)
+  }
+  return value
+}
+
+function optional<K extends string>(
+  key: K,
+  value: { text: string; name: string } | undefined,
+  check: (value: { text: string; name: string }) => string,
+): { [P in K]?: string } {
+  return value === undefined ? {} : ({ [key]: check(value) } as { [P in K]?: string })
+}
+
+function checkId({ text, name }: { text: string; name: string }): string {
+  if (!ID.test(text)) {
+    throw new ConfigError(
+      name,
+      `${name} must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(text)}`,
+    )
+  }
+  return text
+}
+
+function checkDate({ text, name }: { text: string; name: string }): string {
+  if (epochDay(text) === undefined) {
+    throw new ConfigError(name, `${name} must be a YYYY-MM-DD date, got ${JSON.stringify(text)}`)
+  }
+  return text
+}
+
+function checkOut({ text, name }: { text: string; name: string }): string {
+  if (!text.endsWith('.jsonl') && !text.endsWith('.csv')) {
+    throw new ConfigError(name, `${name} must end in .jsonl or .csv, got ${JSON.stringify(text)}`)
+  }
+  return text
+}
+
+function checkTime({ text, name }: { text: string; name: string }): string {
+  if (!TIME.test(text)) {
+    throw new ConfigError(
+      name,
+      `${name} must be HH:MM (00:00 to 23:59), got ${JSON.stringify(text)}`,
+    )
+  }
+  return text
+}
+
+function checkTimeZone(zone: string, name: string): void {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone })
+  } catch {
+    throw new ConfigError(
+      name,
+      `${name} must be an IANA time zone such as Asia/Shanghai, got ${JSON.stringify(zone)}`,
+    )
+  }
+}
+
+function checkRedisUrl(url: string, name: string): void {
+  let protocol = ''
+  try {
+    protocol = new URL(url).protocol
+  } catch {}
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    throw new ConfigError(
+      name,
+      `${name} must be a redis:// or rediss:// URL, got ${JSON.stringify(url)}`,
+    )
+  }
+}
+
+function checkIndicators({ text, name }: { text: string; name: string }): string[] {
+  try {
+    return resolveIndicators(text).map((indicator) => indicator.id)
+  } catch (error) {
+    throw new ConfigError(name, `${name}: ${(error as Error).message}`)
+  }
+}
+
+function defaultInstanceId(context: ConfigContext): string {
+  const host = context.hostname.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40)
+  return `worker-${host}-${context.pid}`
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}

@@ -1,0 +1,375 @@
+import { fileURLToPath } from 'node:url'
+import {
+  createMemoryBus,
+  type EventBus,
+  INDICATORS_ALL,
+  MARKET_ALL,
+  parseEvent,
+  type StockPulseEvent,
+  TASKS_ALL,
+  taskChannel,
+} from '@stockpulse/events'
+import { startRedisServer } from '@stockpulse/testing'
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createCache } from './cache.js'
+import { createInlineExecutor, createThreadPool } from './executor.js'
+import { createJob, type JobDeps, type JobParams } from './job.js'
+import { createPublisher } from './publisher.js'
+import { createRedisBus, createRedisClient, type RedisClient, waitForRedis } from './redis.js'
+import { createResultStore } from './result-store.js'
+import { recordEvents, THREAD_URL, uniqueId } from './test-support/events.js'
+
+const logger = pino({ level: 'silent' })
+const fixtures = fileURLToPath(new URL('../fixtures/csv', import.meta.url))
+const INDICATORS = ['SMA_5', 'SMA_10', 'SMA_20', 'SMA_60', 'MACD', 'RSI', 'BBANDS', 'ATR', 'KDJ']
+
+const synthetic = (stocks: number, taskId = uniqueId('job')): JobParams => ({
+  taskId,
+  source: { kind: 'synthetic', stocks, days: 120, seed: 3, date: '2026-01-09' },
+  indicators: INDICATORS,
+  concurrency: 1,
+})
+
+/** Runs a job over a memory bus and returns its summary with every event it published, by channel. */
+async function runOnBus(params: JobParams, deps: Partial<JobDeps> = {}) {
+  const bus = createMemoryBus()
+  const events = record(bus, [TASKS_ALL, INDICATORS_ALL, MARKET_ALL, taskChannel(params.taskId)])
+  const summary = await createJob(params, {
+    publisher: createPublisher(bus),
+    logger,
+    ...deps,
+  }).run()
+  await new Promise((resolve) => setImmediate(resolve))
+  return { summary, events }
+}
+
+function record(bus: EventBus, channels: string[]) {
+  const events: { channel: string; event: StockPulseEvent }[] = []
+  for (const channel of channels) {
+    bus.subscribe(channel, (message) => {
+      const parsed = parseEvent(message)
+      if (!parsed.ok) throw new Error(`invalid event on ${channel}: ${parsed.error.message}`)
+      events.push({ channel, event: parsed.value })
+    })
+  }
+  return events
+}
+
+describe('job', () => {
+  describe('events, over a memory bus', () => {
+    it.each([
+      [1, 1],
+      [49, 49],
+      [50, 50],
+      [51, 51],
+      [101, 51],
+      [333, 87],
+    ])(
+      '%i stocks: start, one event per stock, %i progress events up to 100, completed last',
+      async (stocks, progressCount) => {
+        const params = synthetic(stocks)
+        const { summary, events } = await runOnBus(params)
+        const onTasks = events.filter((e) => e.channel === TASKS_ALL).map((e) => e.event)
+        const progress = onTasks.filter((e) => e.event_type === 'task.progress')
+        expect(progress).toHaveLength(1 + progressCount)
+        expect(progress[0]).toMatchObject({
+          progress: 0,
+          processed: 0,
+          total: stocks,
+          status: 'running',
+        })
+        expect(progress.at(-1)).toMatchObject({ progress: 100, processed: stocks })
+        expect(onTasks.at(-1)).toMatchObject({ event_type: 'task.completed', status: 'completed' })
+        expect(events.filter((e) => e.channel === INDICATORS_ALL)).toHaveLength(stocks)
+        expect(events.filter((e) => e.channel === MARKET_ALL)).toHaveLength(stocks)
+        const own = events
+          .filter((e) => e.channel === taskChannel(params.taskId))
+          .map((e) => e.event)
+        expect(own).toHaveLength(1 + stocks + progressCount + 1)
+        expect(own[0]).toEqual(progress[0])
+        expect(summary).toMatchObject({ status: 'completed', total: stocks, processed: stocks })
+      },
+    )
+
+    it('reports a stock that failed as a whole and one whose high has a NaN, the others going on', async () => {
+      const { summary, events } = await runOnBus(synthetic(700))
+      expect(summary).toMatchObject({ success: 698, failed: 2, failures_omitted: 0 })
+      expect(summary.failures).toEqual([
+        {
+          stock_code: '600033',
+          reason: 'too short history: 7 bars, the indicators need at least 60',
+        },
+        {
+          stock_code: '000201',
+          indicator: 'ATR',
+          reason: 'high[60] is NaN: indicator inputs must be finite numbers',
+        },
+        {
+          stock_code: '000201',
+          indicator: 'KDJ',
+          reason: 'high[60] is NaN: indicator inputs must be finite numbers',
+        },
+      ])
+      const stock = (code: string) =>
+        events.find(
+          (e) =>
+            e.channel === INDICATORS_ALL && 'stock_code' in e.event && e.event.stock_code === code,
+        )?.event
+      expect(stock('000201')).toMatchObject({
+        indicators: ['SMA_5', 'SMA_10', 'SMA_20', 'SMA_60', 'MACD', 'RSI', 'BBANDS'],
+        success_count: 7,
+        failed_count: 2,
+        errors: [
+          { indicator: 'ATR', reason: 'high[60] is NaN: indicator inputs must be finite numbers' },
+          { indicator: 'KDJ', reason: 'high[60] is NaN: indicator inputs must be finite numbers' },
+        ],
+      })
+      expect(stock('600033')).toMatchObject({
+        indicators: [],
+        success_count: 0,
+        failed_count: 9,
+        latest: {},
+      })
+      const healthy = stock('000001')
+      expect(healthy).toMatchObject({ success_count: 9, failed_count: 0, from_cache_count: 0 })
+      expect(Object.keys((healthy as { latest: object }).latest)).toEqual(INDICATORS)
+      expect(healthy).not.toHaveProperty('errors')
+      const completed = events.at(-1)!.event
+      expect(completed).toMatchObject({
+        event_type: 'task.completed',
+        result: { success: 698, failed: 2, failures_omitted: 0, events_dropped: 0 },
+      })
+    })
+
+    it('caps the failure list and counts what it left out', async () => {
+      const { summary } = await runOnBus({ ...synthetic(120), indicators: ['SMA_5', 'SMA_200'] })
+      expect(summary).toMatchObject({ success: 0, failed: 120, failures_omitted: 20 })
+      expect(summary.failures).toHaveLength(100)
+      expect(summary.failures[0]).toEqual({
+        stock_code: '000001',
+        reason: 'too short history: 120 bars, the indicators need at least 200',
+      })
+    })
+
+    it('loads csv files one by one and names the corrupt line', async () => {
+      const { summary, events } = await runOnBus({
+        taskId: uniqueId('csv'),
+        source: { kind: 'csv', dir: fixtures, stocks: undefined, date: '2030-01-01' },
+        indicators: INDICATORS,
+        concurrency: 1,
+      })
+      expect(summary).toMatchObject({ total: 9, success: 2, failed: 7 })
+      expect(summary.failures.map((f) => `${f.stock_code}: ${f.reason}`)).toEqual([
+        '000002: 000002.csv line 5: expected 6 columns, got 5',
+        '000003: 000003.csv line 7: close is not a number: "abc"',
+        '000004: 000004.csv line 3: high is NaN',
+        '000005: 000005.csv line 4: open must be > 0, got -3.1',
+        '000006: 000006.csv line 6: high 9.44 is below low 9.68',
+        '000007: 000007.csv line 8: date 2025-09-01 is not after 2025-10-08: dates must increase',
+        '000008: too short history: 10 bars, the indicators need at least 60',
+      ])
+      const snapshots = events.filter((e) => e.channel === MARKET_ALL).map((e) => e.event)
+      expect(snapshots.map((e) => ('stock_code' in e ? e.stock_code : ''))).toEqual([
+        '000001',
+        '000008',
+        '600000',
+      ])
+      expect(snapshots[0]).toMatchObject({ trade_date: '2026-01-20' })
+    })
+
+    it('ends with status failed when the stocks cannot be listed', async () => {
+      const { summary, events } = await runOnBus({
+        taskId: uniqueId('missing'),
+        source: {
+          kind: 'csv',
+          dir: '/nonexistent/stockpulse',
+          stocks: undefined,
+          date: '2026-01-09',
+        },
+        indicators: INDICATORS,
+        concurrency: 1,
+      })
+      expect(summary.status).toBe('failed')
+      expect(summary.message).toMatch(/^failed: ENOENT: no such file or directory, scandir/)
+      expect(events.map((e) => `${e.channel} ${e.event.event_type}`)).toEqual([
+        `${TASKS_ALL} task.completed`,
+        `${taskChannel(summary.task_id)} task.completed`,
+      ])
+    })
+
+    it('is cancelled by its signal, and says so last', async () => {
+      const controller = new AbortController()
+      const params = { ...synthetic(400), pace: 2000 }
+      const bus = createMemoryBus()
+      const events = record(bus, [TASKS_ALL])
+      const job = createJob(params, {
+        publisher: createPublisher(bus),
+        logger,
+        signal: controller.signal,
+        onProgress: ({ processed }) => {
+          if (processed === 100) controller.abort('cancel command')
+        },
+      })
+      const summary = await job.run()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(summary).toMatchObject({
+        status: 'cancelled',
+        processed: 100,
+        message: 'cancelled: cancel command',
+      })
+      expect(events.at(-1)?.event).toMatchObject({
+        event_type: 'task.completed',
+        status: 'cancelled',
+        message: 'cancelled: cancel command',
+      })
+    })
+
+    it('paces itself to the given stocks per second', async () => {
+      const started = performance.now()
+      const { summary } = await runOnBus({ ...synthetic(60), pace: 200 })
+      expect(summary.processed).toBe(60)
+      expect(performance.now() - started).toBeGreaterThanOrEqual(280)
+    })
+  })
+
+  describe('with Redis', () => {
+    let redis: RedisClient
+    const prefix = `${uniqueId('test')}:`
+
+    beforeAll(async () => {
+      redis = createRedisClient('redis://127.0.0.1:6379', logger)
+      redis.connect().catch(() => {})
+      expect(await waitForRedis(redis, 5_000)).toBe(true)
+    })
+    afterAll(() => {
+      redis.destroy()
+    })
+
+    it('publishes exactly 5,102 task and indicator events for 5,000 stocks, all valid', async () => {
+      const params = { ...synthetic(5000), concurrency: 2 }
+      const recorder = await recordEvents('redis://127.0.0.1:6379', [
+        TASKS_ALL,
+        INDICATORS_ALL,
+        taskChannel(params.taskId),
+      ])
+      const pool = createThreadPool({ threads: 2, threadUrl: THREAD_URL })
+      try {
+        const summary = await createJob(params, {
+          publisher: createPublisher(createRedisBus(redis)),
+          logger,
+          executor: () => pool,
+        }).run()
+        expect(summary).toMatchObject({
+          status: 'completed',
+          success: 4990,
+          failed: 10,
+          events_dropped: 0,
+        })
+        const shared = () =>
+          recorder.of(params.taskId).filter((r) => r.channel !== taskChannel(params.taskId))
+        await recorder.until(() => shared().at(-1)?.event.event_type === 'task.completed')
+        const events = shared()
+        expect(events).toHaveLength(5102)
+        expect(events.filter((r) => r.event.event_type === 'task.progress')).toHaveLength(101)
+        expect(events.filter((r) => r.channel === INDICATORS_ALL)).toHaveLength(5000)
+        expect(events[0]!.event).toMatchObject({
+          event_type: 'task.progress',
+          progress: 0,
+          total: 5000,
+        })
+        expect(events.at(-1)!.event).toMatchObject({
+          event_type: 'task.completed',
+          status: 'completed',
+          result: { success: 4990, failed: 10, events_dropped: 0 },
+        })
+        await recorder.until(
+          () => recorder.of(params.taskId, taskChannel(params.taskId)).length === 5102,
+        )
+        expect(recorder.invalid).toEqual([])
+      } finally {
+        await pool.close()
+        await recorder.close()
+      }
+    })
+
+    it('serves a rerun of the same day from the cache and stores the results under the task id', async () => {
+      const deps = () => ({
+        publisher: createPublisher(createRedisBus(redis)),
+        logger,
+        cache: createCache(redis, { prefix, ttlSeconds: 60 }),
+        results: createResultStore(redis, { prefix, ttlSeconds: 60 }),
+        executor: () => createInlineExecutor(),
+      })
+      const first = await createJob(synthetic(300), deps()).run()
+      const second = await createJob(synthetic(300), deps()).run()
+      expect(first.from_cache_count).toBe(0)
+      // Every indicator of the 299 stocks with enough history.
+      expect(second.from_cache_count).toBe(299 * 9)
+      expect(second).toMatchObject({ success: 299, failed: 1 })
+      expect(await redis.hLen(`${prefix}results:${second.task_id}`)).toBe(300)
+      expect(await redis.ttl(`${prefix}results:${second.task_id}`)).toBeGreaterThan(0)
+      const stored = JSON.parse((await redis.hGet(`${prefix}results:${second.task_id}`, '000001'))!)
+      expect(stored).toMatchObject({ stock_code: '000001', trade_date: '2026-01-09' })
+      expect(Object.keys(stored.latest)).toEqual(INDICATORS)
+    })
+
+    it('keeps computing while Redis is killed mid-run, warns once, counts what it dropped, and resumes', async () => {
+      const server = await startRedisServer()
+      const lines: { msg: string }[] = []
+      const watched = pino(
+        { level: 'warn' },
+        { write: (line: string) => lines.push(JSON.parse(line)) },
+      )
+      const client = createRedisClient(server.url, watched)
+      client.connect().catch(() => {})
+      await waitForRedis(client, 5_000)
+      const params = { ...synthetic(600), pace: 600 }
+      let after: Awaited<ReturnType<typeof recordEvents>> | undefined
+      try {
+        const job = createJob(params, {
+          publisher: createPublisher(createRedisBus(client), { logger: watched }),
+          logger,
+          cache: createCache(client, { prefix, ttlSeconds: 60 }),
+          results: createResultStore(client, { prefix, ttlSeconds: 60 }),
+          onProgress: ({ processed }) => {
+            if (processed !== 100) return
+            void server.kill().then(async () => {
+              await new Promise((resolve) => setTimeout(resolve, 150))
+              await server.start()
+              after = await recordEvents(server.url, [TASKS_ALL])
+            })
+          },
+        })
+        const summary = await job.run()
+        expect(summary).toMatchObject({
+          status: 'completed',
+          processed: 600,
+          success: 599,
+          failed: 1,
+        })
+        expect(summary.events_dropped).toBeGreaterThan(0)
+        const recorder = after!
+        await recorder.until(
+          () => recorder.of(params.taskId).at(-1)?.event.event_type === 'task.completed',
+        )
+        const seen = recorder.of(params.taskId).map((r) => r.event)
+        const resumedAt = seen.find((e) => e.event_type === 'task.progress')
+        expect(resumedAt).toBeDefined()
+        expect((resumedAt as { processed: number }).processed).toBeLessThan(500)
+        expect(seen.at(-1)).toMatchObject({
+          status: 'completed',
+          result: { success: 599, failed: 1, events_dropped: summary.events_dropped },
+        })
+        expect(lines.map((line) => line.msg)).toEqual([
+          'redis unreachable: computing goes on, events are dropped, reconnecting in the background',
+          'publishing failed: the bus is unreachable, events are dropped until it is back',
+        ])
+      } finally {
+        await after?.close()
+        client.destroy()
+        await server.stop()
+      }
+    })
+  })
+})

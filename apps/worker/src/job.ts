@@ -1,0 +1,444 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  createMarketSnapshotEvent,
+  createStockIndicatorsCompletedEvent,
+  createTaskCompletedEvent,
+  createTaskProgressEvent,
+  type Failure,
+  INDICATORS_ALL,
+  type IndicatorValues,
+  MARKET_ALL,
+  marketChannel,
+  TASKS_ALL,
+  taskChannel,
+} from '@stockpulse/events'
+import type { Indicator } from '@stockpulse/indicators'
+import type { Logger } from 'pino'
+import type { IndicatorCache } from './cache.js'
+import {
+  type ChunkSpec,
+  type EngineSetup,
+  type IndicatorLayout,
+  indicatorLayout,
+  type PreparedStock,
+} from './compute.js'
+import { type ComputeExecutor, createInlineExecutor } from './executor.js'
+import { createProgressThrottle, percent } from './progress.js'
+import type { Publisher } from './publisher.js'
+import type { ResultFile, StockResult } from './result-file.js'
+import type { ResultStore } from './result-store.js'
+import { listStocks, type SourceSpec } from './source.js'
+
+/** `task_type` of every task this worker runs. */
+export const TASK_TYPE = 'batch_daily'
+/** Most entries in `task.completed`'s `result.failures`; the rest are counted in `failures_omitted`. */
+export const MAX_FAILURES = 100
+
+/** One task: what to compute. */
+export interface JobParams {
+  readonly taskId: string
+  readonly source: SourceSpec
+  readonly indicators: readonly string[]
+  /** Compute threads for large universes; 1 computes on the main thread. */
+  readonly concurrency: number
+  /** At most this many stocks per second (demos); as fast as possible when undefined. */
+  readonly pace?: number
+}
+
+/** What a job talks to. Only the publisher is required: no cache in memory mode. */
+export interface JobDeps {
+  readonly publisher: Publisher
+  readonly logger: Logger
+  readonly cache?: IndicatorCache
+  readonly results?: ResultStore
+  readonly resultFile?: ResultFile
+  /** Aborting cancels the task; the reason (a string) ends up in its last event. */
+  readonly signal?: AbortSignal
+  readonly onProgress?: (progress: JobProgress) => void
+  /** Picks where to compute a universe of this size; inline on this thread by default. */
+  readonly executor?: (stocks: number) => ComputeExecutor
+}
+
+export interface JobProgress {
+  readonly processed: number
+  readonly total: number
+  readonly failed: number
+}
+
+/** Where the main thread's time went. */
+export interface JobTimings {
+  readonly wall_ms: number
+  /** Loading and computing, summed over stocks (on whichever thread ran them). */
+  readonly compute_ms: number
+  /** Main thread waiting for computed chunks. */
+  readonly wait_ms: number
+  /** Main thread building, encoding and publishing events (pacing excluded). */
+  readonly publish_ms: number
+}
+
+/** What `run` returns, and what `stockpulse-worker run --json` prints. */
+export interface JobSummary {
+  readonly task_id: string
+  readonly status: 'completed' | 'cancelled' | 'failed'
+  readonly message: string
+  readonly total: number
+  readonly processed: number
+  readonly success: number
+  readonly failed: number
+  /** Indicator values served from the cache, all stocks together. */
+  readonly from_cache_count: number
+  /** Channel messages handed to the bus. */
+  readonly messages_published: number
+  readonly events_dropped: number
+  readonly failures: readonly Failure[]
+  readonly failures_omitted: number
+  readonly duration_seconds: number
+  readonly timings: JobTimings
+}
+
+export interface Job {
+  readonly taskId: string
+  /** Runs the task to its end; never rejects (a fatal error ends it with status `failed`). */
+  run(): Promise<JobSummary>
+}
+
+/** One stock, ready to publish. */
+interface StockOutcome {
+  readonly prepared: PreparedStock
+  readonly latest: IndicatorValues
+  readonly succeeded: string[]
+  readonly errors: { indicator?: string; reason: string }[]
+  /** Indicators that failed: all of them when the stock failed as a whole. */
+  readonly failedCount: number
+  readonly fromCache: number
+  readonly calcMs: number
+}
+
+/**
+ * A task: lists the stocks, computes chunks ahead on the executor (cache first), and publishes
+ * in stock order: `task.progress` at 0, per stock `stock.indicators.completed` and
+ * `market.snapshot`, throttled `task.progress` up to 100, and `task.completed` last.
+ */
+export function createJob(params: JobParams, deps: JobDeps): Job {
+  const { taskId, pace } = params
+  const { publisher, logger, cache, results, resultFile, signal, onProgress } = deps
+  const log = logger.child({ task_id: taskId })
+  const taskTopic = taskChannel(taskId)
+
+  return { taskId, run }
+
+  async function run(): Promise<JobSummary> {
+    const started = performance.now()
+    const state = {
+      total: 0,
+      processed: 0,
+      success: 0,
+      failed: 0,
+      fromCache: 0,
+      failures: [] as Failure[],
+      failuresOmitted: 0,
+      computeMs: 0,
+      waitMs: 0,
+      publishMs: 0,
+    }
+    const stored: [string, string][] = []
+    const finish = async (status: JobSummary['status'], message: string): Promise<JobSummary> => {
+      results?.add(taskId, stored.splice(0))
+      await publisher.flush()
+      const duration = (performance.now() - started) / 1000
+      const completed = createTaskCompletedEvent({
+        task_id: taskId,
+        task_type: TASK_TYPE,
+        status,
+        duration_seconds: duration,
+        message,
+        result: {
+          success: state.success,
+          failed: state.failed,
+          failures: state.failures,
+          failures_omitted: state.failuresOmitted,
+          events_dropped: publisher.stats().eventsDropped,
+        },
+      })
+      publisher.publish(TASKS_ALL, completed)
+      publisher.publish(taskTopic, completed)
+      await Promise.all([publisher.flush(), cache?.flush(), results?.flush(), resultFile?.close()])
+      const stats = publisher.stats()
+      const summary: JobSummary = {
+        task_id: taskId,
+        status,
+        message,
+        total: state.total,
+        processed: state.processed,
+        success: state.success,
+        failed: state.failed,
+        from_cache_count: state.fromCache,
+        messages_published: stats.messages,
+        events_dropped: stats.eventsDropped,
+        failures: state.failures,
+        failures_omitted: state.failuresOmitted,
+        duration_seconds: duration,
+        timings: {
+          wall_ms: performance.now() - started,
+          compute_ms: state.computeMs,
+          wait_ms: state.waitMs,
+          publish_ms: state.publishMs,
+        },
+      }
+      const level = status === 'failed' ? 'error' : 'info'
+      log[level]({ ...summary, failures: undefined }, message)
+      return summary
+    }
+
+    let layout: IndicatorLayout
+    let codes: string[]
+    try {
+      layout = indicatorLayout(params.indicators)
+      const listed = await listStocks(params.source)
+      codes = listed.codes
+      if (listed.ignored.length > 0) {
+        log.warn(
+          { files: listed.ignored.slice(0, 10), count: listed.ignored.length },
+          'ignored files',
+        )
+      }
+    } catch (error) {
+      return finish('failed', `failed: ${(error as Error).message}`)
+    }
+    const total = codes.length
+    state.total = total
+    const date = params.source.date
+    publishProgress(0, 0, `Starting daily calculation for ${date}: ${total} stocks`)
+    log.info({ total, date, source: params.source.kind }, 'task started')
+
+    const setup: EngineSetup = { indicators: params.indicators, source: params.source }
+    const executor = deps.executor?.(total) ?? createInlineExecutor()
+    const threads = params.concurrency
+    const size = Math.max(16, Math.min(125, Math.ceil(total / (threads * 4))))
+    const chunks: ChunkSpec[] = []
+    for (let start = 0; start < total; start += size) {
+      chunks.push({ start, codes: codes.slice(start, start + size) })
+    }
+    const lookahead = threads * 2
+    const inflight: Promise<StockOutcome[]>[] = []
+    const schedule = (index: number) => {
+      const chunk = chunks[index]
+      if (!chunk) return
+      const outcome = computeChunk(setup, chunk, executor, layout)
+      outcome.catch(() => {})
+      inflight.push(outcome)
+    }
+    const throttle = createProgressThrottle(total)
+    const paceStart = performance.now()
+
+    try {
+      for (let i = 0; i < lookahead; i++) schedule(i)
+      for (let c = 0; c < chunks.length; c++) {
+        const waitStart = performance.now()
+        const outcomes = await inflight.shift()!
+        state.waitMs += performance.now() - waitStart
+        schedule(c + lookahead)
+        for (const outcome of outcomes) {
+          if (signal?.aborted) return finish('cancelled', cancelMessage(signal))
+          if (pace !== undefined) {
+            const due = paceStart + (state.processed / pace) * 1000 - performance.now()
+            if (due > 0) await sleep(due, undefined, { signal }).catch(() => {})
+            if (signal?.aborted) return finish('cancelled', cancelMessage(signal))
+          }
+          const publishStart = performance.now()
+          const result = publishStock(outcome)
+          stored.push([outcome.prepared.code, JSON.stringify(result)])
+          resultFile?.write(result)
+          state.processed++
+          state.computeMs += outcome.calcMs
+          state.fromCache += outcome.fromCache
+          if (outcome.errors.length === 0) state.success++
+          else {
+            state.failed++
+            recordFailures(outcome)
+          }
+          if (throttle(state.processed)) {
+            publishProgress(
+              state.processed,
+              state.failed,
+              `Processing ${outcome.prepared.code} (${state.processed}/${total})`,
+            )
+          }
+          onProgress?.({ processed: state.processed, total, failed: state.failed })
+          if (!publisher.writable) await publisher.room()
+          state.publishMs += performance.now() - publishStart
+        }
+        results?.add(taskId, stored.splice(0))
+      }
+    } catch (error) {
+      return finish('failed', `failed: ${(error as Error).message}`)
+    }
+    const failedNote = state.failed > 0 ? `, ${state.failed} failed` : ''
+    return finish('completed', `Completed ${total} stocks: ${state.success} succeeded${failedNote}`)
+
+    function publishProgress(processed: number, failed: number, message: string): void {
+      const event = createTaskProgressEvent({
+        task_id: taskId,
+        task_type: TASK_TYPE,
+        status: 'running',
+        progress: percent(processed, total),
+        message,
+        processed,
+        total,
+        failed,
+      })
+      publisher.publish(TASKS_ALL, event)
+      publisher.publish(taskTopic, event)
+    }
+
+    function recordFailures(outcome: StockOutcome): void {
+      for (const error of outcome.errors) {
+        if (state.failures.length >= MAX_FAILURES) {
+          state.failuresOmitted++
+          continue
+        }
+        state.failures.push({ stock_code: outcome.prepared.code, ...error })
+      }
+    }
+  }
+
+  function publishStock(outcome: StockOutcome): StockResult {
+    const { prepared, latest, succeeded, errors } = outcome
+    const code = prepared.code
+    const completed = createStockIndicatorsCompletedEvent({
+      task_id: taskId,
+      stock_code: code,
+      indicators: succeeded,
+      success_count: succeeded.length,
+      failed_count: outcome.failedCount,
+      calculation_time_ms: Math.round(outcome.calcMs * 1000) / 1000,
+      from_cache_count: outcome.fromCache,
+      latest,
+      ...(errors.length > 0 ? { errors } : {}),
+    })
+    publisher.publish(INDICATORS_ALL, completed)
+    publisher.publish(taskTopic, completed)
+    if (prepared.bar && prepared.tradeDate) {
+      const snapshot = createMarketSnapshotEvent({
+        task_id: taskId,
+        stock_code: code,
+        trade_date: prepared.tradeDate,
+        bar: prepared.bar,
+        indicators: latest,
+      })
+      publisher.publish(marketChannel(code), snapshot)
+      publisher.publish(MARKET_ALL, snapshot)
+    }
+    return {
+      stock_code: code,
+      ...(prepared.tradeDate ? { trade_date: prepared.tradeDate } : {}),
+      latest,
+      ...(errors.length > 0 ? { errors } : {}),
+    }
+  }
+
+  /** Prepares a chunk, reads its cache entries in one MGET, computes the rest, caches them. */
+  async function computeChunk(
+    setup: EngineSetup,
+    chunk: ChunkSpec,
+    executor: ComputeExecutor,
+    layout: IndicatorLayout,
+  ): Promise<StockOutcome[]> {
+    const { indicators, offsets } = layout
+    const count = indicators.length
+    const { id, stocks: prepared } = await executor.prepare(setup, chunk)
+    const keys: string[] = []
+    if (cache) {
+      for (const stock of prepared) {
+        if (stock.fingerprint === undefined) continue
+        for (const indicator of indicators)
+          keys.push(cache.key(stock.code, indicator, stock.fingerprint))
+      }
+    }
+    const hits = cache ? await cache.get(keys) : []
+    const cached: (Record<string, number | null> | undefined)[] = []
+    const need = new Uint8Array(prepared.length * count)
+    let hit = 0
+    for (const [i, stock] of prepared.entries()) {
+      if (stock.fingerprint === undefined) continue
+      for (const [j, indicator] of indicators.entries()) {
+        const values = cache ? decode(hits[hit++] ?? null, indicator) : undefined
+        cached[i * count + j] = values
+        if (!values) need[i * count + j] = 1
+      }
+    }
+    const computed = need.includes(1) ? await executor.compute(id, need) : undefined
+    if (!computed) executor.release(id)
+    const failedAt = new Map<number, string>()
+    for (const error of computed?.errors ?? [])
+      failedAt.set(error.stock * count + error.indicator, error.reason)
+
+    const toCache: [string, string][] = []
+    const outcomes = prepared.map((stock, i): StockOutcome => {
+      const latest: Record<string, Record<string, number | null>> = {}
+      const succeeded: string[] = []
+      const errors: { indicator?: string; reason: string }[] = []
+      let fromCache = 0
+      if (stock.error !== undefined) errors.push({ reason: stock.error })
+      else {
+        for (const [j, indicator] of indicators.entries()) {
+          const at = i * count + j
+          const reason = failedAt.get(at)
+          if (reason !== undefined) {
+            errors.push({ indicator: indicator.id, reason })
+            continue
+          }
+          let values = cached[at]
+          if (values) fromCache++
+          else {
+            values = {}
+            let slot = i * layout.slots + offsets[j]!
+            for (const output of indicator.outputs) {
+              const value = computed!.values[slot++]!
+              values[output] = Number.isNaN(value) ? null : value
+            }
+            if (cache)
+              toCache.push([
+                cache.key(stock.code, indicator, stock.fingerprint!),
+                JSON.stringify(values),
+              ])
+          }
+          latest[indicator.id] = values
+          succeeded.push(indicator.id)
+        }
+      }
+      const calcMs = stock.loadMs + (computed?.computeMs[i] ?? 0)
+      const failedCount = stock.error === undefined ? errors.length : count
+      return { prepared: stock, latest, succeeded, errors, failedCount, fromCache, calcMs }
+    })
+    cache?.set(toCache)
+    return outcomes
+  }
+}
+
+/** Cached outputs of one indicator, or undefined when missing or not of the indicator's shape. */
+function decode(
+  text: string | null,
+  indicator: Indicator,
+): Record<string, number | null> | undefined {
+  if (text === null) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null) return undefined
+  const record = value as Record<string, unknown>
+  const ok = indicator.outputs.every((output) => {
+    const v = record[output]
+    return v === null || typeof v === 'number'
+  })
+  return ok && Object.keys(record).length === indicator.outputs.length
+    ? (record as Record<string, number | null>)
+    : undefined
+}
+
+function cancelMessage(signal: AbortSignal): string {
+  return `cancelled: ${typeof signal.reason === 'string' ? signal.reason : 'aborted'}`
+}

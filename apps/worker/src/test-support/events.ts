@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto'
+import { parseEvent, type StockPulseEvent } from '@stockpulse/events'
+import { createClient } from 'redis'
+
+/** The compiled compute-thread entry: tests run from source, threads need JavaScript. */
+export const THREAD_URL = new URL('../../dist/compute-thread.js', import.meta.url)
+
+/** A task id no other test or engineer uses. */
+export function uniqueId(prefix: string): string {
+  return `${prefix}_${Date.now()}_${randomBytes(3).toString('hex')}`
+}
+
+export interface Received {
+  readonly channel: string
+  readonly event: StockPulseEvent
+}
+
+/** Events seen by a separate node-redis subscriber, with the messages that failed validation. */
+export interface EventRecorder {
+  readonly received: Received[]
+  readonly invalid: string[]
+  /** The events of one task on one channel (shared channels carry other tests' events too). */
+  of(taskId: string, channel?: string): Received[]
+  /** Resolves once `done` holds, polling every 10 ms; rejects after `timeoutMs`. */
+  until(done: () => boolean, timeoutMs?: number): Promise<void>
+  close(): Promise<void>
+}
+
+/** Subscribes a fresh connection to `channels` (and `patterns`) on the Redis at `url`. */
+export async function recordEvents(
+  url: string,
+  channels: string[],
+  patterns: string[] = [],
+): Promise<EventRecorder> {
+  const client = createClient({ url })
+  client.on('error', () => {})
+  await client.connect()
+  const received: Received[] = []
+  const invalid: string[] = []
+  const listener = (message: string, channel: string) => {
+    const parsed = parseEvent(message)
+    if (parsed.ok) received.push({ channel, event: parsed.value })
+    else invalid.push(message)
+  }
+  if (channels.length > 0) await client.subscribe(channels, listener)
+  if (patterns.length > 0) await client.pSubscribe(patterns, listener)
+  return {
+    received,
+    invalid,
+    of: (taskId, channel) =>
+      received.filter(
+        (r) =>
+          'task_id' in r.event && r.event.task_id === taskId && (!channel || r.channel === channel),
+      ),
+    async until(done, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error('timed out waiting for events')
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    },
+    async close() {
+      client.destroy()
+    },
+  }
+}
