@@ -110,6 +110,17 @@ describe('useTaskFeed', () => {
     feed.search.value = ' 0002 '
     expect(feed.visible.value.map((row) => row.stock_code)).toEqual(['000002', '600002'])
     expect(feed.failures.value).toEqual([{ stock_code: '000002', reason: 'no bars' }])
+    expect(feed.summary.value).toEqual({ stocks: 3, meanCalcMs: 4 / 3, cacheHits: 0 })
+  })
+
+  it('drops a stock from the failures when it is computed again without one', async () => {
+    await send([stock('000002', 1, 0, 1), stock('000003', 1, 0, 1)])
+    await eventually(() => expect(feed.failedRows.value).toHaveLength(2))
+    ;(await server.connection(1)).send(stock('000002', 1))
+    await eventually(() =>
+      expect(feed.failedRows.value.map((row) => row.stock_code)).toEqual(['000003']),
+    )
+    expect(feed.rows.value).toHaveLength(2)
   })
 
   it('starts over, on the new channel, when the task id changes', async () => {

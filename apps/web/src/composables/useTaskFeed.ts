@@ -36,6 +36,13 @@ export interface FeedCharts {
   readonly calcTimeEdges: number[]
 }
 
+/** Totals over the rows, kept as they arrive. */
+export interface FeedSummary {
+  readonly stocks: number
+  readonly meanCalcMs: number
+  readonly cacheHits: number
+}
+
 export interface UseTaskFeedOptions {
   /** Charts are recomputed at most this often while stocks stream in. */
   chartIntervalMs?: number
@@ -44,6 +51,9 @@ export interface UseTaskFeedOptions {
 export interface UseTaskFeedReturn {
   /** One row per stock, in arrival order; a repeated stock replaces its row. */
   readonly rows: Readonly<ShallowRef<readonly StockIndicatorsCompletedEvent[]>>
+  /** The rows of stocks with at least one failed indicator. */
+  readonly failedRows: Readonly<ShallowRef<readonly StockIndicatorsCompletedEvent[]>>
+  readonly summary: Readonly<ShallowRef<FeedSummary>>
   /** `rows` after `filter` and `search`. */
   readonly visible: ComputedRef<readonly StockIndicatorsCompletedEvent[]>
   readonly filter: Ref<FeedFilter>
@@ -63,19 +73,44 @@ export function useTaskFeed(
 ): UseTaskFeedReturn {
   const { chartIntervalMs = 1_000 } = options
   const rows = shallowRef<readonly StockIndicatorsCompletedEvent[]>([])
+  const failedRows = shallowRef<readonly StockIndicatorsCompletedEvent[]>([])
+  const summary = shallowRef<FeedSummary>({ stocks: 0, meanCalcMs: 0, cacheHits: 0 })
   const completed = shallowRef<TaskCompletedEvent>()
   const charts = shallowRef<FeedCharts>(chartsOf([]))
   const filter = ref<FeedFilter>('all')
   const search = ref('')
-  /** The rows as they grow; `rows` gets a copy once per burst of events, so renders see a new array. */
+  // Rows grow here and are published as copies at most once per animation frame, so a render
+  // sees a new array (and the virtual list its new length) without a copy per event.
   let growing: StockIndicatorsCompletedEvent[] = []
   let indexByCode = new Map<string, number>()
-  let publishQueued = false
+  let failedByCode = new Map<string, StockIndicatorsCompletedEvent>()
+  let calcMs = 0
+  let cacheHits = 0
+  let failuresChanged = false
+  let frame: number | undefined
   let chartTimer: ReturnType<typeof setTimeout> | undefined
 
-  function publishRows() {
-    publishQueued = false
+  function publish() {
+    frame = undefined
     rows.value = growing.slice()
+    if (failuresChanged) failedRows.value = [...failedByCode.values()]
+    failuresChanged = false
+    const stocks = growing.length
+    summary.value = { stocks, meanCalcMs: stocks ? calcMs / stocks : 0, cacheHits }
+  }
+
+  function add(event: StockIndicatorsCompletedEvent) {
+    const index = indexByCode.get(event.stock_code)
+    const replaced = index === undefined ? undefined : growing[index]
+    if (index === undefined) {
+      indexByCode.set(event.stock_code, growing.length)
+      growing.push(event)
+    } else growing[index] = event
+    calcMs += event.calculation_time_ms - (replaced?.calculation_time_ms ?? 0)
+    cacheHits += event.from_cache_count - (replaced?.from_cache_count ?? 0)
+    if (event.failed_count > 0) failedByCode.set(event.stock_code, event)
+    else if (!failedByCode.delete(event.stock_code)) return
+    failuresChanged = true
   }
 
   function refreshCharts() {
@@ -84,13 +119,20 @@ export function useTaskFeed(
     charts.value = chartsOf(growing)
   }
 
-  onScopeDispose(() => clearTimeout(chartTimer))
+  onScopeDispose(() => {
+    clearTimeout(chartTimer)
+    if (frame !== undefined) cancelAnimationFrame(frame)
+  })
   watch(
     () => toValue(taskId),
     (id, _, onCleanup) => {
       growing = []
-      rows.value = []
       indexByCode = new Map()
+      failedByCode = new Map()
+      calcMs = 0
+      cacheHits = 0
+      failuresChanged = true
+      publish()
       completed.value = undefined
       refreshCharts()
       onCleanup(stream.subscribe([taskChannel(id)]))
@@ -100,15 +142,8 @@ export function useTaskFeed(
 
   stream.on('stock.indicators.completed', (event) => {
     if (event.task_id !== toValue(taskId)) return
-    const index = indexByCode.get(event.stock_code)
-    if (index === undefined) {
-      indexByCode.set(event.stock_code, growing.length)
-      growing.push(event)
-    } else growing[index] = event
-    if (!publishQueued) {
-      publishQueued = true
-      queueMicrotask(publishRows)
-    }
+    add(event)
+    frame ??= requestAnimationFrame(publish)
     chartTimer ??= setTimeout(refreshCharts, chartIntervalMs)
   })
   stream.on('task.completed', (event) => {
@@ -120,20 +155,16 @@ export function useTaskFeed(
   const visible = computed(() => {
     const failedOnly = filter.value === 'failed'
     const needle = search.value.trim().toLowerCase()
-    if (!failedOnly && !needle) return rows.value
-    return rows.value.filter(
-      (row) =>
-        (!failedOnly || row.failed_count > 0) &&
-        (!needle || row.stock_code.toLowerCase().includes(needle)),
-    )
+    const source = failedOnly ? failedRows.value : rows.value
+    if (!needle) return source
+    return source.filter((row) => row.stock_code.toLowerCase().includes(needle))
   })
 
   const failures = computed(() => {
     const byKey = new Map<string, FailureRow>()
     const add = (failure: FailureRow) =>
       byKey.set(`${failure.stock_code}\u0000${failure.indicator ?? ''}`, failure)
-    for (const row of rows.value) {
-      if (row.failed_count === 0) continue
+    for (const row of failedRows.value) {
       if (!row.errors?.length)
         add({ stock_code: row.stock_code, reason: `${row.failed_count} indicators failed` })
       for (const error of row.errors ?? []) add({ stock_code: row.stock_code, ...error })
@@ -142,7 +173,7 @@ export function useTaskFeed(
     return [...byKey.values()]
   })
 
-  return { rows, visible, filter, search, failures, completed, charts }
+  return { rows, failedRows, summary, visible, filter, search, failures, completed, charts }
 }
 
 /**
