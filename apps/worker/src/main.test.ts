@@ -1,0 +1,186 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { TASKS_ALL } from '@stockpulse/events'
+import { freePort, startRedisServer } from '@stockpulse/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { recordEvents, uniqueId } from './test-support/events.js'
+
+const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url))
+const prefix = `${uniqueId('cli')}:`
+
+/** Runs the built CLI to its end. */
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, WORKER_KEY_PREFIX: prefix, WORKER_CACHE_TTL_S: '60', ...env },
+  })
+  const { stdout, stderr } = collect(child)
+  const [code] = await once(child, 'exit')
+  return { code: code as number, stdout: stdout(), stderr: stderr() }
+}
+
+function collect(child: ChildProcess) {
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk
+  })
+  child.stderr!.on('data', (chunk: Buffer) => {
+    err += chunk
+  })
+  return { stdout: () => out, stderr: () => err }
+}
+
+describe('main', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stockpulse-worker-'))
+  })
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('runs one job against Redis and prints the summary as one JSON line', async () => {
+    const taskId = uniqueId('cli')
+    const recorder = await recordEvents('redis://127.0.0.1:6379', [TASKS_ALL])
+    const { code, stdout, stderr } = await cli([
+      'run',
+      '--stocks',
+      '300',
+      '--json',
+      '--task-id',
+      taskId,
+    ])
+    expect(code).toBe(0)
+    const lines = stdout.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      task_id: taskId,
+      status: 'completed',
+      total: 300,
+      success: 299,
+      failed: 1,
+      events_dropped: 0,
+      failures: [{ stock_code: '600033' }],
+    })
+    const logs = stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(logs.map((log) => log.msg)).toContain('task started')
+    expect(logs.find((log) => log.msg === 'progress')).toMatchObject({
+      service: 'worker',
+      level: 30,
+    })
+    await recorder.until(() => recorder.of(taskId).at(-1)?.event.event_type === 'task.completed')
+    // start, 102 progress events (every 3 stocks, re-based at 50, 100, ...), completed
+    expect(recorder.of(taskId)).toHaveLength(1 + 102 + 1)
+    await recorder.close()
+  })
+
+  it('writes the results to a .jsonl or .csv file', async () => {
+    const jsonl = join(dir, 'out.jsonl')
+    const csv = join(dir, 'out.csv')
+    expect((await cli(['run', '--stocks', '120', '--out', jsonl])).code).toBe(0)
+    expect(
+      (await cli(['run', '--stocks', '120', '--out', csv, '--indicators', 'SMA_5,MACD'])).code,
+    ).toBe(0)
+    const rows = (await readFile(jsonl, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(rows).toHaveLength(120)
+    expect(rows[0]).toMatchObject({
+      stock_code: '000001',
+      latest: { SMA_5: { sma: expect.any(Number) } },
+    })
+    expect(rows[100]).toMatchObject({
+      stock_code: '600033',
+      errors: [{ reason: expect.stringMatching(/^too short/) }],
+    })
+    const table = (await readFile(csv, 'utf8')).trim().split('\n')
+    expect(table[0]).toBe(
+      'stock_code,trade_date,status,SMA_5.sma,MACD.macd,MACD.signal,MACD.hist,errors',
+    )
+    expect(table).toHaveLength(121)
+    expect(table[1]).toMatch(/^000001,\d{4}-\d{2}-\d{2},ok,[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.e-]+,$/)
+  })
+
+  it('keeps computing with Redis down from the start, and reports every event as dropped', async () => {
+    const { code, stdout, stderr } = await cli([
+      'run',
+      '--stocks',
+      '50',
+      '--json',
+      '--redis',
+      `redis://127.0.0.1:${await freePort()}`,
+    ])
+    expect(code).toBe(0)
+    // start + 50 stocks + 50 snapshots + 50 progress + completed
+    expect(JSON.parse(stdout)).toMatchObject({
+      status: 'completed',
+      success: 50,
+      events_dropped: 152,
+    })
+    const warnings = stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .filter((log) => log.level === 40)
+      .map((log) => log.msg)
+    expect(warnings).toEqual([
+      'redis unreachable: computing goes on, events are dropped, reconnecting in the background',
+      'publishing failed: the bus is unreachable, events are dropped until it is back',
+    ])
+  })
+
+  it('exits 2 with the bad variable named, and prints usage on --help', async () => {
+    expect(await cli(['run', '--stocks', 'abc'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'stockpulse-worker: --stocks must be an integer from 1 to 100000, got "abc"\n',
+    })
+    expect(await cli(['serve'], { WORKER_SCHEDULE_TIME: '4pm' })).toMatchObject({
+      code: 2,
+      stderr: 'stockpulse-worker: WORKER_SCHEDULE_TIME must be HH:MM (00:00 to 23:59), got "4pm"\n',
+    })
+    const help = await cli(['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^Usage: stockpulse-worker run/)
+  })
+
+  it('serve: SIGTERM cancels the demo task, says so in its events, and exits 0', async () => {
+    const server = await startRedisServer()
+    const recorder = await recordEvents(server.url, [TASKS_ALL])
+    try {
+      const child = spawn(
+        process.execPath,
+        [bin, 'serve', '--demo', '--stocks', '3000', '--pace', '1000'],
+        {
+          env: { ...process.env, REDIS_URL: server.url },
+        },
+      )
+      const { stderr } = collect(child)
+      await recorder.until(() => recorder.received.length >= 2)
+      child.kill('SIGTERM')
+      const [code] = await once(child, 'exit')
+      expect(code).toBe(0)
+      await recorder.until(() => recorder.received.at(-1)?.event.event_type === 'task.completed')
+      expect(recorder.received.at(-1)?.event).toMatchObject({
+        status: 'cancelled',
+        message: 'cancelled: worker shutting down (SIGTERM)',
+      })
+      const messages = stderr()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).msg)
+      expect(messages).toEqual(expect.arrayContaining(['worker serving', 'stopping', 'stopped']))
+    } finally {
+      await recorder.close()
+      await server.stop()
+    }
+  })
+})
