@@ -205,6 +205,20 @@ describe('useEventStream', () => {
     },
   )
 
+  it('connects again on open() after a close it did not retry', async () => {
+    start()
+    const first = await opened(1)
+    first.socket.close(CloseCode.SHUTDOWN)
+    await eventually(() => expect(stream.state.value).toBe('reconnecting'))
+    await vi.advanceTimersByTimeAsync(30_000)
+    const second = await opened(2)
+    second.socket.close(CloseCode.UNAUTHORIZED)
+    await eventually(() => expect(stream.state.value).toBe('closed'))
+    stream.open()
+    expect(stream.state.value).toBe('connecting')
+    await opened(3)
+  })
+
   it('records error frames and refused channels', async () => {
     vi.spyOn(console, 'warn').mockImplementation(() => {})
     start()

@@ -1,5 +1,6 @@
 import {
   type Channel,
+  type ClientFrame,
   type ConnectedFrame,
   type EventOf,
   type EventType,
@@ -113,6 +114,7 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
   let heartbeatTimer: ReturnType<typeof setInterval> | undefined
 
   function connect() {
+    reconnectTimer = undefined
     joined = new Set(wanted.keys())
     const target = new URL(url)
     if (joined.size > 0) target.searchParams.set('channels', [...joined].join(','))
@@ -200,7 +202,7 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
     joined = new Set(wanted.keys())
   }
 
-  function send(frame: object) {
+  function send(frame: ClientFrame) {
     socket?.send(JSON.stringify(frame))
   }
 
