@@ -1,6 +1,6 @@
 import { onScopeDispose, type Ref, readonly, ref } from 'vue'
 
-export type ToastLevel = 'info' | 'success' | 'warning' | 'error'
+export type ToastLevel = 'success' | 'warning' | 'error'
 
 export interface Toast {
   readonly id: number
