@@ -1,7 +1,8 @@
 import { DEFAULT_INDICATORS } from '@stockpulse/indicators'
 import { describe, expect, it } from 'vitest'
-import { parseConfig, usage } from './config.js'
+import { parseConfig } from './config.js'
 import { ConfigError } from './errors.js'
+import { usage } from './options.js'
 
 const context = { cores: 2, hostname: 'box 1', pid: 42 }
 const parse = (argv: string[], env: Record<string, string> = {}) => parseConfig(argv, env, context)

@@ -6,21 +6,19 @@ import {
   createTaskProgressEvent,
   type Failure,
   INDICATORS_ALL,
-  type IndicatorValues,
   MARKET_ALL,
   marketChannel,
   TASKS_ALL,
   taskChannel,
 } from '@stockpulse/events'
-import type { Indicator } from '@stockpulse/indicators'
 import type { Logger } from 'pino'
 import type { IndicatorCache } from './cache.js'
+import { computeChunk, type StockOutcome } from './chunks.js'
 import {
   type ChunkSpec,
   type EngineSetup,
   type IndicatorLayout,
   indicatorLayout,
-  type PreparedStock,
 } from './compute.js'
 import { type ComputeExecutor, createInlineExecutor } from './executor.js'
 import { createProgressThrottle, percent } from './progress.js'
@@ -87,6 +85,8 @@ export interface JobSummary {
   readonly failed: number
   /** Indicator values served from the cache, all stocks together. */
   readonly from_cache_count: number
+  /** Events published (each on two channels). */
+  readonly events_published: number
   /** Channel messages handed to the bus. */
   readonly messages_published: number
   readonly events_dropped: number
@@ -100,18 +100,6 @@ export interface Job {
   readonly taskId: string
   /** Runs the task to its end; never rejects (a fatal error ends it with status `failed`). */
   run(): Promise<JobSummary>
-}
-
-/** One stock, ready to publish. */
-interface StockOutcome {
-  readonly prepared: PreparedStock
-  readonly latest: IndicatorValues
-  readonly succeeded: string[]
-  readonly errors: { indicator?: string; reason: string }[]
-  /** Indicators that failed: all of them when the stock failed as a whole. */
-  readonly failedCount: number
-  readonly fromCache: number
-  readonly calcMs: number
 }
 
 /**
@@ -173,6 +161,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
         success: state.success,
         failed: state.failed,
         from_cache_count: state.fromCache,
+        events_published: stats.events,
         messages_published: stats.messages,
         events_dropped: stats.eventsDropped,
         failures: state.failures,
@@ -186,7 +175,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
         },
       }
       const level = status === 'failed' ? 'error' : 'info'
-      log[level]({ ...summary, failures: undefined }, message)
+      log[level]({ ...summary, task_id: undefined, failures: undefined }, message)
       return summary
     }
 
@@ -224,7 +213,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
     const schedule = (index: number) => {
       const chunk = chunks[index]
       if (!chunk) return
-      const outcome = computeChunk(setup, chunk, executor, layout)
+      const outcome = computeChunk(setup, chunk, executor, layout, cache)
       outcome.catch(() => {})
       inflight.push(outcome)
     }
@@ -336,107 +325,6 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
       ...(errors.length > 0 ? { errors } : {}),
     }
   }
-
-  /** Prepares a chunk, reads its cache entries in one MGET, computes the rest, caches them. */
-  async function computeChunk(
-    setup: EngineSetup,
-    chunk: ChunkSpec,
-    executor: ComputeExecutor,
-    layout: IndicatorLayout,
-  ): Promise<StockOutcome[]> {
-    const { indicators, offsets } = layout
-    const count = indicators.length
-    const { id, stocks: prepared } = await executor.prepare(setup, chunk)
-    const keys: string[] = []
-    if (cache) {
-      for (const stock of prepared) {
-        if (stock.fingerprint === undefined) continue
-        for (const indicator of indicators)
-          keys.push(cache.key(stock.code, indicator, stock.fingerprint))
-      }
-    }
-    const hits = cache ? await cache.get(keys) : []
-    const cached: (Record<string, number | null> | undefined)[] = []
-    const need = new Uint8Array(prepared.length * count)
-    let hit = 0
-    for (const [i, stock] of prepared.entries()) {
-      if (stock.fingerprint === undefined) continue
-      for (const [j, indicator] of indicators.entries()) {
-        const values = cache ? decode(hits[hit++] ?? null, indicator) : undefined
-        cached[i * count + j] = values
-        if (!values) need[i * count + j] = 1
-      }
-    }
-    const computed = need.includes(1) ? await executor.compute(id, need) : undefined
-    if (!computed) executor.release(id)
-    const failedAt = new Map<number, string>()
-    for (const error of computed?.errors ?? [])
-      failedAt.set(error.stock * count + error.indicator, error.reason)
-
-    const toCache: [string, string][] = []
-    const outcomes = prepared.map((stock, i): StockOutcome => {
-      const latest: Record<string, Record<string, number | null>> = {}
-      const succeeded: string[] = []
-      const errors: { indicator?: string; reason: string }[] = []
-      let fromCache = 0
-      if (stock.error !== undefined) errors.push({ reason: stock.error })
-      else {
-        for (const [j, indicator] of indicators.entries()) {
-          const at = i * count + j
-          const reason = failedAt.get(at)
-          if (reason !== undefined) {
-            errors.push({ indicator: indicator.id, reason })
-            continue
-          }
-          let values = cached[at]
-          if (values) fromCache++
-          else {
-            values = {}
-            let slot = i * layout.slots + offsets[j]!
-            for (const output of indicator.outputs) {
-              const value = computed!.values[slot++]!
-              values[output] = Number.isNaN(value) ? null : value
-            }
-            if (cache)
-              toCache.push([
-                cache.key(stock.code, indicator, stock.fingerprint!),
-                JSON.stringify(values),
-              ])
-          }
-          latest[indicator.id] = values
-          succeeded.push(indicator.id)
-        }
-      }
-      const calcMs = stock.loadMs + (computed?.computeMs[i] ?? 0)
-      const failedCount = stock.error === undefined ? errors.length : count
-      return { prepared: stock, latest, succeeded, errors, failedCount, fromCache, calcMs }
-    })
-    cache?.set(toCache)
-    return outcomes
-  }
-}
-
-/** Cached outputs of one indicator, or undefined when missing or not of the indicator's shape. */
-function decode(
-  text: string | null,
-  indicator: Indicator,
-): Record<string, number | null> | undefined {
-  if (text === null) return undefined
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    return undefined
-  }
-  if (typeof value !== 'object' || value === null) return undefined
-  const record = value as Record<string, unknown>
-  const ok = indicator.outputs.every((output) => {
-    const v = record[output]
-    return v === null || typeof v === 'number'
-  })
-  return ok && Object.keys(record).length === indicator.outputs.length
-    ? (record as Record<string, number | null>)
-    : undefined
 }
 
 function cancelMessage(signal: AbortSignal): string {

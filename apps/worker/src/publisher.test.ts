@@ -42,7 +42,7 @@ describe('publisher', () => {
     await Promise.resolve()
     const json = JSON.stringify(event)
     expect(got).toEqual([`events:tasks ${json}`, `events:task:t1 ${json}`])
-    expect(publisher.stats()).toEqual({ messages: 3, eventsDropped: 0 })
+    expect(publisher.stats()).toEqual({ events: 1, messages: 3, eventsDropped: 0 })
   })
 
   it('counts dropped events once each and warns once per outage', async () => {
@@ -64,7 +64,7 @@ describe('publisher', () => {
     up = false
     publisher.publish(TASKS_ALL, progress(7))
     await publisher.flush()
-    expect(publisher.stats()).toEqual({ messages: 12, eventsDropped: 6 })
+    expect(publisher.stats()).toEqual({ events: 7, messages: 12, eventsDropped: 6 })
     expect(lines.map((line) => line.msg)).toEqual([
       'publishing failed: the bus is unreachable, events are dropped until it is back',
       'publishing resumed',

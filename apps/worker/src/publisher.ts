@@ -16,6 +16,8 @@ export interface PublisherOptions {
 }
 
 export interface PublisherStats {
+  /** Events published, each counted once whatever the number of its channels. */
+  readonly events: number
   /** Channel messages handed to the target. */
   readonly messages: number
   /** Events with at least one channel message that did not reach the target. */
@@ -46,6 +48,7 @@ export function createPublisher(target: PublishTarget, options: PublisherOptions
   const { window, logger } = { ...defaults, ...options }
   const dropped = new WeakSet<object>()
   let eventsDropped = 0
+  let events = 0
   let messages = 0
   let inflight = 0
   let outage = false
@@ -86,6 +89,7 @@ export function createPublisher(target: PublishTarget, options: PublisherOptions
       if (event !== lastEvent) {
         lastEncoded = JSON.stringify(event)
         lastEvent = event
+        events++
       }
       messages++
       let result: unknown
@@ -117,7 +121,7 @@ export function createPublisher(target: PublishTarget, options: PublisherOptions
     flush() {
       return inflight === 0 ? Promise.resolve() : wait().then(() => this.flush())
     },
-    stats: () => ({ messages, eventsDropped }),
+    stats: () => ({ events, messages, eventsDropped }),
   }
 
   function wait(): Promise<void> {

@@ -87,24 +87,39 @@ function suspensions(random: Mulberry32, first: number, trading: Uint8Array): nu
   return n
 }
 
-/** Writes n bars of a random walk into `data` (columns open, high, low, close, volume). */
+/**
+ * Writes n bars of a random walk into `data` (columns open, high, low, close, volume). Three
+ * 32-bit draws a bar, each split into 12-bit normal quantile indices (and 8 bits of chance).
+ */
 function walk(random: Mulberry32, data: Float64Array, n: number): void {
   const sigma = 0.012 + 0.02 * random.chance()
   const drift = 0.0004 * random.normal()
   const baseLots = 20_000 * Math.exp(random.normal())
   let previous = round2(Math.min(300, Math.max(2, 15 * Math.exp(0.8 * random.normal()))))
   for (let i = 0; i < n; i++) {
+    const a = random.next()
+    const b = random.next()
+    const c = random.next()
     const up = round2(previous * 1.1)
     const down = round2(previous * 0.9)
-    const jump = random.chance() < 0.01 ? 3 * sigma * random.normal() : 0
-    const change = drift + sigma * random.normal() + jump
+    // A jump on about 1 % of the days (3 of 256), as large as three ordinary moves.
+    const jump = (a & 0xff) < 3 ? 3 * sigma * QUANTILES[c & 0xfff]! : 0
+    const change = drift + sigma * QUANTILES[a >>> 20]! + jump
     const close = clamp(round2(previous * (1 + change)), down, up)
-    const open = clamp(round2(previous * (1 + 0.3 * sigma * random.normal())), down, up)
+    const open = clamp(
+      round2(previous * (1 + 0.3 * sigma * QUANTILES[(a >>> 8) & 0xfff]!)),
+      down,
+      up,
+    )
     const top = Math.max(open, close)
     const bottom = Math.min(open, close)
-    const high = clamp(round2(top * (1 + 0.5 * sigma * Math.abs(random.normal()))), top, up)
-    const low = clamp(round2(bottom * (1 - 0.5 * sigma * Math.abs(random.normal()))), down, bottom)
-    const lots = baseLots * (1 + 0.4 * Math.abs(random.normal())) * (1 + 20 * Math.abs(change))
+    const high = clamp(round2(top * (1 + 0.5 * sigma * Math.abs(QUANTILES[b >>> 20]!))), top, up)
+    const low = clamp(
+      round2(bottom * (1 - 0.5 * sigma * Math.abs(QUANTILES[(b >>> 8) & 0xfff]!))),
+      down,
+      bottom,
+    )
+    const lots = baseLots * (1 + 0.4 * Math.abs(QUANTILES[c >>> 20]!)) * (1 + 20 * Math.abs(change))
     data[i] = open
     data[n + i] = high
     data[2 * n + i] = low
