@@ -152,6 +152,29 @@ describe('main', () => {
     expect(help.stdout).toMatch(/^Usage: stockpulse-worker run/)
   })
 
+  it('run: SIGINT cancels the task, which says so, and exits 130', async () => {
+    const child = spawn(
+      process.execPath,
+      [bin, 'run', '--stocks', '2000', '--pace', '500', '--json'],
+      {
+        env: { ...process.env, WORKER_KEY_PREFIX: prefix },
+      },
+    )
+    const output = collect(child)
+    const deadline = Date.now() + 10_000
+    while (!output.stderr().includes('"msg":"task started"')) {
+      if (Date.now() > deadline) throw new Error('the task never started')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    child.kill('SIGINT')
+    const [code] = await once(child, 'exit')
+    expect(code).toBe(130)
+    expect(JSON.parse(output.stdout())).toMatchObject({
+      status: 'cancelled',
+      message: 'cancelled: worker shutting down (SIGINT)',
+    })
+  })
+
   it('serve: SIGTERM cancels the demo task, says so in its events, and exits 0', async () => {
     const server = await startRedisServer()
     const recorder = await recordEvents(server.url, [TASKS_ALL])

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { parseConfig, usage, type WorkerConfig } from './config.js'
+import { parseConfig, type WorkerConfig } from './config.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
+import { usage } from './options.js'
 import { createProgressBar, createProgressLog } from './progress-bar.js'
 import { createRedisBus, createRedisClient, waitForRedis } from './redis.js'
 import { createWorkerService, type WorkerService } from './service.js'
@@ -27,9 +28,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const logger = createLogger(config.logLevel)
   const redis = createRedisClient(config.redisUrl, logger)
   redis.connect().catch(() => {})
-  await waitForRedis(redis, REDIS_GRACE_MS)
   const bus = createRedisBus(redis)
   const service = createWorkerService({ config, bus, redis, logger })
+  service.warmUp()
+  await waitForRedis(redis, REDIS_GRACE_MS)
   try {
     return config.command === 'run' ? await run(config, service) : await serve(service)
   } finally {

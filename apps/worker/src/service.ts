@@ -70,6 +70,8 @@ export interface WorkerService {
     overrides?: TaskOverrides,
     onProgress?: (progress: JobProgress) => void,
   ): Promise<JobSummary>
+  /** Boots the compute threads now unless the configured universe is small, so the first task does not wait for them. */
+  warmUp(): void
   /** Heartbeats, the daily schedule, the command listener, and the demo job when configured. */
   start(): void
   /** Cancels the running task (its last event says why), beats `stopping`, stops listening. */
@@ -95,6 +97,11 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
 
   const service: WorkerService = {
     runTask,
+    warmUp: () => {
+      const small =
+        config.job.source === 'synthetic' && (config.job.stocks ?? DEFAULT_STOCKS) < POOL_MIN_STOCKS
+      if (!small) computePool()
+    },
     start,
     stop,
     get activeTaskId() {
