@@ -22,7 +22,7 @@ export interface IndicatorCache {
   readonly failedWrites: number
 }
 
-/** SET every KEYS[i] to ARGV[i + 1] with EX ARGV[1]: a batch of writes with TTL in one command. */
+// SET every KEYS[i] to ARGV[i + 1] with EX ARGV[1]: a batch of writes with TTL in one command.
 const SET_WITH_TTL = `for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i + 1], 'EX', ARGV[1]) end`
 
 /** A cache that reads a whole chunk with one MGET and writes it with one EVAL. */

@@ -100,7 +100,7 @@ export async function computeChunk(
 
 // ---- Helpers ----
 
-/** Cached outputs of one indicator, or undefined when missing or not of the indicator's shape. */
+// Cached outputs of one indicator, or undefined when missing or not of the indicator's shape.
 function decode(
   text: string | null,
   indicator: Indicator,

@@ -111,7 +111,7 @@ export function parseConfig(
     }
   }
 
-  /** The raw text of an option and the name to blame: the flag, else the variable. */
+  // The raw text of an option and the name to blame: the flag, else the variable.
   const raw = (key: Key): { text: string; name: string } | undefined => {
     const spec: OptionSpec = OPTIONS[key]
     const flag = values[key]

@@ -21,15 +21,3 @@ export class BarDataError extends Error {
     super(line > 0 ? `${stockCode}.csv line ${line}: ${reason}` : `${stockCode}.csv: ${reason}`)
   }
 }
-
-/** The job could not run at all (no stock list, bad data directory); it ends with status `failed`. */
-export class JobError extends Error {
-  override readonly name = 'JobError'
-  constructor(
-    readonly taskId: string,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options)
-  }
-}

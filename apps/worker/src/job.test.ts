@@ -31,7 +31,7 @@ const synthetic = (stocks: number, taskId = uniqueId('job')): JobParams => ({
   concurrency: 1,
 })
 
-/** Runs a job over a memory bus and returns its summary with every event it published, by channel. */
+// Runs a job over a memory bus and returns its summary with every event it published, by channel.
 async function runOnBus(params: JobParams, deps: Partial<JobDeps> = {}) {
   const bus = createMemoryBus()
   const events = record(bus, [TASKS_ALL, INDICATORS_ALL, MARKET_ALL, taskChannel(params.taskId)])
@@ -324,7 +324,7 @@ describe('job', () => {
       const client = createRedisClient(server.url, watched)
       client.connect().catch(() => {})
       await waitForRedis(client, 5_000)
-      const params = { ...synthetic(600), pace: 600 }
+      const params = { ...synthetic(1000), pace: 600 }
       let after: Awaited<ReturnType<typeof recordEvents>> | undefined
       try {
         const job = createJob(params, {
@@ -344,9 +344,9 @@ describe('job', () => {
         const summary = await job.run()
         expect(summary).toMatchObject({
           status: 'completed',
-          processed: 600,
-          success: 599,
-          failed: 1,
+          processed: 1000,
+          success: 998,
+          failed: 2,
         })
         expect(summary.events_dropped).toBeGreaterThan(0)
         const recorder = after!
@@ -356,10 +356,10 @@ describe('job', () => {
         const seen = recorder.of(params.taskId).map((r) => r.event)
         const resumedAt = seen.find((e) => e.event_type === 'task.progress')
         expect(resumedAt).toBeDefined()
-        expect((resumedAt as { processed: number }).processed).toBeLessThan(500)
+        expect((resumedAt as { processed: number }).processed).toBeLessThan(800)
         expect(seen.at(-1)).toMatchObject({
           status: 'completed',
-          result: { success: 599, failed: 1, events_dropped: summary.events_dropped },
+          result: { success: 998, failed: 2, events_dropped: summary.events_dropped },
         })
         expect(lines.map((line) => line.msg)).toEqual([
           'redis unreachable: computing goes on, events are dropped, reconnecting in the background',

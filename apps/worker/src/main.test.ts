@@ -12,7 +12,7 @@ import { recordEvents, uniqueId } from './test-support/events.js'
 const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 const prefix = `${uniqueId('cli')}:`
 
-/** Runs the built CLI to its end. */
+// Runs the built CLI to its end.
 async function cli(args: string[], env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [bin, ...args], {
     env: { ...process.env, WORKER_KEY_PREFIX: prefix, WORKER_CACHE_TTL_S: '60', ...env },

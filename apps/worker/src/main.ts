@@ -7,7 +7,7 @@ import { createProgressBar, createProgressLog } from './progress-bar.js'
 import { createRedisBus, createRedisClient, waitForRedis } from './redis.js'
 import { createWorkerService, type WorkerService } from './service.js'
 
-/** How long start-up waits for Redis before running without it. */
+// How long start-up waits for Redis before running without it.
 const REDIS_GRACE_MS = 2_000
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const
 type Signal = keyof typeof SIGNAL_EXIT_CODES

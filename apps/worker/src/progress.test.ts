@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createProgressThrottle, percent } from './progress.js'
 
-/** The stock counts at which a throttle for `total` stocks lets a progress event through. */
+// The stock counts at which a throttle for `total` stocks lets a progress event through.
 function emitted(total: number): number[] {
   const due = createProgressThrottle(total)
   const at: number[] = []

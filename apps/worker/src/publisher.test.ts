@@ -21,7 +21,7 @@ const progress = (processed: number) =>
     failed: 0,
   })
 
-/** A pino logger writing its lines into `lines`. */
+// A pino logger writing its lines into `lines`.
 function capture(lines: { level: number; msg: string }[]) {
   return pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) })
 }

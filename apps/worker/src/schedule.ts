@@ -1,4 +1,4 @@
-/** Wall-clock fields of an instant in a time zone. */
+// Wall-clock fields of an instant in a time zone.
 interface ZonedParts {
   readonly year: number
   readonly month: number
@@ -70,7 +70,7 @@ export function createDailySchedule(options: {
 
 // ---- Helpers ----
 
-/** The instant when it is `hour:minute` on `date`'s calendar day in `timeZone`. */
+// The instant when it is `hour:minute` on `date`'s calendar day in `timeZone`.
 function atZonedTime(date: Date, hour: number, minute: number, timeZone: string): Date {
   const wanted = Date.UTC(
     date.getUTCFullYear(),
@@ -84,7 +84,7 @@ function atZonedTime(date: Date, hour: number, minute: number, timeZone: string)
   return new Date(guess)
 }
 
-/** How far `timeZone`'s wall clock is ahead of UTC at `at`. */
+// How far `timeZone`'s wall clock is ahead of UTC at `at`.
 function offsetMs(at: Date, timeZone: string): number {
   const p = zoned(at, timeZone)
   const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second)

@@ -81,8 +81,8 @@ describe('service', () => {
       await send('not json')
       await send({ command: 'explode' })
       await send({ command: 'start', stocks: 0 })
-      await send({ command: 'start', task_id: 'svc_a', stocks: 300, pace: 500, user_id: 'u1' })
-      await send({ command: 'start', task_id: 'svc_b' })
+      await send({ command: 'start', task_id: 'svc_a', stocks: 1000, pace: 500, user_id: 'u1' })
+      await send({ command: 'start', task_id: 'svc_b', user_id: 'u1' })
       await send({ command: 'start', indicators: ['NOPE'] })
       await send({ command: 'cancel', task_id: 'svc_other' })
       await recorder.until(() => recorder.of('svc_a', TASKS_ALL).length > 2)
@@ -95,19 +95,28 @@ describe('service', () => {
       await recorder.until(() =>
         recorder.received.some((r) => r.event.event_type === 'user.notification'),
       )
-      expect(recorder.received.find((r) => r.channel === userChannel('u1'))?.event).toMatchObject({
-        user_id: 'u1',
-        level: 'warning',
-        title: 'Task svc_a cancelled',
-        task_id: 'svc_a',
-      })
+      await recorder.until(
+        () => recorder.received.filter((r) => r.channel === userChannel('u1')).length === 2,
+      )
+      expect(
+        recorder.received.filter((r) => r.channel === userChannel('u1')).map((r) => r.event),
+      ).toMatchObject([
+        {
+          user_id: 'u1',
+          level: 'warning',
+          title: 'Task not started',
+          message: 'task svc_a is still running',
+          task_id: 'svc_b',
+        },
+        { user_id: 'u1', level: 'warning', title: 'Task svc_a cancelled', task_id: 'svc_a' },
+      ])
       await send({ command: 'start', task_id: 'svc_c', stocks: 40, seed: 9, date: '2026-01-09' })
       await recorder.until(() => completedOf(recorder, 'svc_c') !== undefined)
       expect(completedOf(recorder, 'svc_c')).toMatchObject({
         status: 'completed',
         result: { success: 40, failed: 0 },
       })
-      expect(recorder.of('svc_b')).toEqual([])
+      expect(recorder.of('svc_b', TASKS_ALL)).toEqual([])
       expect(worker.stats()).toEqual({
         tasksStarted: 2,
         commandsReceived: 9,
@@ -123,7 +132,7 @@ describe('service', () => {
           .filter((r) => r.channel === SYSTEM)
           .map((r) => r.event as Extract<StockPulseEvent, { event_type: 'system.heartbeat' }>)
           .filter((beat) => beat.instance_id === 'w-test')
-      const running = worker.runTask({ taskId: 'svc_term', stocks: 400, pace: 400 })
+      const running = worker.runTask({ taskId: 'svc_term', stocks: 3000, pace: 400 })
       await recorder.until(() => beats().some((beat) => beat.active_task_id === 'svc_term'), 3_000)
       await worker.stop('SIGTERM')
       const summary = await running

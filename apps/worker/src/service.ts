@@ -3,6 +3,7 @@ import {
   createUserNotificationEvent,
   type EventBus,
   type SystemHeartbeatEvent,
+  type UserNotificationEvent,
   userChannel,
 } from '@stockpulse/events'
 import type { Logger } from 'pino'
@@ -135,7 +136,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     tasksStarted++
     try {
       const summary = await done
-      if (overrides.userId) notify(overrides.userId, summary)
+      if (overrides.userId) notifyEnd(overrides.userId, summary)
       return summary
     } finally {
       active = undefined
@@ -177,7 +178,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     return job.run()
   }
 
-  /** Why a task with these overrides cannot start now, or undefined. */
+  // Why a task with these overrides cannot start now, or undefined.
   function refuse(overrides: TaskOverrides): string | undefined {
     if (stopping) return 'the worker is stopping'
     if (active) return `task ${active.taskId} is still running`
@@ -218,26 +219,42 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     }
   }
 
-  function notify(userId: string, summary: JobSummary): void {
+  function notifyEnd(userId: string, summary: JobSummary): void {
     const level =
       summary.status === 'failed'
         ? 'error'
         : summary.status === 'completed' && summary.failed === 0
           ? 'success'
           : 'warning'
+    notify(
+      userId,
+      level,
+      `Task ${summary.task_id} ${summary.status}`,
+      summary.message,
+      summary.task_id,
+    )
+  }
+
+  function notify(
+    userId: string,
+    level: UserNotificationEvent['level'],
+    title: string,
+    message: string,
+    taskId: string | undefined,
+  ): void {
     events.publish(
       userChannel(userId),
       createUserNotificationEvent({
         user_id: userId,
         level,
-        title: `Task ${summary.task_id} ${summary.status}`,
-        message: summary.message,
-        task_id: summary.task_id,
+        title,
+        message,
+        ...(taskId ? { task_id: taskId } : {}),
       }),
     )
   }
 
-  /** Starts a task in the background; returns why it could not start. */
+  // Starts a task in the background; returns why it could not start.
   function launch(overrides: TaskOverrides, why: string): string | undefined {
     const refusal = refuse(overrides)
     if (refusal) return refusal
@@ -272,8 +289,8 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       commands: listenForCommands({
         bus,
         logger,
-        onStart: (command) =>
-          launch(
+        onStart: (command) => {
+          const refusal = launch(
             {
               ...(command.task_id ? { taskId: command.task_id } : {}),
               ...(command.user_id ? { userId: command.user_id } : {}),
@@ -285,7 +302,12 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
               ...(command.pace ? { pace: command.pace } : {}),
             },
             'command',
-          ),
+          )
+          if (refusal && command.user_id) {
+            notify(command.user_id, 'warning', 'Task not started', refusal, command.task_id)
+          }
+          return refusal
+        },
         onCancel: (command) => {
           if (active?.taskId !== command.task_id) return `task ${command.task_id} is not running`
           active.controller.abort('cancel command')
@@ -323,7 +345,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     pool = undefined
   }
 
-  /** The worker threads, started on first use and replaced after a thread died; none with concurrency 1. */
+  // The worker threads, started on first use and replaced after a thread died; none with concurrency 1.
   function computePool(): ComputePool | undefined {
     if (config.job.concurrency < 2) return undefined
     if (pool && !pool.healthy) {

@@ -17,7 +17,7 @@ export const SHORT_HISTORY_SLOT = 100
 export const NAN_BAR_SLOT = 600
 export const SHORT_HISTORY_DAYS = 20
 
-/** First code of each board: Shenzhen main, Shanghai, ChiNext. */
+// First code of each board: Shenzhen main, Shanghai, ChiNext.
 const BOARDS = [1, 600_000, 300_001] as const
 
 /**
@@ -63,13 +63,13 @@ export function createSyntheticLoader(
 
 // ---- Generation ----
 
-/** Normal quantiles at (k + 0.5) / NORMALS for k < NORMALS: a draw is one lookup. */
+// Normal quantiles at (k + 0.5) / NORMALS for k < NORMALS: a draw is one lookup.
 const NORMALS = 4096
 const QUANTILES = Float64Array.from({ length: NORMALS }, (_, k) =>
   inverseNormal((k + 0.5) / NORMALS),
 )
 
-/** Marks the days from `first` on that trade (1) or are suspended (0); returns how many trade. */
+// Marks the days from `first` on that trade (1) or are suspended (0); returns how many trade.
 function suspensions(random: Mulberry32, first: number, trading: Uint8Array): number {
   trading.fill(0, 0, first)
   let n = 0
@@ -129,7 +129,7 @@ function walk(random: Mulberry32, data: Float64Array, n: number): void {
   }
 }
 
-/** The last `days` weekdays up to `date`, as day numbers, oldest first. */
+// The last `days` weekdays up to `date`, as day numbers, oldest first.
 function tradingCalendar(date: string, days: number): Int32Array {
   let day = epochDay(date)
   if (day === undefined) throw new RangeError(`not a date: ${date}`)
@@ -149,7 +149,7 @@ function clamp(x: number, min: number, max: number): number {
   return Math.min(Math.max(x, min), max)
 }
 
-/** mulberry32: a tiny, fast 32-bit generator, plenty for synthetic prices. */
+// mulberry32: a tiny, fast 32-bit generator, plenty for synthetic prices.
 class Mulberry32 {
   constructor(private state: number) {}
 
@@ -171,7 +171,7 @@ class Mulberry32 {
   }
 }
 
-/** A 32-bit seed from (seed, index), well spread so neighbouring stocks are unrelated. */
+// A 32-bit seed from (seed, index), well spread so neighbouring stocks are unrelated.
 function mix(seed: number, index: number): number {
   let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35)
   h ^= h >>> 16
@@ -181,7 +181,7 @@ function mix(seed: number, index: number): number {
   return (h ^ (h >>> 16)) >>> 0
 }
 
-/** Acklam's rational approximation of the standard normal quantile (relative error < 1.2e-9). */
+// Acklam's rational approximation of the standard normal quantile (relative error < 1.2e-9).
 function inverseNormal(p: number): number {
   const a = [
     -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
