@@ -363,7 +363,6 @@ describe('job', () => {
         })
         expect(lines.map((line) => line.msg)).toEqual([
           'redis unreachable: computing goes on, events are dropped, reconnecting in the background',
-          'publishing failed: the bus is unreachable, events are dropped until it is back',
         ])
       } finally {
         await after?.close()

@@ -133,7 +133,6 @@ describe('main', () => {
       .map((log) => log.msg)
     expect(warnings).toEqual([
       'redis unreachable: computing goes on, events are dropped, reconnecting in the background',
-      'publishing failed: the bus is unreachable, events are dropped until it is back',
     ])
   })
 

@@ -42,7 +42,8 @@ const defaults = { window: 256 }
 /**
  * Publishes without awaiting each reply: node-redis pipelines what is sent in one tick, and a
  * bounded window keeps memory flat. A failed publish drops its event and counts it; the first
- * failure of an outage logs one warning, the first success after it logs the recovery.
+ * failure of an outage and the first success after it log one info line each (the warning is
+ * the Redis client's, once per outage).
  */
 export function createPublisher(target: PublishTarget, options: PublisherOptions = {}): Publisher {
   const { window, logger } = { ...defaults, ...options }
@@ -77,10 +78,7 @@ export function createPublisher(target: PublishTarget, options: PublisherOptions
     }
     if (!outage) {
       outage = true
-      logger?.warn(
-        { err: error },
-        'publishing failed: the bus is unreachable, events are dropped until it is back',
-      )
+      logger?.info({ err: error }, 'publishing paused: events are dropped until the bus is back')
     }
   }
 
