@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { describe, expect, it } from 'vitest'
+import { CONFIG_VARIABLES, loadConfig } from './config.js'
+import { ConfigError } from './errors.js'
+
+describe('config', () => {
+  it('has a documented default for everything', () => {
+    const config = loadConfig({})
+    expect(config).toEqual({
+      port: 8000,
+      host: '0.0.0.0',
+      redisUrl: 'redis://127.0.0.1:6379',
+      auth: { kind: 'none' },
+      heartbeatTimeoutMs: 60_000,
+      sweepIntervalMs: 30_000,
+      maxClientBufferBytes: 1_048_576,
+      maxConnections: 10_000,
+      maxPayloadBytes: 65_536,
+      maxSubscriptionsPerConnection: 100,
+      allowedOrigins: undefined,
+      staticDir: undefined,
+      logLevel: 'info',
+    })
+    expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it.each([
+    [{ PORT: '0' }, { port: 0 }],
+    [{ PORT: '' }, { port: 8000 }],
+    [
+      { HEARTBEAT_TIMEOUT_S: '0.5', SWEEP_INTERVAL_S: '0.1' },
+      { heartbeatTimeoutMs: 500, sweepIntervalMs: 100 },
+    ],
+    [
+      { ALLOWED_ORIGINS: 'https://app.example, http://localhost:5173' },
+      { allowedOrigins: new Set(['https://app.example', 'http://localhost:5173']) },
+    ],
+    [{ AUTH_JWT_SECRET: 's'.repeat(32) }, { auth: { kind: 'secret', secret: 's'.repeat(32) } }],
+    [
+      { AUTH_JWKS_URL: 'https://auth.example/.well-known/jwks.json' },
+      { auth: { kind: 'jwks', url: new URL('https://auth.example/.well-known/jwks.json') } },
+    ],
+    [{ STATIC_DIR: tmpdir() }, { staticDir: tmpdir() }],
+    [
+      { LOG_LEVEL: 'debug', REDIS_URL: 'rediss://cache:6380/2' },
+      { logLevel: 'debug', redisUrl: 'rediss://cache:6380/2' },
+    ],
+  ])('reads %o', (env, expected) => {
+    expect(loadConfig(env)).toMatchObject(expected)
+  })
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT', 'PORT must be an integer from 0 to 65535, got "abc"'],
+    [{ PORT: '70000' }, 'PORT', 'PORT must be an integer from 0 to 65535, got "70000"'],
+    [{ PORT: '80.5' }, 'PORT', 'PORT must be an integer from 0 to 65535, got "80.5"'],
+    [
+      { MAX_CONNECTIONS: '0' },
+      'MAX_CONNECTIONS',
+      'MAX_CONNECTIONS must be an integer of at least 1, got "0"',
+    ],
+    [
+      { MAX_CLIENT_BUFFER_BYTES: '100' },
+      'MAX_CLIENT_BUFFER_BYTES',
+      'MAX_CLIENT_BUFFER_BYTES must be an integer of at least 1024, got "100"',
+    ],
+    [
+      { HEARTBEAT_TIMEOUT_S: '-1' },
+      'HEARTBEAT_TIMEOUT_S',
+      'HEARTBEAT_TIMEOUT_S must be a positive number of seconds, got "-1"',
+    ],
+    [
+      { HEARTBEAT_TIMEOUT_S: '10', SWEEP_INTERVAL_S: '20' },
+      'SWEEP_INTERVAL_S',
+      'SWEEP_INTERVAL_S must not be longer than HEARTBEAT_TIMEOUT_S, or idle connections outlive their timeout.',
+    ],
+    [
+      { REDIS_URL: 'http://cache' },
+      'REDIS_URL',
+      'REDIS_URL must be a redis:// or rediss:// URL, got "http://cache"',
+    ],
+    [
+      { AUTH_JWT_SECRET: 's'.repeat(32), AUTH_JWKS_URL: 'https://auth.example/jwks' },
+      'AUTH_JWT_SECRET',
+      'AUTH_JWT_SECRET and AUTH_JWKS_URL are both set; a token is checked in one way only, so set one of them.',
+    ],
+    [
+      { AUTH_JWT_SECRET: 'hunter2' },
+      'AUTH_JWT_SECRET',
+      'AUTH_JWT_SECRET must be at least 32 characters',
+    ],
+    [
+      { AUTH_JWKS_URL: 'file:///jwks' },
+      'AUTH_JWKS_URL',
+      'AUTH_JWKS_URL must be an http(s) URL, got "file:///jwks"',
+    ],
+    [
+      { ALLOWED_ORIGINS: 'https://app.example/login' },
+      'ALLOWED_ORIGINS',
+      'ALLOWED_ORIGINS must be * or a comma-separated list of origins like https://example.com, got "https://app.example/login"',
+    ],
+    [
+      { STATIC_DIR: '/no/such/dir' },
+      'STATIC_DIR',
+      'STATIC_DIR must be a directory, got "/no/such/dir"',
+    ],
+    [
+      { LOG_LEVEL: 'loud' },
+      'LOG_LEVEL',
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ],
+  ])('refuses %o', (env, variable, message) => {
+    let error: unknown
+    try {
+      loadConfig(env)
+    } catch (thrown) {
+      error = thrown
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error).toMatchObject({ name: 'ConfigError', variable, message })
+  })
+
+  it('is documented in the README, every variable with its default', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    const documented = new Map(
+      readme
+        .split('\n')
+        .map((line) => line.split('|').map((cell) => cell.trim()))
+        .map(([, name, fallback]) => [name, fallback]),
+    )
+    for (const [name, fallback] of CONFIG_VARIABLES) {
+      expect(documented.get(`\`${name}\``), name).toBe(fallback ? `\`${fallback}\`` : 'unset')
+    }
+  })
+})

@@ -1,0 +1,164 @@
+import { type ChannelKind, type EventType, isEventAllowedOn, parseEvent } from '@stockpulse/events'
+import { WebSocket } from 'ws'
+import { type Backpressure, createBackpressure } from './backpressure.js'
+import type { Connection } from './connection.js'
+import { batchText, cork, textFrame, uncork, writeFrame } from './frames.js'
+import type { Logger } from './logger.js'
+import type { Metrics } from './metrics.js'
+import type { Subscriptions } from './subscriptions.js'
+
+/** One validated event from the bridge, encoded and framed once for all its recipients. */
+export interface OutboundEvent {
+  readonly channel: string
+  readonly family: ChannelKind
+  readonly eventType: EventType
+  /** `task_id` of task events ('' for the others): what progress is conflated by. */
+  readonly taskId: string
+  /** Exactly the text the producer published. */
+  readonly text: string
+  readonly frame: readonly Buffer[]
+  /** Bytes on the wire. */
+  readonly size: number
+  /** The event's `timestamp`, in ms since the epoch. */
+  readonly timestamp: number
+}
+
+export interface FanoutOptions {
+  readonly subscriptions: Subscriptions
+  readonly metrics: Metrics
+  readonly logger: Logger
+  readonly maxClientBufferBytes: number
+}
+
+export interface Fanout {
+  /** Validates a message from the bridge and queues it for the channel's subscribers. */
+  publish(channel: string, text: string): void
+  /** Drops what is queued for `connection` from `channel` (it just unsubscribed). */
+  forget(connection: Connection, channel: string): void
+  /** Connections over the buffer cap holding progress back. */
+  readonly congested: number
+  stop(): void
+}
+
+/** How many distinct batch frames one tick keeps for reuse by connections with the same events. */
+const BATCH_CACHE_SIZE = 8
+
+/**
+ * Routes events to subscribers. Everything queued during one event-loop tick is written at the
+ * end of it: per socket corked into one system call, or for `?batch=1` clients one `batch` frame,
+ * built once for all connections that receive the same events.
+ */
+export function createFanout(options: FanoutOptions): Fanout {
+  const { subscriptions, metrics, logger, maxClientBufferBytes } = options
+  const { stats } = metrics
+  let dirty: Connection[] = []
+  let tick: OutboundEvent[] = []
+  let scheduled = false
+  const batches: Array<{ events: readonly OutboundEvent[]; frame: readonly Buffer[] }> = []
+  const backpressure: Backpressure = createBackpressure({
+    capBytes: maxClientBufferBytes,
+    stats,
+    write,
+  })
+
+  return {
+    publish(channel, text) {
+      const entry = subscriptions.lookup(channel)
+      if (!entry) return
+      const family = entry.kind
+      stats.received[family]++
+      const result = parseEvent(text)
+      if (!result.ok) {
+        stats.dropped.invalid_event++
+        logger.warn({ channel, error: result.error.message }, 'dropped an invalid event')
+        return
+      }
+      const event = result.value
+      if (!isEventAllowedOn(family, event.event_type)) {
+        stats.dropped.wrong_channel++
+        logger.warn(
+          { channel, event_type: event.event_type },
+          'dropped an event on the wrong channel',
+        )
+        return
+      }
+      const frame = textFrame(text)
+      const outbound: OutboundEvent = {
+        channel,
+        family,
+        eventType: event.event_type,
+        taskId: 'task_id' in event ? (event.task_id ?? '') : '',
+        text,
+        frame,
+        size: frame[0]?.length ?? 0,
+        timestamp: Date.parse(event.timestamp),
+      }
+      tick.push(outbound)
+      for (const connection of entry.members) {
+        if (connection.queue.length === 0) dirty.push(connection)
+        connection.queue.push(outbound)
+      }
+      if (!scheduled) {
+        scheduled = true
+        setImmediate(flush)
+      }
+    },
+    forget(connection, channel) {
+      const kept = connection.queue.filter((event) => event.channel !== channel)
+      connection.queue.length = 0
+      connection.queue.push(...kept)
+    },
+    get congested() {
+      return backpressure.congested
+    },
+    stop() {
+      backpressure.stop()
+    },
+  }
+
+  function flush(): void {
+    scheduled = false
+    const connections = dirty
+    const events = tick
+    dirty = []
+    tick = []
+    for (const connection of connections) {
+      if (connection.queue.length === 0) continue
+      if (connection.readyState === WebSocket.OPEN) {
+        write(connection, backpressure.admit(connection, connection.queue))
+      }
+      connection.queue.length = 0
+    }
+    batches.length = 0
+    const now = Date.now()
+    for (const event of events) metrics.observeLag(Math.max(0, now - event.timestamp) / 1000)
+  }
+
+  function write(connection: Connection, events: readonly OutboundEvent[]): void {
+    if (events.length === 0) return
+    if (connection.batch) {
+      writeFrame(connection, batchFrame(events))
+    } else if (events.length === 1) {
+      writeFrame(connection, events[0]!.frame)
+    } else {
+      cork(connection)
+      for (const event of events) writeFrame(connection, event.frame)
+      uncork(connection)
+    }
+    for (const event of events) stats.sent[event.family]++
+  }
+
+  function batchFrame(events: readonly OutboundEvent[]): readonly Buffer[] {
+    const cached = batches.find((batch) => sameEvents(batch.events, events))
+    if (cached) return cached.frame
+    const frame = textFrame(batchText(events.map((event) => event.text)))
+    if (batches.length < BATCH_CACHE_SIZE) batches.push({ events: [...events], frame })
+    return frame
+  }
+}
+
+function sameEvents(a: readonly OutboundEvent[], b: readonly OutboundEvent[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}

@@ -1,0 +1,307 @@
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  CloseCode,
+  INDICATORS_ALL,
+  NOTICE_CODES,
+  type NoticeCode,
+  parseChannel,
+  SYSTEM,
+  TASKS_ALL,
+} from '@stockpulse/events'
+import { WebSocket, WebSocketServer } from 'ws'
+import { type AuthResult, createAuthenticator, type Principal } from './auth.js'
+import type { Bridge, BridgeState } from './bridge.js'
+import { createClientFrames, send } from './client-frames.js'
+import type { GatewayConfig } from './config.js'
+import { attach, Connection, type ConnectionOwner, kill, shut } from './connection.js'
+import { createFanout } from './fanout.js'
+import { textFrame, writeFrame } from './frames.js'
+import { type Heartbeat, startHeartbeat } from './heartbeat.js'
+import { createHttpRoutes } from './http-routes.js'
+import { type Logger, pathOf } from './logger.js'
+import { createMetrics, type Metrics } from './metrics.js'
+import { createStaticFiles } from './static-files.js'
+import { createSubscriptions } from './subscriptions.js'
+
+/** Channels a connection joins when its URL has no `channels` (plus its own user channel). */
+export const DEFAULT_CHANNELS: readonly string[] = [TASKS_ALL, INDICATORS_ALL, SYSTEM]
+
+export interface GatewayOptions {
+  readonly bridge: Bridge
+  readonly config: GatewayConfig
+  readonly logger: Logger
+}
+
+export interface Gateway {
+  /** The HTTP server; it listens only after `listen()`. */
+  readonly server: Server
+  readonly metrics: Metrics
+  /** Listens on config.host:config.port and starts the heartbeat sweep. */
+  listen(): Promise<AddressInfo>
+  /** The body of `GET /ws/stats`. */
+  stats(): GatewayStatsSnapshot
+  /** Stops accepting, closes every client with SHUTDOWN, then the server. The bridge stays open. */
+  close(): Promise<void>
+}
+
+export interface GatewayStatsSnapshot {
+  readonly connections: number
+  readonly channels: Record<string, number>
+  readonly messages: { readonly received: number; readonly sent: number; readonly dropped: number }
+  readonly received_by_family: Record<string, number>
+  readonly sent_by_family: Record<string, number>
+  readonly dropped_by_reason: Record<string, number>
+  readonly slow_disconnects: number
+  readonly congested_connections: number
+  readonly closes_by_code: Record<string, number>
+  readonly bridge: { readonly kind: Bridge['kind']; readonly state: BridgeState }
+  readonly uptime_seconds: number
+}
+
+/** How long clients get to answer SHUTDOWN before their sockets are cut. */
+const SHUTDOWN_GRACE_MS = 1_500
+
+/**
+ * The WebSocket gateway: `ws://HOST:PORT/ws/events?channels=a,b&token=...` plus its HTTP
+ * endpoints, fed by a bridge. Nothing listens until `listen()`.
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const { bridge, config, logger } = options
+  const connections = new Set<Connection>()
+  const subscriptions = createSubscriptions(bridge)
+  const metrics = createMetrics({
+    connections: () => connections.size,
+    subscriptionsByFamily: () => subscriptions.byFamily(),
+    bridgeReady: () => bridge.state === 'ready',
+  })
+  const { stats } = metrics
+  const fanout = createFanout({
+    subscriptions,
+    metrics,
+    logger,
+    maxClientBufferBytes: config.maxClientBufferBytes,
+  })
+  const frames = createClientFrames({
+    subscriptions,
+    fanout,
+    maxSubscriptions: config.maxSubscriptionsPerConnection,
+  })
+  const authenticator = createAuthenticator(config.auth)
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+    maxPayload: config.maxPayloadBytes,
+    WebSocket: Connection,
+    // Not in @types/ws yet: how long a closing peer may take before its socket is destroyed.
+    ...{ closeTimeout: 5_000 },
+  })
+  const owner: ConnectionOwner = {
+    frame(connection, data, isBinary) {
+      if (connections.has(connection) && connection.readyState === WebSocket.OPEN) {
+        frames.handle(connection, data, isBinary)
+      }
+    },
+    closed(connection, code) {
+      stats.closes.set(code, (stats.closes.get(code) ?? 0) + 1)
+      if (!connections.delete(connection)) return
+      subscriptions.removeAll(connection)
+      connection.queue.length = 0
+      connection.pending = undefined
+      logger.debug({ connection: connection.id, code }, 'connection closed')
+    },
+    failed(connection, error) {
+      if ((error as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        connection.closedWith ??= CloseCode.MESSAGE_TOO_BIG
+      }
+      logger.debug({ connection: connection.id, error: error.message }, 'connection failed')
+    },
+  }
+  const gatewayStats = (): GatewayStatsSnapshot => ({
+    connections: connections.size,
+    channels: subscriptions.byChannel(),
+    messages: {
+      received: sum(stats.received),
+      sent: sum(stats.sent),
+      dropped: sum(stats.dropped),
+    },
+    received_by_family: { ...stats.received },
+    sent_by_family: { ...stats.sent },
+    dropped_by_reason: { ...stats.dropped },
+    slow_disconnects: stats.slowDisconnects,
+    congested_connections: fanout.congested,
+    closes_by_code: Object.fromEntries(stats.closes),
+    bridge: { kind: bridge.kind, state: bridge.state },
+    uptime_seconds: Math.round((Date.now() - stats.startedAt) / 1000),
+  })
+  const server = createServer(
+    createHttpRoutes({
+      stats: gatewayStats,
+      bridgeState: () => bridge.state,
+      registry: metrics.registry,
+      defaultChannels: DEFAULT_CHANNELS,
+      staticFiles: config.staticDir ? createStaticFiles(config.staticDir) : undefined,
+      logger,
+    }),
+  )
+  server.on('upgrade', upgrade)
+  let bridgeUp = bridge.state === 'ready'
+  bridge.listen({
+    message: fanout.publish,
+    state(state) {
+      if (state === 'closed' || (state === 'ready') === bridgeUp) return
+      bridgeUp = state === 'ready'
+      notifyAll(bridgeUp ? 'bridge_up' : 'bridge_down')
+    },
+  })
+  let heartbeat: Heartbeat | undefined
+  let closing = false
+
+  return {
+    server,
+    metrics,
+    async listen() {
+      server.listen(config.port, config.host)
+      await once(server, 'listening')
+      heartbeat = startHeartbeat({
+        timeoutMs: config.heartbeatTimeoutMs,
+        intervalMs: config.sweepIntervalMs,
+        connections: () => connections,
+      })
+      const address = server.address() as AddressInfo
+      logger.info({ host: address.address, port: address.port, bridge: bridge.kind }, 'listening')
+      return address
+    },
+    stats: gatewayStats,
+    async close() {
+      if (closing) return
+      closing = true
+      heartbeat?.stop()
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const connection of connections)
+        shut(connection, CloseCode.SHUTDOWN, 'server shutting down')
+      const deadline = Date.now() + SHUTDOWN_GRACE_MS
+      while (connections.size > 0 && Date.now() < deadline) await sleep(20)
+      for (const connection of connections) kill(connection)
+      fanout.stop()
+      server.closeAllConnections()
+      await stopped
+    },
+  }
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://gateway')
+    if (url.pathname !== '/ws/events' || closing) {
+      socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\n\r\n`)
+      return
+    }
+    // The token is checked before the handshake completes; the socket must not crash us meanwhile.
+    socket.on('error', ignore)
+    void admit(req, url).then((verdict) => {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('error', ignore)
+        accept(ws as Connection, verdict, url, req)
+      })
+    })
+  }
+
+  async function admit(req: IncomingMessage, url: URL): Promise<AuthResult> {
+    const origin = req.headers.origin
+    // Browsers always send Origin; clients that omit it are not browsers and could forge it anyway.
+    if (config.allowedOrigins && origin !== undefined && !config.allowedOrigins.has(origin)) {
+      return { ok: false, closeCode: CloseCode.FORBIDDEN_ORIGIN, reason: 'origin not allowed' }
+    }
+    return authenticator.authenticate(url.searchParams.get('token'))
+  }
+
+  /** Accepts a socket; refusals are closes, so that a browser can read their code. */
+  function accept(
+    connection: Connection,
+    verdict: AuthResult,
+    url: URL,
+    req: IncomingMessage,
+  ): void {
+    attach(connection, owner)
+    let refusal: { closeCode: number; reason: string } | undefined
+    if (!verdict.ok) refusal = verdict
+    else if (closing) refusal = { closeCode: CloseCode.SHUTDOWN, reason: 'server shutting down' }
+    else if (connections.size >= config.maxConnections) {
+      refusal = { closeCode: CloseCode.SERVER_FULL, reason: 'server full' }
+    }
+    if (refusal) {
+      logger.info(
+        {
+          path: pathOf(req.url),
+          origin: req.headers.origin,
+          code: refusal.closeCode,
+          reason: refusal.reason,
+        },
+        'connection refused',
+      )
+      shut(connection, refusal.closeCode, refusal.reason)
+      return
+    }
+    const principal = verdict.ok ? verdict.principal : undefined
+    connection.id = randomUUID()
+    connection.principal = principal
+    connection.batch = url.searchParams.get('batch') === '1'
+    connection.lastFrameAt = Date.now()
+    connections.add(connection)
+    send(connection, {
+      type: 'connected',
+      connection_id: connection.id,
+      ...(principal ? { user_id: principal.userId } : {}),
+      heartbeat_timeout_s: config.heartbeatTimeoutMs / 1000,
+      batch: connection.batch,
+    })
+    if (!bridgeUp) notify(connection, textFrame(noticeText('bridge_down')))
+    const requested = url.searchParams.get('channels')
+    send(connection, {
+      type: 'subscribed',
+      results: frames.subscribe(
+        connection,
+        requested === null ? defaultsFor(principal) : list(requested),
+      ),
+    })
+    logger.debug({ connection: connection.id, user: principal?.userId }, 'connection accepted')
+  }
+
+  function notifyAll(code: NoticeCode): void {
+    const frame = textFrame(noticeText(code))
+    for (const connection of connections) notify(connection, frame)
+  }
+}
+
+// ---- Helpers ----
+
+function notify(connection: Connection, frame: readonly Buffer[]): void {
+  if (connection.readyState === WebSocket.OPEN) writeFrame(connection, frame)
+}
+
+function noticeText(code: NoticeCode): string {
+  const [, message] = code === 'bridge_up' ? NOTICE_CODES.BRIDGE_UP : NOTICE_CODES.BRIDGE_DOWN
+  return JSON.stringify({ type: 'notice', code, message })
+}
+
+function defaultsFor(principal: Principal | undefined): readonly string[] {
+  const own = principal && parseChannel(`events:user:${principal.userId}`)
+  return own?.ok ? [...DEFAULT_CHANNELS, own.channel.name] : DEFAULT_CHANNELS
+}
+
+function list(channels: string): string[] {
+  return channels
+    .split(',')
+    .map((channel) => channel.trim())
+    .filter((channel) => channel !== '')
+}
+
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((total, count) => total + count, 0)
+}
+
+function ignore(): void {}

@@ -1,0 +1,23 @@
+import { type Logger, pino } from 'pino'
+import type { LogLevel } from './config.js'
+
+export type { Logger }
+
+/** JSON logs on stdout. Tokens are never logged; `redact` is the safety net for mistakes. */
+export function createLogger(level: LogLevel): Logger {
+  return pino({
+    level,
+    base: { service: 'gateway' },
+    redact: {
+      paths: ['token', '*.token', 'url', '*.url', 'headers.authorization'],
+      censor: '[redacted]',
+    },
+  })
+}
+
+/** The path of a request URL without its query string, which may carry `token=`. */
+export function pathOf(url: string | undefined): string {
+  if (!url) return '/'
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}

@@ -1,0 +1,135 @@
+import { CHANNEL_EVENT_TYPES, type ChannelKind } from '@stockpulse/events'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+/** Why a message from the bridge, or an event meant for a client, was not delivered. */
+export type DropReason = 'invalid_event' | 'wrong_channel' | 'conflated' | 'slow_client'
+const DROP_REASONS: readonly DropReason[] = [
+  'invalid_event',
+  'wrong_channel',
+  'conflated',
+  'slow_client',
+]
+
+/** Channel families: the contract's channel kinds. */
+export const FAMILIES = Object.keys(CHANNEL_EVENT_TYPES) as ChannelKind[]
+
+/** Plain counters on the hot path; `/ws/stats` and `/metrics` read them. */
+export interface GatewayStats {
+  readonly startedAt: number
+  readonly received: Record<ChannelKind, number>
+  readonly sent: Record<ChannelKind, number>
+  readonly dropped: Record<DropReason, number>
+  slowDisconnects: number
+  /** close code -> connections closed with it */
+  readonly closes: Map<number, number>
+}
+
+/** What the gauges read at scrape time. */
+export interface LiveState {
+  connections(): number
+  subscriptionsByFamily(): Record<ChannelKind, number>
+  bridgeReady(): boolean
+}
+
+export interface Metrics {
+  readonly stats: GatewayStats
+  readonly registry: Registry
+  /** Records how long after its `timestamp` an event was written to the sockets. */
+  observeLag(seconds: number): void
+}
+
+const PREFIX = 'stockpulse_gateway_'
+
+/** A registry of its own per gateway (tests run several), with default process metrics. */
+export function createMetrics(live: LiveState): Metrics {
+  const stats: GatewayStats = {
+    startedAt: Date.now(),
+    received: zeroes(FAMILIES),
+    sent: zeroes(FAMILIES),
+    dropped: zeroes(DROP_REASONS),
+    slowDisconnects: 0,
+    closes: new Map(),
+  }
+  const registry = new Registry()
+  const registers = [registry]
+  collectDefaultMetrics({ register: registry, prefix: PREFIX })
+
+  new Gauge({
+    name: `${PREFIX}connections`,
+    help: 'Open WebSocket connections',
+    registers,
+    collect() {
+      this.set(live.connections())
+    },
+  })
+  new Gauge({
+    name: `${PREFIX}subscriptions`,
+    help: 'Channel subscriptions of all connections, by channel family',
+    labelNames: ['family'],
+    registers,
+    collect() {
+      for (const [family, count] of Object.entries(live.subscriptionsByFamily())) {
+        this.set({ family }, count)
+      }
+    },
+  })
+  new Gauge({
+    name: `${PREFIX}bridge_ready`,
+    help: '1 while the Redis subscriber (or in-process bus) delivers events, else 0',
+    registers,
+    collect() {
+      this.set(live.bridgeReady() ? 1 : 0)
+    },
+  })
+  counterOf(
+    'messages_received_total',
+    'Messages from the bridge, by channel family',
+    'family',
+    () => Object.entries(stats.received),
+  )
+  counterOf('messages_sent_total', 'Events written to sockets, by channel family', 'family', () =>
+    Object.entries(stats.sent),
+  )
+  counterOf('messages_dropped_total', 'Messages or deliveries dropped, by reason', 'reason', () =>
+    Object.entries(stats.dropped),
+  )
+  counterOf('closes_total', 'Connections closed, by WebSocket close code', 'code', () =>
+    [...stats.closes].map(([code, count]) => [String(code), count]),
+  )
+  counterOf('slow_disconnects_total', 'Clients closed with SLOW_CLIENT', undefined, () => [
+    ['', stats.slowDisconnects],
+  ])
+  const lag = new Histogram({
+    name: `${PREFIX}delivery_lag_seconds`,
+    help: "From an event's timestamp (set by its producer) to its write to the sockets",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  })
+  return { stats, registry, observeLag: (seconds) => lag.observe(seconds) }
+
+  /** A counter whose values are copied from `stats` at scrape time, not incremented in place. */
+  function counterOf(
+    name: string,
+    help: string,
+    label: string | undefined,
+    values: () => Array<[string, number]>,
+  ): void {
+    new Counter({
+      name: `${PREFIX}${name}`,
+      help,
+      labelNames: label ? [label] : [],
+      registers,
+      collect() {
+        this.reset()
+        for (const [value, count] of values()) {
+          if (label) this.inc({ [label]: value }, count)
+          else this.inc(count)
+        }
+      },
+    })
+  }
+}
+
+function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>
+}

@@ -1,0 +1,133 @@
+import { type RedisServer, startRedisServer } from '@stockpulse/testing'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { taskProgress } from '../bench/job.js'
+import type { BridgeState } from './bridge.js'
+import { createRedisBridge } from './redis-bridge.js'
+import {
+  createPublisher,
+  silentLogger,
+  startGateway,
+  TestClient,
+  type TestGateway,
+  until,
+  untilReady,
+} from './test-support.js'
+
+let redis: RedisServer
+beforeEach(async () => {
+  redis = await startRedisServer()
+})
+afterEach(() => redis.stop())
+
+/** Publishes until Redis reports `receivers` subscribers got it (the bridge may be resubscribing). */
+async function publishUntil(url: string, channel: string, message: unknown, receivers: number) {
+  const publisher = await createPublisher(url)
+  try {
+    await until(
+      async () => (await publisher.publish(channel, message)) === receivers,
+      `${receivers} receivers on ${channel}`,
+    )
+  } finally {
+    await publisher.close()
+  }
+}
+
+describe('redis-bridge', () => {
+  it('subscribes what is wanted, hands over messages as published, and unsubscribes', async () => {
+    const bridge = createRedisBridge(redis.url, { logger: silentLogger })
+    const got: string[] = []
+    const states: BridgeState[] = []
+    bridge.listen({
+      message: (channel, text) => got.push(`${channel} ${text}`),
+      state: (s) => states.push(s),
+    })
+    bridge.subscribe('events:task:calc_1')
+    await until(() => bridge.state === 'ready', 'ready')
+    await publishUntil(redis.url, 'events:task:calc_1', 'hello', 1)
+    await until(() => got.length > 0, 'a message')
+    expect(got[0]).toBe('events:task:calc_1 hello')
+    bridge.unsubscribe('events:task:calc_1')
+    await publishUntil(redis.url, 'events:task:calc_1', 'gone', 0)
+    await bridge.close()
+    expect(states).toEqual(['ready', 'closed'])
+  })
+
+  it('keeps trying while Redis is away and applies what changed meanwhile once it is back', async () => {
+    const bridge = createRedisBridge(redis.url, { logger: silentLogger, maxReconnectDelayMs: 100 })
+    const states: BridgeState[] = []
+    bridge.listen({ message: () => {}, state: (s) => states.push(s) })
+    bridge.subscribe('events:task:kept')
+    bridge.subscribe('events:task:dropped')
+    await until(() => bridge.state === 'ready', 'ready')
+    await redis.kill()
+    await until(() => bridge.state === 'down', 'down')
+    bridge.unsubscribe('events:task:dropped')
+    bridge.subscribe('events:task:added')
+    await redis.start()
+    await until(() => bridge.state === 'ready', 'ready again', 10_000)
+    const publisher = await createPublisher(redis.url)
+    expect(await publisher.publish('events:task:kept', 'x')).toBe(1)
+    expect(await publisher.publish('events:task:added', 'x')).toBe(1)
+    expect(await publisher.publish('events:task:dropped', 'x')).toBe(0)
+    await publisher.close()
+    await bridge.close()
+    expect(states).toEqual(['ready', 'down', 'ready', 'closed'])
+  })
+})
+
+describe('redis outage', () => {
+  let test: TestGateway
+  afterEach(() => test.close())
+
+  it('stays up, reports unhealthy, tells clients, and resubscribes every channel when Redis is back', async () => {
+    test = await startGateway({ REDIS_URL: redis.url })
+    await untilReady(test)
+    const client = await TestClient.open(test.wsUrl('?channels=events:task:calc_o1,events:tasks'))
+    expect((await fetch(test.httpUrl('/healthz'))).status).toBe(200)
+
+    await redis.kill()
+    expect(await client.next((m) => m.type === 'notice')).toEqual({
+      type: 'notice',
+      code: 'bridge_down',
+      message: 'The gateway lost Redis: live events pause until `bridge_up`.',
+    })
+    const health = await fetch(test.httpUrl('/healthz'))
+    expect(health.status).toBe(503)
+    expect(await health.json()).toEqual({ status: 'unavailable', bridge: 'down' })
+    client.send({ type: 'subscribe', channels: ['events:task:calc_o2'] })
+    await client.next((m) => m.type === 'subscribed' && client.received.indexOf(m) > 1)
+
+    await redis.start()
+    expect(await client.next((m) => m.code === 'bridge_up', 10_000)).toEqual({
+      type: 'notice',
+      code: 'bridge_up',
+      message: 'Redis is back and every channel is subscribed again.',
+    })
+    expect((await fetch(test.httpUrl('/healthz'))).status).toBe(200)
+    const publisher = await createPublisher(redis.url)
+    for (const channel of ['events:task:calc_o1', 'events:task:calc_o2']) {
+      expect(await publisher.publish(channel, taskProgress(channel.slice(12), 1, 100))).toBe(1)
+    }
+    await publisher.close()
+    await client.next((m) => m.task_id === 'calc_o2')
+    expect(client.events().map((e) => e.task_id)).toEqual(['calc_o1', 'calc_o2'])
+    await client.close()
+  })
+
+  it('starts while Redis is down and tells each new client until it is up', async () => {
+    await redis.kill()
+    test = await startGateway({ REDIS_URL: redis.url })
+    expect(await (await fetch(test.httpUrl('/healthz'))).json()).toEqual({
+      status: 'unavailable',
+      bridge: 'connecting',
+    })
+    const client = await TestClient.open(test.wsUrl('?channels=events:task:calc_s'))
+    expect(client.received.map((m) => m.type)).toEqual(['connected', 'notice', 'subscribed'])
+    expect(client.received[1]).toMatchObject({ code: 'bridge_down' })
+    await redis.start()
+    await client.next((m) => m.code === 'bridge_up', 10_000)
+    await publishUntil(redis.url, 'events:task:calc_s', taskProgress('calc_s', 1, 100), 1)
+    await client.next((m) => m.task_id === 'calc_s')
+    await client.close()
+  })
+})
