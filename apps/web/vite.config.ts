@@ -24,7 +24,7 @@ export default defineConfig({
           name: 'e2e',
           environment: 'node',
           include: ['e2e/**/*.e2e.test.ts'],
-          testTimeout: 100_000,
+          testTimeout: 55_000,
           hookTimeout: 30_000,
         },
       },

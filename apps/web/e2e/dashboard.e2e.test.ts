@@ -1,0 +1,192 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { freePort, type RedisServer, startRedisServer } from '@stockpulse/testing'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const GATEWAY_MAIN = resolve(WEB, '../gateway/dist/main.js')
+const WORKER_MAIN = resolve(WEB, '../worker/dist/main.js')
+const STATIC_DIR = resolve(WEB, 'dist')
+const SCREENSHOT = resolve(WEB, 'test-results/dashboard.png')
+const CHROMIUM = '/usr/bin/chromium'
+const WAIT = { timeout: 30_000 }
+
+/** The worker's `run --json` summary, as far as this test reads it. */
+interface WorkerSummary {
+  readonly status: string
+  readonly total: number
+  readonly failed: number
+  readonly failures: ReadonlyArray<{ stock_code: string; indicator?: string; reason: string }>
+}
+
+describe('dashboard end to end', () => {
+  const stamp = `${Date.now()}_${process.pid}`
+  let redis: RedisServer
+  let port: number
+  let gateway: ChildProcess
+  let browser: Browser
+  let page: Page
+  const pageProblems: string[] = []
+
+  beforeAll(async () => {
+    for (const file of [GATEWAY_MAIN, WORKER_MAIN, resolve(STATIC_DIR, 'index.html')]) {
+      if (!existsSync(file)) throw new Error(`${file} is missing: run \`pnpm build\` first.`)
+    }
+    redis = await startRedisServer()
+    port = await freePort()
+    gateway = await startGateway()
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    })
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    page.on('pageerror', (error) => pageProblems.push(`page error: ${error.message}`))
+    page.on('console', (message) => {
+      if (message.text().includes('[event-stream]')) pageProblems.push(message.text())
+    })
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    if (gateway) await stopGateway(gateway)
+    await redis?.stop()
+  })
+
+  it('follows a job to 100 %: every stock, the failures with reasons, the toast', async () => {
+    const taskId = `e2e_full_${stamp}`
+    await page.goto(`http://127.0.0.1:${port}/#/tasks/${taskId}`)
+    await page.waitForSelector('.connection[data-state="open"]', WAIT)
+    await joined(`events:task:${taskId}`)
+
+    const summary = await finished(startWorker(taskId, 300, 100))
+    expect(summary).toMatchObject({ status: 'completed', total: 300 })
+    expect(summary.failures.length).toBeGreaterThan(0)
+
+    await page.waitForSelector('[role="progressbar"][aria-valuenow="100"]', WAIT)
+    const toast = page.locator('.toasts[role="status"] .toast', { hasText: `Task ${taskId}` })
+    await toast.waitFor(WAIT)
+    expect(await toast.textContent()).toContain(`Task ${taskId} completed`)
+    await expect.poll(() => page.textContent('[data-testid="feed-count"]'), WAIT).toBe('300')
+    expect(await page.getAttribute('.feed[role="table"]', 'aria-rowcount')).toBe('301')
+
+    const failures = await page.locator('.failures li').allTextContents()
+    expect(failures).toHaveLength(summary.failures.length)
+    for (const failure of summary.failures) {
+      expect(failures).toContainEqual(expect.stringContaining(failure.reason))
+      expect(failures).toContainEqual(expect.stringContaining(failure.stock_code))
+    }
+    await page.getByRole('button', { name: 'Failures', exact: true }).click()
+    expect(await page.getAttribute('.feed[role="table"]', 'aria-rowcount')).toBe(
+      String(summary.failed + 1),
+    )
+    await page.getByRole('button', { name: 'All', exact: true }).click()
+
+    await mkdir(dirname(SCREENSHOT), { recursive: true })
+    await page.screenshot({ path: SCREENSHOT, fullPage: true, animations: 'disabled' })
+    expect(pageProblems).toEqual([])
+  })
+
+  it('reconnects when the gateway restarts mid-job and still sees the task finish', async () => {
+    const taskId = `e2e_restart_${stamp}`
+    await page.goto(`http://127.0.0.1:${port}/#/tasks/${taskId}`)
+    await joined(`events:task:${taskId}`)
+    const worker = startWorker(taskId, 400, 40)
+    await page.waitForFunction(
+      () =>
+        Number(document.querySelector('[role="progressbar"]')?.getAttribute('aria-valuenow')) >= 10,
+      undefined,
+      WAIT,
+    )
+
+    await stopGateway(gateway)
+    await page.waitForSelector('.connection[data-state="reconnecting"]', WAIT)
+    const seenBeforeRestart = Number(await page.textContent('[data-testid="feed-count"]'))
+    gateway = await startGateway()
+    await page.waitForSelector('.connection[data-state="open"]', WAIT)
+
+    expect(await finished(worker)).toMatchObject({ status: 'completed', total: 400 })
+    await page.waitForSelector('[role="progressbar"][aria-valuenow="100"]', WAIT)
+    await page.locator('.toast', { hasText: `Task ${taskId} completed` }).waitFor(WAIT)
+    expect(Number(await page.textContent('[data-testid="feed-count"]'))).toBeGreaterThan(
+      seenBeforeRestart,
+    )
+    expect(pageProblems).toEqual([])
+  })
+
+  // ---- Helpers ----
+
+  async function startGateway(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, [GATEWAY_MAIN], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        REDIS_URL: redis.url,
+        STATIC_DIR,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    })
+    const deadline = Date.now() + 15_000
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}`)
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined)
+      if (health?.ok) return child
+      await sleep(50)
+    }
+    throw new Error('the gateway did not become healthy within 15 s')
+  }
+
+  async function stopGateway(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null) return
+    const exited = once(child, 'exit')
+    child.kill('SIGTERM')
+    await exited
+  }
+
+  /** Resolves once the gateway counts a subscriber on `channel`, so no event is published unseen. */
+  async function joined(channel: string): Promise<void> {
+    await expect
+      .poll(async () => {
+        const stats = await (await fetch(`http://127.0.0.1:${port}/ws/stats`)).json()
+        return (stats as { channels: Record<string, number> }).channels[channel] ?? 0
+      }, WAIT)
+      .toBeGreaterThan(0)
+  }
+
+  function startWorker(taskId: string, stocks: number, pace: number): ChildProcess {
+    return spawn(
+      process.execPath,
+      [
+        WORKER_MAIN,
+        'run',
+        ...['--stocks', String(stocks), '--pace', String(pace), '--task-id', taskId],
+        ...['--redis', redis.url, '--log-level', 'warn', '--json'],
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+  }
+
+  async function finished(worker: ChildProcess): Promise<WorkerSummary> {
+    let out = ''
+    worker.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk
+    })
+    const [code] = await once(worker, 'exit')
+    if (code !== 0) throw new Error(`the worker exited with ${code}: ${out}`)
+    return JSON.parse(out.trim().split('\n').at(-1) ?? '') as WorkerSummary
+  }
+})
