@@ -56,7 +56,7 @@ describe('main', () => {
         const [code] = await once(demo, 'exit')
         expect(code).toBe(0)
       } finally {
-        if (demo.exitCode === null) demo.kill('SIGKILL')
+        if (demo.exitCode === null && demo.pid) process.kill(-demo.pid, 'SIGKILL')
       }
     },
   )
