@@ -71,6 +71,10 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 export const NOTICE_CODES = {
   BRIDGE_DOWN: ['bridge_down', 'The gateway lost Redis: live events pause until `bridge_up`.'],
   BRIDGE_UP: ['bridge_up', 'Redis is back and every channel is subscribed again.'],
+  TASK_STALE: [
+    'task_stale',
+    'Task `task_id` is still running but sent no event for STALE_TASK_S: its worker may have died.',
+  ],
 } as const satisfies Record<string, readonly [string, string]>
 
 /** The notice codes by name. */

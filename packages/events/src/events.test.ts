@@ -77,6 +77,10 @@ describe('events', () => {
 
   it.each([
     ['task.progress', progress],
+    [
+      'task.progress with a 1.1 position',
+      { ...progress, version: '1.1', position: 'k9x2:1732550000000-3' },
+    ],
     ['stock.indicators.completed', stock],
     ['task.completed', completed],
     ['market.snapshot', snapshot],
@@ -87,8 +91,8 @@ describe('events', () => {
   })
 
   it('keeps unknown extra fields so newer producers can talk to older consumers', () => {
-    const result = validateEvent({ ...progress, eta_seconds: 12, position: '1-0' })
-    expect(result).toMatchObject({ ok: true, value: { eta_seconds: 12, position: '1-0' } })
+    const result = validateEvent({ ...progress, eta_seconds: 12, cursor: '1-0' })
+    expect(result).toMatchObject({ ok: true, value: { eta_seconds: 12, cursor: '1-0' } })
   })
 
   it.each([

@@ -3,7 +3,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 // ---- Shared pieces ----
 
 /** Contract version stamped on every event this package creates. */
-export const EVENT_VERSION = '1.0'
+export const EVENT_VERSION = '1.1'
 
 /** ISO-8601 timestamp; producers write UTC (`...Z`), consumers also accept an explicit offset. */
 export const Timestamp = Type.String({
@@ -15,6 +15,15 @@ export const Timestamp = Type.String({
 export const Identifier = Type.String({
   pattern: '^[A-Za-z0-9_.-]{1,64}$',
   description: '1-64 characters of A-Z a-z 0-9 _ . -',
+})
+
+/** Pattern of a position: `<epoch>:<ms>-<seq>` (see history.ts). */
+export const POSITION_PATTERN = '^[A-Za-z0-9]{1,32}:\\d{1,20}-\\d{1,20}$'
+
+/** Since 1.1: where an event stands in the channel it was delivered on; resume from it. */
+export const Position = Type.String({
+  pattern: POSITION_PATTERN,
+  description: 'Since 1.1: "<epoch>:<stream id>" of this event in its channel; resume from it',
 })
 
 export const TaskStatus = Type.Union(
@@ -58,6 +67,7 @@ const base = <T extends string>(eventType: T) => ({
   version: Type.Optional(
     Type.String({ description: 'Contract version; absent in pre-1.0 producers, read as "1.0"' }),
   ),
+  position: Type.Optional(Position),
 })
 
 // ---- Events ----

@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox'
 import { CancelTaskCommand, StartTaskCommand, WorkerCommand } from './commands.js'
 import { EventSchemas, StockPulseEvent } from './events.js'
+import { RunHistoryResponse } from './history.js'
 import {
   BatchFrame,
   ClientFrame,
@@ -34,6 +35,7 @@ const SCHEMAS: readonly TSchema[] = [
   StartTaskCommand,
   CancelTaskCommand,
   WorkerCommand,
+  RunHistoryResponse,
 ]
 
 /**

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ErrorCode, NoticeCode } from './codes.js'
-import { StockPulseEvent, Timestamp } from './events.js'
+import { Identifier, POSITION_PATTERN, StockPulseEvent, Timestamp } from './events.js'
 
 // Control frames carry `type`; events carry `event_type`. A client that only looks at
 // `JSON.parse(data).event_type` (the seed's examples) keeps working and ignores control frames.
@@ -60,7 +60,19 @@ export const ChannelResult = Type.Union(
     Type.Object({
       channel: Type.String(),
       ok: Type.Literal(true),
-      recovered: Type.Optional(Type.Boolean()),
+      recovered: Type.Optional(
+        Type.Boolean({
+          description:
+            'Only when `since` named this channel: true when every missed event was replayed, false when a snapshot was sent instead',
+        }),
+      ),
+      position: Type.Optional(
+        Type.String({
+          pattern: POSITION_PATTERN,
+          description:
+            'The channel position at subscribe time: resume from it if no event arrives first',
+        }),
+      ),
     }),
     Type.Object({
       channel: Type.String(),
@@ -119,6 +131,7 @@ export const NoticeFrame = Type.Object(
     type: Type.Literal('notice'),
     code: Type.Union(Object.values(NoticeCode).map((c) => Type.Literal(c))),
     message: Type.String(),
+    task_id: Type.Optional(Identifier),
   },
   { $id: 'NoticeFrame', description: 'Something about the gateway itself, sent to every client' },
 )

@@ -98,6 +98,27 @@ describe('validators', () => {
       })
     })
 
+    it('reads 1.1 acks with recovery and position, and stale-task notices', () => {
+      const ack = {
+        type: 'subscribed',
+        results: [{ channel: 'events:tasks', ok: true, recovered: false, position: 'e1:17-0' }],
+      }
+      expect(parseServerMessage(JSON.stringify(ack))).toEqual({
+        ok: true,
+        value: { kind: 'frame', frame: ack },
+      })
+      const badPosition = {
+        type: 'subscribed',
+        results: [{ channel: 'x', ok: true, position: '17-0' }],
+      }
+      expect(parseServerMessage(JSON.stringify(badPosition)).ok).toBe(false)
+      const notice = { type: 'notice', code: 'task_stale', message: 'silent', task_id: 'calc_1' }
+      expect(parseServerMessage(JSON.stringify(notice))).toEqual({
+        ok: true,
+        value: { kind: 'frame', frame: notice },
+      })
+    })
+
     it('refuses a batch holding an invalid event and an ack with an unknown error code', () => {
       expect(
         parseServerMessage('{"type":"batch","events":[{"event_type":"task.progress"}]}').ok,
