@@ -6,7 +6,7 @@ import { DEFAULT_INDICATORS, resolveIndicators } from '../dist/index.js'
 import { walk } from './series.mjs'
 
 const require = createRequire(import.meta.url)
-const talib = require('talib')
+const talib = optionalTalib()
 const ti = require('technicalindicators')
 
 const STOCKS = 5_000
@@ -38,9 +38,11 @@ for (const dataset of datasets) {
   const oursAllocating = measure(dataset.oursRuns, () => {
     for (const bars of stocks) for (const indicator of indicators) indicator.compute(bars)
   })
-  const talibRun = measure(dataset.peerRuns, () => {
-    for (let s = 0; s < dataset.talibStocks; s++) runTalib(arrays[s])
-  })
+  const talibRun =
+    talib &&
+    measure(dataset.peerRuns, () => {
+      for (let s = 0; s < dataset.talibStocks; s++) runTalib(arrays[s])
+    })
   const tiRun = measure(dataset.peerRuns, () => {
     for (let s = 0; s < dataset.tiStocks; s++) runTechnicalIndicators(arrays[s])
   })
@@ -48,7 +50,9 @@ for (const dataset of datasets) {
   const entries = [
     ['@stockpulse/indicators, computeInto (reused buffers)', ours, STOCKS],
     ['@stockpulse/indicators, compute (fresh buffers)', oursAllocating, STOCKS],
-    [`talib ${talib.version} (TA-Lib C binding)`, talibRun, dataset.talibStocks],
+    ...(talib
+      ? [[`talib ${talib.version} (TA-Lib C binding)`, talibRun, dataset.talibStocks]]
+      : []),
     ['technicalindicators 3.1.0', tiRun, dataset.tiStocks],
   ]
   for (const [name, ms, timed] of entries) {
@@ -59,7 +63,7 @@ for (const dataset of datasets) {
       timed: timed === STOCKS ? `${timed}` : `${timed} (x${STOCKS / timed})`,
       ms: full,
       rate: (STOCKS * dataset.bars * INDICATORS) / full / 1e3,
-      vsTalib: scale(talibRun, dataset.talibStocks) / full,
+      vsTalib: talib ? scale(talibRun, dataset.talibStocks) / full : undefined,
       vsTi: scale(tiRun, dataset.tiStocks) / full,
     })
   }
@@ -78,11 +82,23 @@ console.log(
 console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |')
 for (const row of rows) {
   console.log(
-    `| ${row.data} | ${row.name} | ${row.timed} | ${row.ms.toFixed(1)} | ${row.rate.toFixed(1)} | ${row.vsTalib.toFixed(1)}x | ${row.vsTi.toFixed(1)}x |`,
+    `| ${row.data} | ${row.name} | ${row.timed} | ${row.ms.toFixed(1)} | ${row.rate.toFixed(1)} | ${row.vsTalib === undefined ? 'n/a' : `${row.vsTalib.toFixed(1)}x`} | ${row.vsTi.toFixed(1)}x |`,
   )
 }
 
 // ---- Peers ----
+
+/** The `talib` binding is an optional dependency: it needs a C++ toolchain to build at install. */
+function optionalTalib() {
+  try {
+    return require('talib')
+  } catch {
+    console.log(
+      'talib binding not installed (optional; needs python3, make and g++): its rows are skipped.\n',
+    )
+    return undefined
+  }
+}
 
 function runTalib(bars) {
   const all = { startIdx: 0, endIdx: bars.close.length - 1 }
