@@ -2,6 +2,7 @@ import {
   CloseCode,
   createStockIndicatorsCompletedEvent,
   createTaskProgressEvent,
+  type NoticeFrame,
   type StockPulseEvent,
   SYSTEM,
   TASKS_ALL,
@@ -9,7 +10,12 @@ import {
 } from '@stockpulse/events'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type EffectScope, effectScope } from 'vue'
-import { eventually, startTestServer, type TestServer } from '../testing/ws-server'
+import {
+  eventually,
+  type ServerConnection,
+  startTestServer,
+  type TestServer,
+} from '../testing/ws-server'
 import {
   backoffDelay,
   type UseEventStreamOptions,
@@ -90,6 +96,14 @@ describe('useEventStream', () => {
     const connection = await server.connection(n)
     await eventually(() => expect(stream.state.value).toBe('open'))
     return connection
+  }
+
+  /** Closes `connection` as a restarting gateway does; returns the n-th, after the backoff. */
+  async function restart(connection: ServerConnection, n: number) {
+    connection.socket.close(CloseCode.SHUTDOWN)
+    await eventually(() => expect(stream.state.value).toBe('reconnecting'))
+    await vi.advanceTimersByTimeAsync(500)
+    return opened(n)
   }
 
   it('connects with its channels in the query and reports open', async () => {
@@ -179,7 +193,12 @@ describe('useEventStream', () => {
     expect(server.connections).toHaveLength(1)
     await vi.advanceTimersByTimeAsync(1)
     const second = await opened(2)
-    expect(second.url.searchParams.get('channels')).toBe('events:tasks,events:task:t1')
+    expect(second.url.searchParams.get('channels')).toBe('')
+    await eventually(() =>
+      expect(second.received).toEqual([
+        { type: 'subscribe', channels: ['events:tasks', 'events:task:t1'] },
+      ]),
+    )
 
     random = 0.5
     second.socket.close(CloseCode.HEARTBEAT_TIMEOUT)
@@ -190,6 +209,117 @@ describe('useEventStream', () => {
     const third = await opened(3)
     third.send(connected)
     await eventually(() => expect(stream.attempt.value).toBe(0))
+  })
+
+  it('resumes every channel from the last position it saw, by one subscribe frame', async () => {
+    start({ channels: [TASKS_ALL, SYSTEM] })
+    const first = await opened(1)
+    first.send({
+      type: 'subscribed',
+      results: [
+        { channel: TASKS_ALL, ok: true, position: 'e1:100-0' },
+        { channel: SYSTEM, ok: true },
+      ],
+    })
+    const t1 = taskChannel('t1')
+    stream.subscribe([t1])
+    await eventually(() => expect(first.received).toHaveLength(1))
+    first.send({ type: 'subscribed', results: [{ channel: t1, ok: true, position: 'e1:90-0' }] })
+    first.send({
+      type: 'batch',
+      events: [
+        { ...stock, position: 'e1:95-0' },
+        { ...stock, stock_code: '000002', position: 'e1:110-2' },
+      ],
+    })
+    await eventually(() => expect(events).toHaveLength(2))
+
+    const second = await restart(first, 2)
+    expect(second.url.searchParams.get('channels')).toBe('')
+    await eventually(() =>
+      expect(second.received).toEqual([
+        {
+          type: 'subscribe',
+          channels: [TASKS_ALL, SYSTEM, t1],
+          since: { [TASKS_ALL]: 'e1:100-0', [t1]: 'e1:110-2' },
+        },
+      ]),
+    )
+  })
+
+  it('drops what a resume replays again, and the second copy of an event two channels carry', async () => {
+    const t1 = taskChannel('t1')
+    start({ channels: [TASKS_ALL, t1] })
+    const first = await opened(1)
+    first.send({ ...stock, position: 'e1:10-0' })
+    first.send({ ...progress, position: 'e1:11-0' })
+    first.send({ ...progress, position: 'e1:11-1' })
+    await eventually(() => expect(stream.repeats.value).toBe(1))
+    expect(events).toEqual([
+      { ...stock, position: 'e1:10-0' },
+      { ...progress, position: 'e1:11-0' },
+    ])
+
+    const second = await restart(first, 2)
+    await eventually(() =>
+      expect(second.received).toEqual([
+        {
+          type: 'subscribe',
+          channels: [TASKS_ALL, t1],
+          since: { [TASKS_ALL]: 'e1:11-0', [t1]: 'e1:11-0' },
+        },
+      ]),
+    )
+    const next = { ...stock, stock_code: '000002' }
+    second.send({
+      type: 'subscribed',
+      results: [
+        { channel: TASKS_ALL, ok: true, recovered: true, position: 'e1:12-0' },
+        { channel: t1, ok: true, recovered: true, position: 'e1:12-0' },
+      ],
+    })
+    second.send({
+      type: 'batch',
+      events: [
+        { ...progress, position: 'e1:11-1' },
+        { ...stock, position: 'e1:10-0' },
+        { ...next, position: 'e1:11-5' },
+        { ...next, position: 'e1:11-5' },
+      ],
+    })
+    await eventually(() => expect(stream.repeats.value).toBe(4))
+    expect(events.at(-1)).toEqual({ ...next, position: 'e1:11-5' })
+    expect(events).toHaveLength(3)
+    expect(stream.recovery.value).toEqual([
+      { channel: TASKS_ALL, recovered: true },
+      { channel: t1, recovered: true },
+    ])
+  })
+
+  it('reports which channels a resume could not replay, and passes task notices on', async () => {
+    start({ channels: [TASKS_ALL] })
+    const notices: NoticeFrame[] = []
+    stream.onNotice((notice) => notices.push(notice))
+    const connection = await opened(1)
+    connection.send({
+      type: 'subscribed',
+      results: [
+        { channel: TASKS_ALL, ok: true, recovered: false, position: 'e2:1-0' },
+        { channel: SYSTEM, ok: true, position: 'e2:1-0' },
+      ],
+    })
+    await eventually(() =>
+      expect(stream.recovery.value).toEqual([{ channel: TASKS_ALL, recovered: false }]),
+    )
+    const stale = {
+      type: 'notice',
+      code: 'task_stale',
+      task_id: 't1',
+      message: 'no event for 60 s',
+    }
+    connection.send(stale)
+    await eventually(() => expect(notices).toEqual([stale]))
+    expect(stream.bridgeUp.value).toBe(true)
   })
 
   it.each([CloseCode.UNAUTHORIZED, CloseCode.FORBIDDEN_ORIGIN, CloseCode.PROTOCOL_VIOLATION, 4999])(

@@ -5,6 +5,7 @@ import {
   type EventOf,
   type EventType,
   NoticeCode,
+  type NoticeFrame,
   parseServerMessage,
   type ServerFrame,
   type StockPulseEvent,
@@ -20,6 +21,7 @@ import {
   shallowRef,
 } from 'vue'
 import { resolveConfig } from '../config'
+import { createPositionTracker } from '../lib/positions'
 
 export type ConnectionState = 'connecting' | 'open' | 'closed' | 'reconnecting'
 
@@ -28,6 +30,12 @@ export interface StreamError {
   readonly code: string
   readonly message: string
   readonly channel?: string
+}
+
+/** How a channel came back after a reconnect: its missed events replayed, or a snapshot instead. */
+export interface ChannelRecovery {
+  readonly channel: string
+  readonly recovered: boolean
 }
 
 export interface UseEventStreamOptions {
@@ -61,8 +69,14 @@ export interface UseEventStreamReturn {
   readonly lastError: Readonly<ShallowRef<StreamError | undefined>>
   /** Frames dropped because they broke the contract. */
   readonly dropped: Readonly<Ref<number>>
+  /** Events dropped because they were already delivered (a replay overlap, or another channel's copy). */
+  readonly repeats: Readonly<Ref<number>>
+  /** Per channel, whether the last resume replayed what was missed (`recovered: false`: a snapshot came instead). */
+  readonly recovery: Readonly<ShallowRef<readonly ChannelRecovery[]>>
   /** Calls `handler` with every valid event of this type; returns (and on scope dispose runs) the off switch. */
   on<T extends EventType>(type: T, handler: (event: EventOf<T>) => void): () => void
+  /** Calls `handler` with every `notice` frame other than the bridge's; returns the off switch. */
+  onNotice(handler: (notice: NoticeFrame) => void): () => void
   /** Joins channels until the returned release (also run on scope dispose) is called. */
   subscribe(channels: readonly Channel[]): () => void
   open(): void
@@ -81,8 +95,9 @@ export function backoffDelay(
 
 /**
  * A typed, validated, self-healing connection to the gateway: every frame is checked against the
- * contract, batches are unwrapped, channels survive reconnects, and closes the gateway marks as
- * final (`shouldReconnect`) stop it.
+ * contract, batches are unwrapped, channels survive reconnects and resume from the last position
+ * seen (no event lost, none delivered twice), and closes the gateway marks as final
+ * (`shouldReconnect`) stop it.
  */
 export function useEventStream(options: UseEventStreamOptions = {}): UseEventStreamReturn {
   const {
@@ -103,8 +118,12 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
   const bridgeUp = ref(true)
   const lastError = shallowRef<StreamError>()
   const dropped = ref(0)
+  const repeats = ref(0)
+  const recovery = shallowRef<readonly ChannelRecovery[]>([])
 
   const handlers = new Map<EventType, Set<(event: StockPulseEvent) => void>>()
+  const noticeHandlers = new Set<(notice: NoticeFrame) => void>()
+  const positions = createPositionTracker()
   const wanted = new Map<Channel, number>()
   for (const channel of initialChannels) wanted.set(channel, (wanted.get(channel) ?? 0) + 1)
   /** Channels the current socket has joined, or asked for in its URL. */
@@ -112,18 +131,22 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
   let socket: WebSocket | undefined
   let reconnectTimer: ReturnType<typeof setTimeout> | undefined
   let heartbeatTimer: ReturnType<typeof setInterval> | undefined
+  /** Once a socket has opened, later ones join by one `subscribe` frame carrying `since`. */
+  let resuming = false
 
   function connect() {
     reconnectTimer = undefined
-    joined = new Set(wanted.keys())
+    joined = resuming ? new Set() : new Set(wanted.keys())
     const target = new URL(url)
-    if (joined.size > 0) target.searchParams.set('channels', [...joined].join(','))
+    // Present but empty means no channels: without it the gateway would join its defaults.
+    target.searchParams.set('channels', [...joined].join(','))
     if (batch) target.searchParams.set('batch', '1')
     state.value = attempt.value === 0 ? 'connecting' : 'reconnecting'
     const ws = new WebSocket(target.href)
     socket = ws
     ws.onopen = () => {
       state.value = 'open'
+      resuming = true
       syncChannels()
       startHeartbeat(heartbeatIntervalMs)
     }
@@ -168,14 +191,26 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
           startHeartbeat((frame.heartbeat_timeout_s * 1000) / 3)
         break
       case 'notice':
-        bridgeUp.value = frame.code === NoticeCode.BRIDGE_UP
+        if (frame.code === NoticeCode.BRIDGE_UP || frame.code === NoticeCode.BRIDGE_DOWN)
+          bridgeUp.value = frame.code === NoticeCode.BRIDGE_UP
+        else for (const handler of noticeHandlers) handler(frame)
         break
       case 'error':
         report(frame)
         break
-      case 'subscribed':
-        for (const result of frame.results) if (!result.ok) report(result)
+      case 'subscribed': {
+        for (const result of frame.results) {
+          if (result.ok) positions.acknowledge(result)
+          else report(result)
+        }
+        const resumed = frame.results.flatMap((result) =>
+          result.ok && result.recovered !== undefined
+            ? [{ channel: result.channel, recovered: result.recovered }]
+            : [],
+        )
+        if (resumed.length > 0) recovery.value = resumed
         break
+      }
       case 'unsubscribed':
       case 'heartbeat_ack':
         break
@@ -183,6 +218,10 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
   }
 
   function dispatch(event: StockPulseEvent) {
+    if (!positions.admit(event, joined)) {
+      repeats.value += 1
+      return
+    }
     const listeners = handlers.get(event.event_type)
     if (listeners) for (const listener of listeners) listener(event)
   }
@@ -197,7 +236,8 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
     if (socket?.readyState !== WebSocket.OPEN) return
     const join = [...wanted.keys()].filter((channel) => !joined.has(channel))
     const leave = [...joined].filter((channel) => !wanted.has(channel))
-    if (join.length > 0) send({ type: 'subscribe', channels: join })
+    const since = positions.since(join)
+    if (join.length > 0) send({ type: 'subscribe', channels: join, ...(since ? { since } : {}) })
     if (leave.length > 0) send({ type: 'unsubscribe', channels: leave })
     joined = new Set(wanted.keys())
   }
@@ -241,6 +281,11 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
     return disposable(() => listeners.delete(listener))
   }
 
+  function onNotice(handler: (notice: NoticeFrame) => void) {
+    noticeHandlers.add(handler)
+    return disposable(() => noticeHandlers.delete(handler))
+  }
+
   function subscribe(channels: readonly Channel[]) {
     const unique = [...new Set(channels)]
     for (const channel of unique) wanted.set(channel, (wanted.get(channel) ?? 0) + 1)
@@ -252,7 +297,10 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
       for (const channel of unique) {
         const count = (wanted.get(channel) ?? 1) - 1
         if (count > 0) wanted.set(channel, count)
-        else wanted.delete(channel)
+        else {
+          wanted.delete(channel)
+          positions.forget(channel)
+        }
       }
       syncChannels()
     })
@@ -269,7 +317,10 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
     bridgeUp: readonly(bridgeUp),
     lastError,
     dropped: readonly(dropped),
+    repeats: readonly(repeats),
+    recovery,
     on,
+    onNotice,
     subscribe,
     open,
     close,

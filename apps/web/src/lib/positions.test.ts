@@ -1,0 +1,181 @@
+import {
+  createMarketSnapshotEvent,
+  createStockIndicatorsCompletedEvent,
+  createSystemHeartbeatEvent,
+  createTaskCompletedEvent,
+  createTaskProgressEvent,
+  createUserNotificationEvent,
+  INDICATORS_ALL,
+  type StockPulseEvent,
+  SYSTEM,
+  TASKS_ALL,
+  taskChannel,
+} from '@stockpulse/events'
+import { describe, expect, it } from 'vitest'
+import { channelsCarrying, createPositionTracker } from './positions'
+
+const T1 = taskChannel('t1')
+const progress = (processed: number, position?: string) => ({
+  ...createTaskProgressEvent(
+    {
+      task_id: 't1',
+      task_type: 'batch_daily',
+      status: 'running',
+      progress: processed,
+      message: `Processing (${processed}/100)`,
+      processed,
+      total: 100,
+      failed: 0,
+    },
+    new Date(Date.UTC(2026, 0, 10, 9, 0, processed)),
+  ),
+  ...(position === undefined ? {} : { position }),
+})
+const stock = (code: string, position?: string) => ({
+  ...createStockIndicatorsCompletedEvent({
+    task_id: 't1',
+    stock_code: code,
+    indicators: ['SMA_5'],
+    success_count: 1,
+    failed_count: 0,
+    calculation_time_ms: 1,
+    from_cache_count: 0,
+  }),
+  ...(position === undefined ? {} : { position }),
+})
+
+/** Admits each event with `joined`, returning which were delivered. */
+function admitted(events: StockPulseEvent[], joined: string[]) {
+  const tracker = createPositionTracker()
+  const set = new Set(joined)
+  return { tracker, delivered: events.map((event) => tracker.admit(event, set)) }
+}
+
+describe('channelsCarrying', () => {
+  it.each([
+    [progress(1), [TASKS_ALL, T1]],
+    [
+      createTaskCompletedEvent({
+        task_id: 't1',
+        task_type: 'batch_daily',
+        status: 'completed',
+        duration_seconds: 1,
+        result: { success: 1, failed: 0 },
+      }),
+      [TASKS_ALL, T1],
+    ],
+    [stock('000001'), [INDICATORS_ALL, T1]],
+    [{ ...stock('000001'), task_id: undefined }, [INDICATORS_ALL]],
+    [
+      createMarketSnapshotEvent({
+        stock_code: '000001',
+        trade_date: '2026-01-10',
+        bar: { open: 1, high: 1, low: 1, close: 1, volume: 1 },
+        indicators: {},
+      }),
+      ['events:market', 'events:market:000001'],
+    ],
+    [
+      createSystemHeartbeatEvent({
+        service: 'worker',
+        instance_id: 'w1',
+        uptime_seconds: 1,
+        status: 'ok',
+      }),
+      [SYSTEM],
+    ],
+    [
+      createUserNotificationEvent({ user_id: 'u1', level: 'info', title: 'hi', message: 'hello' }),
+      ['events:user:u1'],
+    ],
+  ])('%o travels on %j', (event, channels) => {
+    expect(channelsCarrying(event as StockPulseEvent)).toEqual(channels)
+  })
+})
+
+describe('createPositionTracker', () => {
+  it.each([
+    ['in order', ['e:5-0', 'e:6-0', 'e:6-1'], [true, true, true]],
+    ['a repeat of the last', ['e:5-0', 'e:5-0'], [true, false]],
+    ['an older one after a newer one', ['e:5-0', 'e:7-0', 'e:6-9'], [true, true, false]],
+    ['numerically, not as text', ['e:9-0', 'e:10-0', 'e:9-5'], [true, true, false]],
+    ['another epoch, whatever its id', ['e:5-0', 'f:1-0', 'f:1-0'], [true, true, false]],
+  ])('on one channel, delivers events %s: %j -> %j', (_, positions, expected) => {
+    const events = positions.map((position, i) => stock(`00000${i}`, position))
+    expect(admitted(events, [T1]).delivered).toEqual(expected)
+  })
+
+  it('delivers events without a position, and those of no joined channel, untracked', () => {
+    const { tracker, delivered } = admitted(
+      [stock('000001'), stock('000002'), stock('000003', 'e:1-0'), stock('000003', 'e:1-0')],
+      [T1],
+    )
+    expect(delivered).toEqual([true, true, true, false])
+    expect(tracker.admit(stock('000004', 'e:0-1'), new Set([SYSTEM]))).toBe(true)
+    expect(tracker.since([T1, SYSTEM])).toEqual({ [T1]: 'e:1-0' })
+  })
+
+  it('delivers the first copy of an event two joined channels carry, and credits both with the older position', () => {
+    const { tracker, delivered } = admitted(
+      [progress(1, 'e:10-3'), progress(1, 'e:10-1'), progress(1, 'e:10-3')],
+      [TASKS_ALL, T1],
+    )
+    expect(delivered).toEqual([true, false, false])
+    expect(tracker.since([TASKS_ALL, T1])).toEqual({ [TASKS_ALL]: 'e:10-1', [T1]: 'e:10-1' })
+  })
+
+  it('credits nothing to two channels until both copies are in', () => {
+    const { tracker } = admitted([progress(1, 'e:10-3')], [TASKS_ALL, T1])
+    expect(tracker.since([TASKS_ALL, T1])).toBeUndefined()
+  })
+
+  it('drops a shared event at or before the position of every channel that carries it', () => {
+    const joined = new Set<string>([TASKS_ALL, T1])
+    const tracker = createPositionTracker({ memory: 1 })
+    tracker.admit(progress(1, 'e:10-0'), joined)
+    tracker.admit(progress(1, 'e:10-1'), joined)
+    tracker.admit(progress(2, 'e:11-0'), joined)
+    // progress(1) is forgotten by content, but both channels are credited with 10-0
+    expect(tracker.admit(progress(1, 'e:10-0'), joined)).toBe(false)
+    expect(tracker.admit(progress(3, 'e:10-5'), joined)).toBe(true)
+  })
+
+  it('drops the second copy of a shared event that has no position', () => {
+    expect(admitted([progress(1), progress(1), progress(2)], [TASKS_ALL, T1]).delivered).toEqual([
+      true,
+      false,
+      true,
+    ])
+  })
+
+  it.each([
+    ['a plain subscribe', undefined, 'e:20-0'],
+    ['a resume answered with a snapshot', false, 'e:20-0'],
+    ['a resume whose replay is still coming', true, 'e:10-0'],
+  ])('resumes from the ack position after %s', (_, recovered, expected) => {
+    const tracker = createPositionTracker()
+    tracker.admit(stock('000001', 'e:10-0'), new Set([T1]))
+    tracker.acknowledge({ channel: T1, ok: true, position: 'e:20-0', recovered })
+    expect(tracker.since([T1])).toEqual({ [T1]: expected })
+    // the ack does not fence: a replayed event before it is still new
+    expect(tracker.admit(stock('000002', 'e:15-0'), new Set([T1]))).toBe(true)
+  })
+
+  it('keeps a newer event position over an older ack, and takes an ack of a new epoch', () => {
+    const tracker = createPositionTracker()
+    tracker.admit(stock('000001', 'e:30-0'), new Set([T1]))
+    tracker.acknowledge({ channel: T1, ok: true, position: 'e:20-0' })
+    expect(tracker.since([T1])).toEqual({ [T1]: 'e:30-0' })
+    tracker.acknowledge({ channel: T1, ok: true, position: 'f:1-0', recovered: false })
+    expect(tracker.since([T1])).toEqual({ [T1]: 'f:1-0' })
+    tracker.acknowledge({ channel: T1, ok: false, code: 'internal', message: 'x' })
+    expect(tracker.since([T1])).toEqual({ [T1]: 'f:1-0' })
+  })
+
+  it('forgets a channel that is left', () => {
+    const { tracker } = admitted([stock('000001', 'e:1-0')], [T1])
+    tracker.forget(T1)
+    expect(tracker.since([T1])).toBeUndefined()
+    expect(tracker.admit(stock('000001', 'e:1-0'), new Set([T1]))).toBe(true)
+  })
+})
