@@ -1,14 +1,13 @@
 import {
+  CloseCode,
   createStockIndicatorsCompletedEvent,
   createTaskCompletedEvent,
   createTaskProgressEvent,
   type StockIndicatorsCompletedEvent,
 } from '@stockpulse/events'
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import { flushPromises, type VueWrapper } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import App from './App.vue'
-import { resolveConfig } from './config'
-import { createDashboardRouter } from './router'
+import { mountDashboard } from './testing/mount-dashboard'
 import {
   eventually,
   type ServerConnection,
@@ -38,13 +37,7 @@ describe('App', () => {
 
   beforeEach(async () => {
     server = await startTestServer()
-    const router = createDashboardRouter()
-    await router.push('/')
-    wrapper = mount(App, {
-      props: { config: resolveConfig(`http://${new URL(server.url).host}`, location) },
-      global: { plugins: [router], stubs: { UPlotChart: true } },
-      attachTo: document.body,
-    })
+    wrapper = await mountDashboard(server, '/')
     gateway = await server.connection(1)
   })
 
@@ -96,6 +89,87 @@ describe('App', () => {
     expect(wrapper.get('.toast').text()).toContain('Task calc_7 completed')
     expect(wrapper.get('.toast').text()).toContain('5,000 stocks in 1 m 30 s, 12 failed')
     expect(bar.attributes('aria-valuenow')).toBe('100')
+  })
+
+  it('marks a task stale while the gateway says its worker is silent, until its next event', async () => {
+    const running = (processed: number) =>
+      createTaskProgressEvent({
+        ...task,
+        status: 'running',
+        progress: processed / 10,
+        message: `Processing (${processed}/1000)`,
+        processed,
+        total: 1000,
+        failed: 0,
+      })
+    gateway.send(running(100))
+    await eventually(() => expect(wrapper.find('.task-card').exists()).toBe(true))
+    expect(wrapper.find('.pill.stale').exists()).toBe(false)
+
+    gateway.send({
+      type: 'notice',
+      code: 'task_stale',
+      task_id: 'calc_7',
+      message: 'calc_7 sent no event for 60 s',
+    })
+    await eventually(() => expect(wrapper.find('.pill.stale').exists()).toBe(true))
+    expect(wrapper.get('.pill.stale').text()).toBe('stale — worker silent')
+    expect(wrapper.get('.pill.stale').attributes('title')).toBe('calc_7 sent no event for 60 s')
+    expect(wrapper.get('.connection').text()).toBe('Live')
+
+    gateway.send(running(200))
+    await eventually(() => expect(wrapper.find('.pill.stale').exists()).toBe(false))
+    expect(wrapper.get('.task-card').text()).toContain('200 / 1,000')
+  })
+
+  it('warns with a banner only when a resume fell back to a snapshot, until dismissed', async () => {
+    gateway.send({
+      ...createTaskProgressEvent({
+        ...task,
+        status: 'running',
+        progress: 1,
+        message: 'Processing',
+        processed: 10,
+        total: 1000,
+        failed: 0,
+      }),
+      position: 'e1:5-0',
+    })
+    await eventually(() => expect(wrapper.find('.task-card').exists()).toBe(true))
+    server.respond('/ws/stats', 200, { connections: 1 })
+    await wrapper.vm.$router.push('/system')
+    gateway.socket.close(CloseCode.SHUTDOWN)
+    const second = await server.connection(2)
+    await eventually(() =>
+      expect(second.received).toEqual([
+        {
+          type: 'subscribe',
+          channels: ['events:tasks', 'events:system'],
+          since: { 'events:tasks': 'e1:5-0' },
+        },
+      ]),
+    )
+    second.send({
+      type: 'subscribed',
+      results: [
+        { channel: 'events:tasks', ok: true, recovered: true, position: 'e1:9-0' },
+        { channel: 'events:system', ok: true, position: 'e1:9-0' },
+      ],
+    })
+    await eventually(() =>
+      expect(wrapper.find('[data-testid="last-resume"]').text()).toBe('events:tasks replayed'),
+    )
+    expect(wrapper.find('.banner').exists()).toBe(false)
+    second.send({
+      type: 'subscribed',
+      results: [{ channel: 'events:tasks', ok: true, recovered: false, position: 'e2:1-0' }],
+    })
+    await eventually(() => expect(wrapper.find('.banner').exists()).toBe(true))
+    expect(wrapper.get('.banner').attributes('role')).toBe('alert')
+    expect(wrapper.get('.banner').text()).toContain('rebuilt from a snapshot of events:tasks:')
+    expect(wrapper.get('[data-testid="last-resume"]').text()).toBe('events:tasks snapshot')
+    await wrapper.get('.banner button').trigger('click')
+    expect(wrapper.find('.banner').exists()).toBe(false)
   })
 
   it('lists each failure with its reason, from the stock events and the final result', async () => {

@@ -2,6 +2,7 @@ import { type InjectionKey, inject, provide } from 'vue'
 import type { DashboardConfig } from '../config'
 import { formatCount, formatDuration } from '../lib/format'
 import { type UseEventStreamReturn, useEventStream } from './useEventStream'
+import { type UseRecoveryNoticeReturn, useRecoveryNotice } from './useRecoveryNotice'
 import { type TaskView, type UseTasksReturn, useTasks } from './useTasks'
 import { type Toast, type UseToastsReturn, useToasts } from './useToasts'
 import { type UseWorkersReturn, useWorkers } from './useWorkers'
@@ -10,6 +11,7 @@ import { type UseWorkersReturn, useWorkers } from './useWorkers'
 export interface Dashboard {
   readonly config: DashboardConfig
   readonly stream: UseEventStreamReturn
+  readonly recovery: UseRecoveryNoticeReturn
   readonly tasks: UseTasksReturn
   readonly workers: UseWorkersReturn
   readonly toasts: UseToastsReturn
@@ -23,8 +25,9 @@ export function provideDashboard(config: DashboardConfig): Dashboard {
   const toasts = useToasts()
   const tasks = useTasks(stream, { onSettled: (task) => toasts.push(settledToast(task)) })
   const workers = useWorkers(stream)
+  const recovery = useRecoveryNotice(stream)
   stream.open()
-  const dashboard = { config, stream, tasks, workers, toasts }
+  const dashboard = { config, stream, recovery, tasks, workers, toasts }
   provide(DASHBOARD, dashboard)
   return dashboard
 }

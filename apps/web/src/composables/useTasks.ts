@@ -1,4 +1,5 @@
 import {
+  NoticeCode,
   TASKS_ALL,
   type TaskCompletedEvent,
   type TaskProgressEvent,
@@ -29,6 +30,8 @@ export interface TaskView {
   /** Set by task.completed. */
   readonly durationSeconds?: number
   readonly result?: TaskResult
+  /** The gateway's `task_stale` notice: running, but silent for a while. Its next event clears it. */
+  readonly stale?: string
 }
 
 export interface ProgressSample {
@@ -75,6 +78,11 @@ export function useTasks(
   stream.subscribe([TASKS_ALL])
   stream.on('task.progress', fold)
   stream.on('task.completed', fold)
+  stream.onNotice((notice) => {
+    const task = notice.task_id === undefined ? undefined : byId.value.get(notice.task_id)
+    if (notice.code !== NoticeCode.TASK_STALE || !task || task.result) return
+    byId.value = new Map(byId.value).set(task.id, { ...task, stale: notice.message })
+  })
 
   const tasks = computed(() => [...byId.value.values()].sort(newestFirst))
   const active = computed(

@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type WebSocket, WebSocketServer } from 'ws'
@@ -14,20 +15,34 @@ export interface ServerConnection {
   send(frame: object | string): void
 }
 
-/** A real ws server on a free port that a test scripts frame by frame. */
+/** A real ws server on a free port that a test scripts frame by frame, and answers HTTP GETs. */
 export interface TestServer {
   readonly url: string
+  /** The http:// origin, e.g. for `resolveConfig`. */
+  readonly origin: string
   /** Every connection accepted so far, oldest first. */
   readonly connections: ServerConnection[]
   /** Resolves with the next connection (or the n-th, counting from 1, if it already came). */
   connection(n: number): Promise<ServerConnection>
+  /** Answers `GET path` (any query) with this status and JSON body from now on; 404 until then. */
+  respond(path: string, status: number, body: unknown): void
   close(): Promise<void>
 }
 
-/** Starts a WebSocketServer on 127.0.0.1 port 0. */
+/** Starts an HTTP and WebSocket server on 127.0.0.1 port 0. */
 export async function startTestServer(): Promise<TestServer> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
-  await once(wss, 'listening')
+  const answers = new Map<string, { status: number; body: string }>()
+  const http = createServer((request, response) => {
+    // The page under test (happy-dom) is of another origin, and asks first (OPTIONS).
+    const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' }
+    if (request.method === 'OPTIONS') return void response.writeHead(204, cors).end()
+    const answer = answers.get(new URL(request.url ?? '/', 'http://127.0.0.1').pathname)
+    response.writeHead(answer?.status ?? 404, { ...cors, 'content-type': 'application/json' })
+    response.end(answer?.body ?? '{}')
+  })
+  const wss = new WebSocketServer({ server: http })
+  http.listen(0, '127.0.0.1')
+  await once(http, 'listening')
   const connections: ServerConnection[] = []
   const waiting: Array<() => void> = []
   wss.on('connection', (socket, request) => {
@@ -41,18 +56,26 @@ export async function startTestServer(): Promise<TestServer> {
     })
     for (const wake of waiting.splice(0)) wake()
   })
-  const { port } = wss.address() as AddressInfo
+  const { port } = http.address() as AddressInfo
   return {
     url: `ws://127.0.0.1:${port}/ws/events`,
+    origin: `http://127.0.0.1:${port}`,
     connections,
     async connection(n) {
       while (connections.length < n) await new Promise<void>((resolve) => waiting.push(resolve))
       return connections[n - 1]!
     },
+    respond(path, status, body) {
+      answers.set(path, { status, body: JSON.stringify(body) })
+    },
     async close() {
       for (const client of wss.clients) client.terminate()
       await new Promise<void>((resolve, reject) =>
         wss.close((error) => (error ? reject(error) : resolve())),
+      )
+      http.closeAllConnections()
+      await new Promise<void>((resolve, reject) =>
+        http.close((error) => (error ? reject(error) : resolve())),
       )
     },
   }
