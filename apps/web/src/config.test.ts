@@ -8,27 +8,35 @@ describe('resolveConfig', () => {
       'http://localhost:5173/#/tasks',
       'ws://localhost:5173/ws/events',
       'http://localhost:5173/ws/stats',
+      'http://localhost:5173/ws/history',
     ],
     [
       undefined,
       'https://pulse.example.com/app/',
       'wss://pulse.example.com/ws/events',
       'https://pulse.example.com/ws/stats',
+      'https://pulse.example.com/ws/history',
     ],
     [
       'https://gw.example.com',
       'http://localhost:5173/',
       'wss://gw.example.com/ws/events',
       'https://gw.example.com/ws/stats',
+      'https://gw.example.com/ws/history',
     ],
     [
       'http://10.0.0.5:8000/pulse',
       'https://x.example/',
       'ws://10.0.0.5:8000/pulse/ws/events',
       'http://10.0.0.5:8000/pulse/ws/stats',
+      'http://10.0.0.5:8000/pulse/ws/history',
     ],
-  ])('VITE_GATEWAY_URL=%s on %s -> %s', (gateway, page, events, stats) => {
-    expect(resolveConfig(gateway, { href: page })).toEqual({ eventsUrl: events, statsUrl: stats })
+  ])('VITE_GATEWAY_URL=%s on %s -> %s', (gateway, page, events, stats, history) => {
+    expect(resolveConfig(gateway, { href: page })).toEqual({
+      eventsUrl: events,
+      statsUrl: stats,
+      historyUrl: history,
+    })
   })
 
   it.each([

@@ -4,6 +4,8 @@ export interface DashboardConfig {
   readonly eventsUrl: string
   /** http(s) URL of the gateway's connection statistics. */
   readonly statsUrl: string
+  /** http(s) URL of the gateway's run history (`RunHistoryResponse`). */
+  readonly historyUrl: string
 }
 
 /** Thrown when a build-time variable cannot be used. */
@@ -32,6 +34,7 @@ export function resolveConfig(
   return Object.freeze({
     eventsUrl: events.href,
     statsUrl: new URL('ws/stats', base).href,
+    historyUrl: new URL('ws/history', base).href,
   })
 }
 

@@ -1,4 +1,5 @@
 import { createRouter, createWebHashHistory, type Router } from 'vue-router'
+import HistoryView from './views/HistoryView.vue'
 import StockView from './views/StockView.vue'
 import SystemView from './views/SystemView.vue'
 import TaskDetailView from './views/TaskDetailView.vue'
@@ -12,6 +13,7 @@ export function createDashboardRouter(): Router {
       { path: '/', name: 'tasks', component: TasksView },
       { path: '/tasks/:id', name: 'task', component: TaskDetailView, props: true },
       { path: '/stocks/:code?', name: 'stock', component: StockView, props: true },
+      { path: '/history', name: 'history', component: HistoryView },
       { path: '/system', name: 'system', component: SystemView },
       { path: '/:rest(.*)*', redirect: '/' },
     ],
