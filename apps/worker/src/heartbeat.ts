@@ -22,7 +22,6 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
   const beat = () => {
     const { status, active_task_id } = state()
     publisher.publish(
-      SYSTEM,
       createSystemHeartbeatEvent({
         service: 'worker',
         instance_id: instanceId,
@@ -30,6 +29,7 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
         status,
         ...(active_task_id === undefined ? {} : { active_task_id }),
       }),
+      [SYSTEM],
     )
   }
   beat()

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCache } from './cache.js'
 import { createInlineExecutor, createThreadPool } from './executor.js'
 import { createJob, type JobDeps, type JobParams } from './job.js'
-import { createPublisher } from './publisher.js'
+import { busSink, createPublisher } from './publisher.js'
 import { createRedisBus, createRedisClient, type RedisClient, waitForRedis } from './redis.js'
 import { createResultStore } from './result-store.js'
 import { recordEvents, THREAD_URL, uniqueId } from './test-support/events.js'
@@ -36,7 +36,7 @@ async function runOnBus(params: JobParams, deps: Partial<JobDeps> = {}) {
   const bus = createMemoryBus()
   const events = record(bus, [TASKS_ALL, INDICATORS_ALL, MARKET_ALL, taskChannel(params.taskId)])
   const summary = await createJob(params, {
-    publisher: createPublisher(bus),
+    publisher: createPublisher(busSink(bus)),
     logger,
     ...deps,
   }).run()
@@ -204,7 +204,7 @@ describe('job', () => {
       const bus = createMemoryBus()
       const events = record(bus, [TASKS_ALL])
       const job = createJob(params, {
-        publisher: createPublisher(bus),
+        publisher: createPublisher(busSink(bus)),
         logger,
         signal: controller.signal,
         onProgress: ({ processed }) => {
@@ -256,7 +256,7 @@ describe('job', () => {
       const pool = createThreadPool({ threads: 2, threadUrl: THREAD_URL })
       try {
         const summary = await createJob(params, {
-          publisher: createPublisher(createRedisBus(redis)),
+          publisher: createPublisher(busSink(createRedisBus(redis))),
           logger,
           executor: () => pool,
         }).run()
@@ -295,7 +295,7 @@ describe('job', () => {
 
     it('serves a rerun of the same day from the cache and stores the results under the task id', async () => {
       const deps = () => ({
-        publisher: createPublisher(createRedisBus(redis)),
+        publisher: createPublisher(busSink(createRedisBus(redis))),
         logger,
         cache: createCache(redis, { prefix, ttlSeconds: 60 }),
         results: createResultStore(redis, { prefix, ttlSeconds: 60 }),
@@ -328,7 +328,7 @@ describe('job', () => {
       let after: Awaited<ReturnType<typeof recordEvents>> | undefined
       try {
         const job = createJob(params, {
-          publisher: createPublisher(createRedisBus(client), { logger: watched }),
+          publisher: createPublisher(busSink(createRedisBus(client)), { logger: watched }),
           logger,
           cache: createCache(client, { prefix, ttlSeconds: 60 }),
           results: createResultStore(client, { prefix, ttlSeconds: 60 }),

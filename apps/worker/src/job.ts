@@ -148,8 +148,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
           events_dropped: publisher.stats().eventsDropped,
         },
       })
-      publisher.publish(TASKS_ALL, completed)
-      publisher.publish(taskTopic, completed)
+      publisher.publish(completed, [TASKS_ALL, taskTopic])
       await Promise.all([publisher.flush(), cache?.flush(), results?.flush(), resultFile?.close()])
       const stats = publisher.stats()
       const summary: JobSummary = {
@@ -276,8 +275,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
         total,
         failed,
       })
-      publisher.publish(TASKS_ALL, event)
-      publisher.publish(taskTopic, event)
+      publisher.publish(event, [TASKS_ALL, taskTopic])
     }
 
     function recordFailures(outcome: StockOutcome): void {
@@ -305,8 +303,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
       latest,
       ...(errors.length > 0 ? { errors } : {}),
     })
-    publisher.publish(INDICATORS_ALL, completed)
-    publisher.publish(taskTopic, completed)
+    publisher.publish(completed, [INDICATORS_ALL, taskTopic])
     if (prepared.bar && prepared.tradeDate) {
       const snapshot = createMarketSnapshotEvent({
         task_id: taskId,
@@ -315,8 +312,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
         bar: prepared.bar,
         indicators: latest,
       })
-      publisher.publish(marketChannel(code), snapshot)
-      publisher.publish(MARKET_ALL, snapshot)
+      publisher.publish(snapshot, [marketChannel(code), MARKET_ALL])
     }
     return {
       stock_code: code,

@@ -1,25 +1,10 @@
-import {
-  createMemoryBus,
-  createTaskProgressEvent,
-  INDICATORS_ALL,
-  TASKS_ALL,
-  taskChannel,
-} from '@stockpulse/events'
+import { createMemoryBus, INDICATORS_ALL, TASKS_ALL, taskChannel } from '@stockpulse/events'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { createPublisher } from './publisher.js'
+import { busSink, createPublisher } from './publisher.js'
+import { runningTask } from './test-support/events.js'
 
-const progress = (processed: number) =>
-  createTaskProgressEvent({
-    task_id: 't1',
-    task_type: 'batch_daily',
-    status: 'running',
-    progress: processed,
-    message: '',
-    processed,
-    total: 100,
-    failed: 0,
-  })
+const progress = (processed: number) => runningTask('t1', processed)
 
 // A pino logger writing its lines into `lines`.
 function capture(lines: { level: number; msg: string }[]) {
@@ -27,22 +12,30 @@ function capture(lines: { level: number; msg: string }[]) {
 }
 
 describe('publisher', () => {
-  it('publishes typed events to an EventBus, encoding an event once for several channels', async () => {
+  it('publishes typed events to an EventBus, encoding an event once for its channels', async () => {
     const bus = createMemoryBus()
     const got: string[] = []
     bus.subscribe(TASKS_ALL, (message, channel) => got.push(`${channel} ${message}`))
     bus.subscribe('events:task:t1', (message, channel) => got.push(`${channel} ${message}`))
-    const publisher = createPublisher(bus)
+    const publisher = createPublisher(busSink(bus))
     const event = progress(1)
-    publisher.publish(TASKS_ALL, event)
-    publisher.publish(taskChannel('t1'), event)
+    publisher.publish(event, [TASKS_ALL, taskChannel('t1')])
     // @ts-expect-error a task.progress may not go to events:indicators
-    publisher.publish(INDICATORS_ALL, event)
+    publisher.publish(event, [TASKS_ALL, INDICATORS_ALL])
     await publisher.flush()
     await Promise.resolve()
     const json = JSON.stringify(event)
-    expect(got).toEqual([`events:tasks ${json}`, `events:task:t1 ${json}`])
-    expect(publisher.stats()).toEqual({ events: 1, messages: 3, eventsDropped: 0 })
+    expect(got).toEqual([`events:tasks ${json}`, `events:task:t1 ${json}`, `events:tasks ${json}`])
+    expect(publisher.stats()).toEqual({ events: 2, messages: 4, eventsDropped: 0 })
+  })
+
+  it('hands the sink each event once, with all its channels', () => {
+    const sent: unknown[][] = []
+    const publisher = createPublisher({ send: (...args) => sent.push(args) })
+    const event = progress(1)
+    publisher.publish(event, [TASKS_ALL, taskChannel('t1')])
+    expect(sent).toEqual([[event, JSON.stringify(event), [TASKS_ALL, 'events:task:t1']]])
+    expect(publisher.stats()).toEqual({ events: 1, messages: 2, eventsDropped: 0 })
   })
 
   it('counts dropped events once each and says so once per outage', async () => {
@@ -51,18 +44,14 @@ describe('publisher', () => {
     const target = {
       publish: () => (up ? Promise.resolve(1) : Promise.reject(new Error('offline'))),
     }
-    const publisher = createPublisher(target, { logger: capture(lines) })
-    for (let i = 0; i < 5; i++) {
-      const event = progress(i)
-      publisher.publish(TASKS_ALL, event)
-      publisher.publish(taskChannel('t1'), event)
-    }
+    const publisher = createPublisher(busSink(target), { logger: capture(lines) })
+    for (let i = 0; i < 5; i++) publisher.publish(progress(i), [TASKS_ALL, taskChannel('t1')])
     await publisher.flush()
     up = true
-    publisher.publish(TASKS_ALL, progress(6))
+    publisher.publish(progress(6), [TASKS_ALL])
     await publisher.flush()
     up = false
-    publisher.publish(TASKS_ALL, progress(7))
+    publisher.publish(progress(7), [TASKS_ALL])
     await publisher.flush()
     expect(publisher.stats()).toEqual({ events: 7, messages: 12, eventsDropped: 6 })
     expect(lines.map((line) => line.msg)).toEqual([
@@ -73,12 +62,14 @@ describe('publisher', () => {
   })
 
   it('counts a target that throws as a drop', async () => {
-    const publisher = createPublisher({
-      publish: () => {
-        throw new Error('closed')
-      },
-    })
-    publisher.publish(TASKS_ALL, progress(1))
+    const publisher = createPublisher(
+      busSink({
+        publish: () => {
+          throw new Error('closed')
+        },
+      }),
+    )
+    publisher.publish(progress(1), [TASKS_ALL])
     await publisher.flush()
     expect(publisher.stats().eventsDropped).toBe(1)
   })
@@ -86,12 +77,12 @@ describe('publisher', () => {
   it('keeps at most `window` publishes in flight', async () => {
     const replies: (() => void)[] = []
     const publisher = createPublisher(
-      { publish: () => new Promise<void>((resolve) => replies.push(resolve)) },
+      { send: () => new Promise<void>((resolve) => replies.push(resolve)) },
       { window: 2 },
     )
-    publisher.publish(TASKS_ALL, progress(1))
+    publisher.publish(progress(1), [TASKS_ALL])
     expect(publisher.writable).toBe(true)
-    publisher.publish(TASKS_ALL, progress(2))
+    publisher.publish(progress(2), [TASKS_ALL])
     expect(publisher.writable).toBe(false)
     let roomy = false
     const room = publisher.room().then(() => {

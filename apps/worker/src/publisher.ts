@@ -1,16 +1,32 @@
-import type { Channel, EventFor } from '@stockpulse/events'
+import type { Channel, EventFor, EventType, StockPulseEvent } from '@stockpulse/events'
 import type { Logger } from 'pino'
 
 /**
- * Where encoded events go. An `EventBus` fits (publish returns nothing, never fails), and so does
- * a node-redis client (publish returns a promise that rejects while Redis is unreachable).
+ * Where a bus-bound event goes, one channel at a time. An `EventBus` fits (publish returns
+ * nothing, never fails), and so does a node-redis client (publish returns a promise that rejects
+ * while Redis is unreachable).
  */
 export interface PublishTarget {
   publish(channel: string, message: string): unknown
 }
 
+/** Takes one encoded event for all its channels at once (a plain bus, or the history script). */
+export interface EventSink {
+  /** A promise when the reply comes later; a rejection or a throw drops the event. */
+  send(event: StockPulseEvent, message: string, channels: readonly Channel[]): unknown
+}
+
+/** The channels that may carry an event of type T (the contract's channel map, read backwards). */
+export type ChannelFor<T extends EventType> = Channel extends infer C
+  ? C extends Channel
+    ? T extends EventFor<C>['event_type']
+      ? C
+      : never
+    : never
+  : never
+
 export interface PublisherOptions {
-  /** Most publishes awaiting Redis's reply at once; the job waits for room beyond that. */
+  /** Most events awaiting their reply at once; the job waits for room beyond that. */
   readonly window?: number
   readonly logger?: Logger
 }
@@ -18,17 +34,20 @@ export interface PublisherOptions {
 export interface PublisherStats {
   /** Events published, each counted once whatever the number of its channels. */
   readonly events: number
-  /** Channel messages handed to the target. */
+  /** Channel messages handed to the sink. */
   readonly messages: number
-  /** Events with at least one channel message that did not reach the target. */
+  /** Events with at least one channel message that did not get through. */
   readonly eventsDropped: number
 }
 
 /** Typed, pipelined, never-blocking event publishing. */
 export interface Publisher {
-  /** Publishes `event` on `channel`; the same event object on several channels is encoded once. */
-  publish<C extends Channel>(channel: C, event: EventFor<C>): void
-  /** False while `window` publishes await their reply. */
+  /** Encodes `event` once and hands it to the sink for every one of `channels`. */
+  publish<E extends StockPulseEvent>(
+    event: E,
+    channels: readonly ChannelFor<E['event_type']>[],
+  ): void
+  /** False while `window` events await their reply. */
   readonly writable: boolean
   /** Resolves once the window has room. */
   room(): Promise<void>
@@ -39,22 +58,29 @@ export interface Publisher {
 
 const defaults = { window: 256 }
 
+/** A sink publishing an event's message on each of its channels, one PUBLISH each (no history). */
+export function busSink(target: PublishTarget): EventSink {
+  return {
+    send(_event, message, channels) {
+      const replies = channels.map((channel) => target.publish(channel, message))
+      return replies.some((reply) => reply instanceof Promise) ? Promise.all(replies) : undefined
+    },
+  }
+}
+
 /**
  * Publishes without awaiting each reply: node-redis pipelines what is sent in one tick, and a
- * bounded window keeps memory flat. A failed publish drops its event and counts it; the first
+ * bounded window keeps memory flat. A failed send drops its event and counts it; the first
  * failure of an outage and the first success after it log one info line each (the warning is
  * the Redis client's, once per outage).
  */
-export function createPublisher(target: PublishTarget, options: PublisherOptions = {}): Publisher {
+export function createPublisher(sink: EventSink, options: PublisherOptions = {}): Publisher {
   const { window, logger } = { ...defaults, ...options }
-  const dropped = new WeakSet<object>()
   let eventsDropped = 0
   let events = 0
   let messages = 0
   let inflight = 0
   let outage = false
-  let lastEvent: object | undefined
-  let lastEncoded = ''
   let waiters: (() => void)[] = []
 
   const settle = () => {
@@ -71,11 +97,8 @@ export function createPublisher(target: PublishTarget, options: PublisherOptions
       logger?.info({ events_dropped: eventsDropped }, 'publishing resumed')
     }
   }
-  const failed = (event: object, error: unknown) => {
-    if (!dropped.has(event)) {
-      dropped.add(event)
-      eventsDropped++
-    }
+  const failed = (error: unknown) => {
+    eventsDropped++
     if (!outage) {
       outage = true
       logger?.info({ err: error }, 'publishing paused: events are dropped until the bus is back')
@@ -83,18 +106,14 @@ export function createPublisher(target: PublishTarget, options: PublisherOptions
   }
 
   return {
-    publish(channel, event) {
-      if (event !== lastEvent) {
-        lastEncoded = JSON.stringify(event)
-        lastEvent = event
-        events++
-      }
-      messages++
+    publish(event, channels) {
+      events++
+      messages += channels.length
       let result: unknown
       try {
-        result = target.publish(channel, lastEncoded)
+        result = sink.send(event, JSON.stringify(event), channels)
       } catch (error) {
-        failed(event, error)
+        failed(error)
         return
       }
       if (!(result instanceof Promise)) return
@@ -105,7 +124,7 @@ export function createPublisher(target: PublishTarget, options: PublisherOptions
           settle()
         },
         (error: unknown) => {
-          failed(event, error)
+          failed(error)
           settle()
         },
       )

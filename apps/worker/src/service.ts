@@ -15,7 +15,7 @@ import type { WorkerConfig } from './config.js'
 import { type ComputePool, createInlineExecutor, createThreadPool } from './executor.js'
 import { type Heartbeat, startHeartbeat } from './heartbeat.js'
 import { createJob, type JobParams, type JobProgress, type JobSummary } from './job.js'
-import { createPublisher } from './publisher.js'
+import { busSink, createPublisher } from './publisher.js'
 import type { RedisClient } from './redis.js'
 import { openResultFile } from './result-file.js'
 import { createResultStore } from './result-store.js'
@@ -85,7 +85,8 @@ export interface WorkerService {
 
 export function createWorkerService(options: WorkerServiceOptions): WorkerService {
   const { config, bus, redis, logger, now = () => new Date() } = options
-  const events = createPublisher(bus, { logger })
+  const sink = busSink(bus)
+  const events = createPublisher(sink, { logger })
   const inline = createInlineExecutor()
   let pool: ComputePool | undefined
   let active: { taskId: string; controller: AbortController; done: Promise<unknown> } | undefined
@@ -152,7 +153,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     const layout = indicatorLayout(params.indicators)
     const resultFile = out ? await openResultFile(out, layout.indicators) : undefined
     const job = createJob(params, {
-      publisher: createPublisher(bus, { logger }),
+      publisher: createPublisher(sink, { logger }),
       logger,
       ...(redis && config.cacheTtlSeconds > 0
         ? {
@@ -243,7 +244,6 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     taskId: string | undefined,
   ): void {
     events.publish(
-      userChannel(userId),
       createUserNotificationEvent({
         user_id: userId,
         level,
@@ -251,6 +251,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
         message,
         ...(taskId ? { task_id: taskId } : {}),
       }),
+      [userChannel(userId)],
     )
   }
 

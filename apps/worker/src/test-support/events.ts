@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { parseEvent, type StockPulseEvent } from '@stockpulse/events'
+import { createTaskProgressEvent, parseEvent, type StockPulseEvent } from '@stockpulse/events'
 import { createClient } from 'redis'
 
 /** The compiled compute-thread entry: tests run from source, threads need JavaScript. */
@@ -63,4 +63,25 @@ export async function recordEvents(
       client.destroy()
     },
   }
+}
+
+/** A valid `task.progress` of a running task of 100 stocks. */
+export function runningTask(
+  taskId: string,
+  processed: number,
+  options: { readonly failed?: number; readonly at?: Date } = {},
+) {
+  return createTaskProgressEvent(
+    {
+      task_id: taskId,
+      task_type: 'batch_daily',
+      status: 'running',
+      progress: processed,
+      message: '',
+      processed,
+      total: 100,
+      failed: options.failed ?? 0,
+    },
+    options.at,
+  )
 }
