@@ -17,6 +17,7 @@ describe('config', () => {
       keyPrefix: 'stockpulse:',
       cacheTtlSeconds: 86_400,
       resultTtlSeconds: 604_800,
+      history: { maxlen: 20_000, runs: 30, staleTaskSeconds: 120 },
       timeZone: 'Asia/Shanghai',
       job: {
         source: 'synthetic',
@@ -44,8 +45,13 @@ describe('config', () => {
       WORKER_PACE: '84.5',
       WORKER_INDICATORS: 'SMA_5, RSI',
       WORKER_DEMO: 'true',
+      WORKER_HISTORY_MAXLEN: '0',
+      WORKER_RUN_HISTORY: '5',
+      WORKER_STALE_TASK_S: '600',
     }
     const serve = parse(['serve', '--stocks', '10', '--schedule-time', '09:05'], env)
+    expect(serve.history).toEqual({ maxlen: 0, runs: 5, staleTaskSeconds: 600 })
+    expect(parse(['serve', '--history-maxlen', '500'], env).history.maxlen).toBe(500)
     expect(serve.redisUrl).toBe('redis://cache:6380/1')
     expect(serve.job.stocks).toBe(10)
     expect(serve.job.pace).toBe(84.5)
@@ -92,6 +98,24 @@ describe('config', () => {
       'WORKER_DAYS must be an integer from 1 to 20000, got "2.5"',
     ],
     [['run', '--pace=-1'], {}, '--pace', '--pace must be a number > 0, got "-1"'],
+    [
+      ['run', '--history-maxlen=-1'],
+      {},
+      '--history-maxlen',
+      '--history-maxlen must be an integer from 0 to 10000000, got "-1"',
+    ],
+    [
+      ['serve'],
+      { WORKER_RUN_HISTORY: '0' },
+      'WORKER_RUN_HISTORY',
+      'WORKER_RUN_HISTORY must be an integer from 1 to 10000, got "0"',
+    ],
+    [
+      ['serve', '--stale-task', 'soon'],
+      {},
+      '--stale-task',
+      '--stale-task must be an integer from 1 to 86400, got "soon"',
+    ],
     [
       ['run'],
       { REDIS_URL: 'http://x' },

@@ -1,5 +1,6 @@
 import { availableParallelism, hostname } from 'node:os'
 import { parseArgs } from 'node:util'
+import { DEFAULT_KEY_PREFIX, DEFAULT_RUN_HISTORY } from '@stockpulse/events'
 import { DEFAULT_INDICATORS, resolveIndicators } from '@stockpulse/indicators'
 import { epochDay } from './bars.js'
 import { ConfigError } from './errors.js'
@@ -31,6 +32,15 @@ export interface WorkerConfig {
   /** 0 turns the cache off. */
   readonly cacheTtlSeconds: number
   readonly resultTtlSeconds: number
+  /** Redis mode: each published event also gets a position in each of its channels. */
+  readonly history: {
+    /** Approximate cap of each channel's stream; 0 turns history off (plain PUBLISH, no positions). */
+    readonly maxlen: number
+    /** Finished runs kept, newest first. */
+    readonly runs: number
+    /** A running task silent this long was lost with its worker and is closed as failed. */
+    readonly staleTaskSeconds: number
+  }
   /** IANA zone of the market: the schedule and the default job date. */
   readonly timeZone: string
   readonly job: JobDefaults
@@ -77,6 +87,12 @@ const TIME = /^([01]\d|2[0-3]):([0-5]\d)$/
 export const MAX_STOCKS = 100_000
 /** Upper bound of `--days`, as in the StartTaskCommand contract. */
 export const MAX_DAYS = 20_000
+/** Events kept per channel stream when nothing else is configured. */
+export const DEFAULT_HISTORY_MAXLEN = 20_000
+/** Upper bound of `--history-maxlen`. */
+export const MAX_HISTORY_MAXLEN = 10_000_000
+/** Upper bound of `--run-history`. */
+export const MAX_RUN_HISTORY = 10_000
 
 /**
  * Parses `argv` (without node and the script) and `env` into a frozen WorkerConfig. Flags win
@@ -153,9 +169,14 @@ export function parseConfig(
     command,
     redisUrl,
     logLevel: logLevel as LogLevel,
-    keyPrefix: text('keyPrefix', 'stockpulse:'),
+    keyPrefix: text('keyPrefix', DEFAULT_KEY_PREFIX),
     cacheTtlSeconds: integer('cacheTtl', 86_400, 0, 365 * 86_400),
     resultTtlSeconds: integer('resultTtl', 7 * 86_400, 1, 365 * 86_400),
+    history: {
+      maxlen: integer('historyMaxlen', DEFAULT_HISTORY_MAXLEN, 0, MAX_HISTORY_MAXLEN),
+      runs: integer('runHistory', DEFAULT_RUN_HISTORY, 1, MAX_RUN_HISTORY),
+      staleTaskSeconds: integer('staleTask', 120, 1, 86_400),
+    },
     timeZone,
     job: jobDefaults(),
     run: {

@@ -1,6 +1,7 @@
 export * from './cache.js'
 export * from './config.js'
 export * from './errors.js'
+export * from './history-sink.js'
 export * from './job.js'
 export * from './logger.js'
 export * from './options.js'

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url'
 import {
   createMemoryBus,
   type EventBus,
+  historyKeys,
   INDICATORS_ALL,
   MARKET_ALL,
   parseEvent,
@@ -11,14 +12,16 @@ import {
 } from '@stockpulse/events'
 import { startRedisServer } from '@stockpulse/testing'
 import { pino } from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createCache } from './cache.js'
 import { createInlineExecutor, createThreadPool } from './executor.js'
+import { createHistorySink } from './history-sink.js'
 import { createJob, type JobDeps, type JobParams } from './job.js'
 import { busSink, createPublisher } from './publisher.js'
-import { createRedisBus, createRedisClient, type RedisClient, waitForRedis } from './redis.js'
+import { createRedisBus, createRedisClient, waitForRedis } from './redis.js'
 import { createResultStore } from './result-store.js'
 import { recordEvents, THREAD_URL, uniqueId } from './test-support/events.js'
+import { useSharedRedis } from './test-support/redis.js'
 
 const logger = pino({ level: 'silent' })
 const fixtures = fileURLToPath(new URL('../fixtures/csv', import.meta.url))
@@ -234,20 +237,14 @@ describe('job', () => {
   })
 
   describe('with Redis', () => {
-    let redis: RedisClient
     const prefix = `${uniqueId('test')}:`
+    const shared = useSharedRedis(prefix)
 
-    beforeAll(async () => {
-      redis = createRedisClient('redis://127.0.0.1:6379', logger)
-      redis.connect().catch(() => {})
-      expect(await waitForRedis(redis, 5_000)).toBe(true)
-    })
-    afterAll(() => {
-      redis.destroy()
-    })
-
-    it('publishes exactly 5,102 task and indicator events for 5,000 stocks, all valid', async () => {
+    it('publishes exactly 5,102 task and indicator events for 5,000 stocks, all valid and all in the history', async () => {
+      const redis = shared()
       const params = { ...synthetic(5000), concurrency: 2 }
+      const keys = historyKeys(prefix)
+      const sink = createHistorySink(redis, { keys, maxlen: 20_000, runHistory: 30 })
       const recorder = await recordEvents('redis://127.0.0.1:6379', [
         TASKS_ALL,
         INDICATORS_ALL,
@@ -256,7 +253,7 @@ describe('job', () => {
       const pool = createThreadPool({ threads: 2, threadUrl: THREAD_URL })
       try {
         const summary = await createJob(params, {
-          publisher: createPublisher(busSink(createRedisBus(redis))),
+          publisher: createPublisher(sink),
           logger,
           executor: () => pool,
         }).run()
@@ -287,13 +284,29 @@ describe('job', () => {
           () => recorder.of(params.taskId, taskChannel(params.taskId)).length === 5102,
         )
         expect(recorder.invalid).toEqual([])
+        const [tasks, indicators, own] = await Promise.all(
+          [TASKS_ALL, INDICATORS_ALL, taskChannel(params.taskId)].map((c) =>
+            redis.xLen(keys.stream(c)),
+          ),
+        )
+        expect(tasks! + indicators!).toBe(5102)
+        expect(own).toBe(5102)
+        const epoch = await redis.get(keys.epoch)
+        expect(epoch).toMatch(/^[a-z0-9]{14,32}$/)
+        expect(events.filter((r) => !r.event.position?.startsWith(`${epoch}:`))).toEqual([])
+        expect(await redis.hExists(keys.tasks, params.taskId)).toBe(0)
+        expect(await redis.lIndex(keys.runs, 0)).toBe(
+          events.at(-1)!.message.replace(/,"position":"[^"]+"}$/, '}'),
+        )
       } finally {
+        sink.close()
         await pool.close()
         await recorder.close()
       }
     })
 
     it('serves a rerun of the same day from the cache and stores the results under the task id', async () => {
+      const redis = shared()
       const deps = () => ({
         publisher: createPublisher(busSink(createRedisBus(redis))),
         logger,
@@ -314,7 +327,7 @@ describe('job', () => {
       expect(Object.keys(stored.latest)).toEqual(INDICATORS)
     })
 
-    it('keeps computing while Redis is killed mid-run, warns once, counts what it dropped, and resumes', async () => {
+    it('keeps computing while Redis is killed mid-run, warns once, counts what it dropped, and resumes in a new epoch', async () => {
       const server = await startRedisServer()
       const lines: { msg: string }[] = []
       const watched = pino(
@@ -325,16 +338,21 @@ describe('job', () => {
       client.connect().catch(() => {})
       await waitForRedis(client, 5_000)
       const params = { ...synthetic(1000), pace: 600 }
+      const keys = historyKeys(prefix)
+      const sink = createHistorySink(client, { keys, maxlen: 20_000, runHistory: 30 })
+      let before: string | null = null
       let after: Awaited<ReturnType<typeof recordEvents>> | undefined
       try {
         const job = createJob(params, {
-          publisher: createPublisher(busSink(createRedisBus(client)), { logger: watched }),
+          publisher: createPublisher(sink, { logger: watched }),
           logger,
           cache: createCache(client, { prefix, ttlSeconds: 60 }),
           results: createResultStore(client, { prefix, ttlSeconds: 60 }),
           onProgress: ({ processed }) => {
             if (processed !== 100) return
-            void server.kill().then(async () => {
+            void client.get(keys.epoch).then(async (epoch) => {
+              before = epoch
+              await server.kill()
               await new Promise((resolve) => setTimeout(resolve, 150))
               await server.start()
               after = await recordEvents(server.url, [TASKS_ALL])
@@ -364,7 +382,13 @@ describe('job', () => {
         expect(lines.map((line) => line.msg)).toEqual([
           'redis unreachable: computing goes on, events are dropped, reconnecting in the background',
         ])
+        const epoch = await client.get(keys.epoch)
+        expect(before).toMatch(/^[a-z0-9]+$/)
+        expect(epoch).toMatch(/^[a-z0-9]+$/)
+        expect(epoch).not.toBe(before)
+        expect(seen.filter((e) => !e.position?.startsWith(`${epoch}:`))).toEqual([])
       } finally {
+        sink.close()
         await after?.close()
         client.destroy()
         await server.stop()

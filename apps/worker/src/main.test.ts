@@ -6,8 +6,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TASKS_ALL } from '@stockpulse/events'
 import { freePort, startRedisServer } from '@stockpulse/testing'
+import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordEvents, uniqueId } from './test-support/events.js'
+import { dropKeys } from './test-support/redis.js'
 
 const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 const prefix = `${uniqueId('cli')}:`
@@ -36,11 +38,17 @@ function collect(child: ChildProcess) {
 
 describe('main', () => {
   let dir: string
+  const redis = createClient({ url: 'redis://127.0.0.1:6379' })
+  const quiet = `${uniqueId('nohist')}:`
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stockpulse-worker-'))
+    await redis.connect()
   })
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true })
+    await dropKeys(redis, prefix)
+    await dropKeys(redis, quiet)
+    redis.destroy()
   })
 
   it('runs one job against Redis and prints the summary as one JSON line', async () => {
@@ -78,6 +86,26 @@ describe('main', () => {
     await recorder.until(() => recorder.of(taskId).at(-1)?.event.event_type === 'task.completed')
     // start, 102 progress events (every 3 stocks, re-based at 50, 100, ...), completed
     expect(recorder.of(taskId)).toHaveLength(1 + 102 + 1)
+    expect(recorder.of(taskId).filter((r) => !r.event.position)).toEqual([])
+    await recorder.close()
+  })
+
+  it('publishes plainly with WORKER_HISTORY_MAXLEN=0: no positions, no streams, no task state', async () => {
+    const taskId = uniqueId('cli')
+    const recorder = await recordEvents('redis://127.0.0.1:6379', [TASKS_ALL])
+    const { code } = await cli(['run', '--stocks', '30', '--task-id', taskId], {
+      WORKER_HISTORY_MAXLEN: '0',
+      WORKER_KEY_PREFIX: quiet,
+      WORKER_CACHE_TTL_S: '0',
+    })
+    expect(code).toBe(0)
+    await recorder.until(() => recorder.of(taskId).at(-1)?.event.event_type === 'task.completed')
+    expect(recorder.of(taskId).length).toBeGreaterThan(2)
+    expect(recorder.of(taskId).filter((r) => r.event.position !== undefined)).toEqual([])
+    const written: string[] = []
+    for await (const keys of redis.scanIterator({ MATCH: `${quiet}*`, COUNT: 10_000 }))
+      written.push(...keys)
+    expect(written).toEqual([`${quiet}results:${taskId}`])
     await recorder.close()
   })
 

@@ -18,7 +18,25 @@ export const OPTIONS = {
     flag: 'key-prefix',
     env: 'WORKER_KEY_PREFIX',
     type: 'string',
-    help: 'prefix of the cache and result keys',
+    help: 'prefix of every key the worker writes',
+  },
+  historyMaxlen: {
+    flag: 'history-maxlen',
+    env: 'WORKER_HISTORY_MAXLEN',
+    type: 'string',
+    help: 'events kept per channel for replay (about); 0 turns history off',
+  },
+  runHistory: {
+    flag: 'run-history',
+    env: 'WORKER_RUN_HISTORY',
+    type: 'string',
+    help: 'finished runs kept in the run history',
+  },
+  staleTask: {
+    flag: 'stale-task',
+    env: 'WORKER_STALE_TASK_S',
+    type: 'string',
+    help: 'seconds after which a silent running task counts as lost',
   },
   cacheTtl: {
     flag: 'cache-ttl',

@@ -197,8 +197,9 @@ describe('service', () => {
       })
       const down = createRedisClient(`redis://127.0.0.1:${await freePort()}`, logger)
       down.connect().catch(() => {})
+      // History off: events go to the memory bus, not through the Redis that is down.
       const service = createWorkerService({
-        config: serveConfig(['--stocks', '20', '--cache-ttl', '0']),
+        config: serveConfig(['--stocks', '20', '--cache-ttl', '0', '--history-maxlen', '0']),
         bus,
         redis: down,
         logger,

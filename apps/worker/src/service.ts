@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import {
   createUserNotificationEvent,
   type EventBus,
+  historyKeys,
   type SystemHeartbeatEvent,
   type UserNotificationEvent,
   userChannel,
@@ -14,6 +15,7 @@ import { indicatorLayout } from './compute.js'
 import type { WorkerConfig } from './config.js'
 import { type ComputePool, createInlineExecutor, createThreadPool } from './executor.js'
 import { type Heartbeat, startHeartbeat } from './heartbeat.js'
+import { createHistorySink } from './history-sink.js'
 import { createJob, type JobParams, type JobProgress, type JobSummary } from './job.js'
 import { busSink, createPublisher } from './publisher.js'
 import type { RedisClient } from './redis.js'
@@ -46,9 +48,16 @@ export interface TaskOverrides {
 
 export interface WorkerServiceOptions {
   readonly config: WorkerConfig
-  /** Events go out and commands come in here: Redis-backed, or `createMemoryBus()` in one process. */
+  /**
+   * Commands come in here, and events go out here unless they go through the history: a Redis
+   * bus, or `createMemoryBus()` in one process.
+   */
   readonly bus: EventBus
-  /** Cache and result store; omit in memory mode (no cache then). */
+  /**
+   * Cache, result store, and (unless `config.history.maxlen` is 0) the history: events are then
+   * published by the history script on this client, with positions and task state. Omit in
+   * memory mode (no cache, no history then).
+   */
   readonly redis?: RedisClient
   readonly logger: Logger
   /** The clock for task dates, ids and the schedule. */
@@ -85,7 +94,16 @@ export interface WorkerService {
 
 export function createWorkerService(options: WorkerServiceOptions): WorkerService {
   const { config, bus, redis, logger, now = () => new Date() } = options
-  const sink = busSink(bus)
+  const keys = historyKeys(config.keyPrefix)
+  const history =
+    redis && config.history.maxlen > 0
+      ? createHistorySink(redis, {
+          keys,
+          maxlen: config.history.maxlen,
+          runHistory: config.history.runs,
+        })
+      : undefined
+  const sink = history ?? busSink(bus)
   const events = createPublisher(sink, { logger })
   const inline = createInlineExecutor()
   let pool: ComputePool | undefined
@@ -343,6 +361,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     started?.heartbeat.beat()
     started?.heartbeat.stop()
     await Promise.all([events.flush(), pool?.close()])
+    history?.close()
     pool = undefined
   }
 

@@ -12,6 +12,8 @@ export function uniqueId(prefix: string): string {
 
 export interface Received {
   readonly channel: string
+  /** The message as published. */
+  readonly message: string
   readonly event: StockPulseEvent
 }
 
@@ -39,7 +41,7 @@ export async function recordEvents(
   const invalid: string[] = []
   const listener = (message: string, channel: string) => {
     const parsed = parseEvent(message)
-    if (parsed.ok) received.push({ channel, event: parsed.value })
+    if (parsed.ok) received.push({ channel, message, event: parsed.value })
     else invalid.push(message)
   }
   if (channels.length > 0) await client.subscribe(channels, listener)

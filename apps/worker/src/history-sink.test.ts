@@ -1,0 +1,187 @@
+import { createHash } from 'node:crypto'
+import {
+  compareStreamIds,
+  createTaskCompletedEvent,
+  historyKeys,
+  INDICATORS_ALL,
+  MARKET_ALL,
+  marketChannel,
+  parsePosition,
+  TASKS_ALL,
+  taskChannel,
+} from '@stockpulse/events'
+import { startRedisServer } from '@stockpulse/testing'
+import { pino } from 'pino'
+import { describe, expect, it } from 'vitest'
+import { createHistorySink, type HistorySinkOptions, PUBLISH_SCRIPT } from './history-sink.js'
+import { createJob } from './job.js'
+import { createPublisher } from './publisher.js'
+import { createRedisClient, waitForRedis } from './redis.js'
+import { recordEvents, runningTask, uniqueId } from './test-support/events.js'
+import { useSharedRedis } from './test-support/redis.js'
+
+const logger = pino({ level: 'silent' })
+const INDICATORS = ['SMA_5', 'SMA_20', 'MACD']
+
+const completed = (taskId: string) =>
+  createTaskCompletedEvent({
+    task_id: taskId,
+    task_type: 'batch_daily',
+    status: 'completed',
+    duration_seconds: 1,
+    result: { success: 100, failed: 0 },
+  })
+
+// What the script publishes: the stored event with its position appended, as text.
+const withPosition = (json: string, epoch: string, id: string) =>
+  `${json.slice(0, -1)},"position":"${epoch}:${id}"}`
+
+describe('history-sink', () => {
+  describe('on the shared Redis (a key prefix of its own)', () => {
+    const prefix = `${uniqueId('hist')}:`
+    const keys = historyKeys(prefix)
+    const shared = useSharedRedis(prefix)
+    const sinkOf = (options: Partial<HistorySinkOptions> = {}) =>
+      createHistorySink(shared(), { keys, maxlen: 1_000, runHistory: 30, ...options })
+
+    it('publishes each channel message as its stream entry plus its position: one epoch, ids increasing', async () => {
+      const redis = shared()
+      const taskId = uniqueId('pos')
+      const channels = [
+        TASKS_ALL,
+        taskChannel(taskId),
+        INDICATORS_ALL,
+        MARKET_ALL,
+        marketChannel('000001'),
+      ]
+      const recorder = await recordEvents('redis://127.0.0.1:6379', channels)
+      const sink = sinkOf()
+      try {
+        const summary = await createJob(
+          {
+            taskId,
+            source: { kind: 'synthetic', stocks: 120, days: 80, seed: 5, date: '2026-01-09' },
+            indicators: INDICATORS,
+            concurrency: 1,
+          },
+          { publisher: createPublisher(sink), logger },
+        ).run()
+        expect(summary).toMatchObject({ status: 'completed', events_dropped: 0 })
+        await recorder.until(
+          () =>
+            recorder.of(taskId, taskChannel(taskId)).at(-1)?.event.event_type === 'task.completed',
+        )
+        expect(recorder.invalid).toEqual([])
+        const epoch = (await redis.get(keys.epoch))!
+        expect(epoch).toMatch(/^[a-z0-9]{14,32}$/)
+        for (const channel of channels) {
+          const entries = await redis.xRange(keys.stream(channel), '-', '+')
+          const messages = recorder.of(taskId, channel).map((r) => r.message)
+          expect(messages.length).toBeGreaterThan(0)
+          expect(messages).toEqual(entries.map((e) => withPosition(e.message.e!, epoch, e.id)))
+          expect(entries.every((e) => !e.message.e!.includes('"position"'))).toBe(true)
+          const ids = recorder.of(taskId, channel).map((r) => parsePosition(r.event.position!)!)
+          expect(new Set(ids.map((p) => p.epoch))).toEqual(new Set([epoch]))
+          for (let i = 1; i < ids.length; i++) {
+            expect(compareStreamIds(ids[i - 1]!.id, ids[i]!.id)).toBeLessThan(0)
+          }
+        }
+        // Each event on two channels: the same event, each message with its own channel's position.
+        const start = recorder.of(taskId).filter((r) => r.event.event_type === 'task.progress')
+        expect(start[0]!.channel).toBe(TASKS_ALL)
+        expect(start[1]!.channel).toBe(taskChannel(taskId))
+        const [onTasks] = await redis.xRange(keys.stream(TASKS_ALL), '-', '+', { COUNT: 1 })
+        const [onTask] = await redis.xRange(keys.stream(taskChannel(taskId)), '-', '+', {
+          COUNT: 1,
+        })
+        expect(start[0]!.event.position).toBe(`${epoch}:${onTasks!.id}`)
+        expect(start[1]!.event.position).toBe(`${epoch}:${onTask!.id}`)
+        expect({ ...start[0]!.event, position: 'x' }).toEqual({ ...start[1]!.event, position: 'x' })
+      } finally {
+        sink.close()
+        await recorder.close()
+      }
+    })
+
+    it('keeps the latest progress of a running task, and the finished runs newest first, capped', async () => {
+      const redis = shared()
+      const sink = sinkOf({ runHistory: 3 })
+      const publisher = createPublisher(sink)
+      const ids = [1, 2, 3, 4, 5].map(() => uniqueId('run'))
+      try {
+        const latest = runningTask(ids[0]!, 20)
+        publisher.publish(runningTask(ids[0]!, 10), [TASKS_ALL, taskChannel(ids[0]!)])
+        publisher.publish(latest, [TASKS_ALL, taskChannel(ids[0]!)])
+        await publisher.flush()
+        expect(await redis.hGet(keys.tasks, ids[0]!)).toBe(JSON.stringify(latest))
+        const ends = ids.map(completed)
+        for (const end of ends) publisher.publish(end, [TASKS_ALL, taskChannel(end.task_id)])
+        await publisher.flush()
+        expect(await redis.hExists(keys.tasks, ids[0]!)).toBe(0)
+        expect(await redis.lRange(keys.runs, 0, -1)).toEqual(
+          [ends[4], ends[3], ends[2]].map((end) => JSON.stringify(end)),
+        )
+        expect(publisher.stats()).toMatchObject({ events: 7, eventsDropped: 0 })
+      } finally {
+        sink.close()
+      }
+    })
+
+    it('caps each stream near maxlen (approximate trimming)', async () => {
+      const redis = shared()
+      const taskId = uniqueId('cap')
+      const sink = sinkOf({ maxlen: 50 })
+      const publisher = createPublisher(sink)
+      try {
+        for (let i = 0; i < 1_000; i++) {
+          publisher.publish(runningTask(taskId, i % 100), [taskChannel(taskId)])
+          if (!publisher.writable) await publisher.room()
+        }
+        await publisher.flush()
+        const length = await redis.xLen(keys.stream(taskChannel(taskId)))
+        expect(length).toBeGreaterThanOrEqual(50)
+        expect(length).toBeLessThanOrEqual(150)
+      } finally {
+        sink.close()
+      }
+    })
+  })
+
+  it('creates a new epoch when the old one is lost, and runs a flushed script again (NOSCRIPT)', async () => {
+    const server = await startRedisServer()
+    const client = createRedisClient(server.url, logger)
+    client.connect().catch(() => {})
+    const keys = historyKeys('p:')
+    const sink = createHistorySink(client, { keys, maxlen: 100, runHistory: 30 })
+    const recorder = await recordEvents(server.url, [TASKS_ALL])
+    try {
+      await waitForRedis(client, 5_000)
+      const publisher = createPublisher(sink)
+      publisher.publish(runningTask('t1', 1), [TASKS_ALL])
+      await publisher.flush()
+      const first = await client.get(keys.epoch)
+      await client.scriptFlush()
+      await client.del(keys.epoch)
+      publisher.publish(runningTask('t1', 2), [TASKS_ALL])
+      await publisher.flush()
+      const second = await client.get(keys.epoch)
+      expect(publisher.stats().eventsDropped).toBe(0)
+      expect(first).toMatch(/^[a-z0-9]+$/)
+      expect(second).toMatch(/^[a-z0-9]+$/)
+      expect(second).not.toBe(first)
+      expect(
+        await client.scriptExists(createHash('sha1').update(PUBLISH_SCRIPT).digest('hex')),
+      ).toEqual([1])
+      await recorder.until(() => recorder.received.length === 2)
+      expect(recorder.received.map((r) => parsePosition(r.event.position!)?.epoch)).toEqual([
+        first,
+        second,
+      ])
+    } finally {
+      sink.close()
+      await recorder.close()
+      client.destroy()
+      await server.stop()
+    }
+  })
+})
