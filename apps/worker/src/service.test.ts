@@ -1,5 +1,7 @@
 import {
   createMemoryBus,
+  createTaskProgressEvent,
+  historyKeys,
   parseEvent,
   type StockPulseEvent,
   SYSTEM,
@@ -148,6 +150,43 @@ describe('service', () => {
       })
       expect(beats()[0]).toMatchObject({ service: 'worker', status: 'ok' })
       await expect(worker.runTask()).rejects.toThrow('the worker is stopping')
+    })
+
+    it('closes a task its lost worker left running when a task starts, and runs the new one', async () => {
+      const keys = historyKeys()
+      const lastSeen = new Date('2026-01-09T08:30:00.000Z')
+      const lost = createTaskProgressEvent(
+        {
+          task_id: 'svc_lost',
+          task_type: 'batch_daily',
+          status: 'running',
+          progress: 12,
+          message: 'Processing 000601 (600/5000)',
+          processed: 600,
+          total: 5000,
+          failed: 1,
+        },
+        lastSeen,
+      )
+      await sender.hSet(keys.tasks, 'svc_lost', JSON.stringify(lost))
+      const worker = await serve([])
+      const summary = await worker.runTask({ taskId: 'svc_next', stocks: 30 })
+      expect(summary).toMatchObject({ status: 'completed', success: 30 })
+      await recorder.until(() => completedOf(recorder, 'svc_next') !== undefined)
+      expect(completedOf(recorder, 'svc_lost')).toMatchObject({
+        status: 'failed',
+        message: 'worker lost: no event since 2026-01-09T08:30:00.000Z',
+        duration_seconds: 0,
+        result: { success: 599, failed: 1 },
+      })
+      const order = recorder.received.filter((r) => r.channel === TASKS_ALL).map((r) => r.event)
+      expect(order.findIndex((e) => 'task_id' in e && e.task_id === 'svc_lost')).toBeLessThan(
+        order.findIndex((e) => 'task_id' in e && e.task_id === 'svc_next'),
+      )
+      expect(await sender.hKeys(keys.tasks)).toEqual([])
+      expect(JSON.parse((await sender.lIndex(keys.runs, 0))!)).toMatchObject({
+        task_id: 'svc_next',
+      })
     })
 
     it('starts one paced task at once with --demo', async () => {

@@ -23,6 +23,7 @@ import { openResultFile } from './result-file.js'
 import { createResultStore } from './result-store.js'
 import { createDailySchedule, type DailySchedule, dateIn } from './schedule.js'
 import type { SourceSpec } from './source.js'
+import { closeStaleTasks } from './stale-tasks.js'
 
 /** Synthetic universe size when neither the config nor the command says. */
 export const DEFAULT_STOCKS = 5_000
@@ -169,6 +170,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     onProgress: ((progress: JobProgress) => void) | undefined,
   ): Promise<JobSummary> {
     const layout = indicatorLayout(params.indicators)
+    if (redis && history) await closeLostTasks(redis)
     const resultFile = out ? await openResultFile(out, layout.indicators) : undefined
     const job = createJob(params, {
       publisher: createPublisher(sink, { logger }),
@@ -195,6 +197,20 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       executor: (stocks) => (stocks >= POOL_MIN_STOCKS ? (computePool() ?? inline) : inline),
     })
     return job.run()
+  }
+
+  // Closes the tasks a lost worker left running; never keeps the new task from starting.
+  async function closeLostTasks(redis: RedisClient): Promise<void> {
+    await closeStaleTasks({
+      redis,
+      keys,
+      publisher: events,
+      staleSeconds: config.history.staleTaskSeconds,
+      now,
+      logger,
+    }).catch((error: unknown) => {
+      logger.debug({ err: error }, 'stale tasks not checked: redis unreachable')
+    })
   }
 
   // Why a task with these overrides cannot start now, or undefined.
