@@ -1,0 +1,243 @@
+import { type ChildProcess, fork, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { freePort, startRedisServer } from '@stockpulse/testing'
+import { createClient } from 'redis'
+import { WebSocket } from 'ws'
+import type { ClientCommand, ClientReport } from './clients.js'
+import { jobMessages, stockEvent } from './job.js'
+
+// `pnpm bench`: the gateway and Socket.IO + @socket.io/redis-adapter, each in a child process of
+// its own, serve N clients (another child) fed by this process through a private redis-server.
+
+const SIZES = (process.env.BENCH_CLIENTS ?? '100,1000').split(',').map(Number)
+const CHANNELS = 'events:tasks,events:indicators'
+const PACED_RATE = 200
+const PACED_SECONDS = 5
+const BURST_TIMEOUT_MS = 120_000
+const INSPECTOR_CHATTER =
+  /^(Debugger (listening|ending|attached)|For help, see|Waiting for the debugger)/
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+type ServerKind = 'gateway' | 'socketio'
+interface Result {
+  readonly clients: number
+  readonly server: ServerKind
+  /** Deliveries per second while a whole job is published at once; undefined if it timed out. */
+  readonly burstRate: number | undefined
+  readonly p50: number
+  readonly p99: number
+  readonly rssPerConnectionKb: number
+}
+
+const redis = await startRedisServer()
+const publisher = createClient({ url: redis.url })
+await publisher.connect()
+const job = jobMessages('calc_bench', 5_000)
+const results: Result[] = []
+try {
+  for (const clients of SIZES) {
+    for (const server of ['gateway', 'socketio'] as const) {
+      process.stderr.write(`${server} with ${clients} clients...\n`)
+      results.push(await measure(server, clients))
+    }
+  }
+  printTable(results)
+} finally {
+  await publisher.close()
+  await redis.stop()
+}
+
+async function measure(server: ServerKind, clients: number): Promise<Result> {
+  const port = await freePort()
+  const child = startServer(server, port)
+  const inspector = inspectorUrl(child)
+  let fleet: ChildProcess | undefined
+  try {
+    await untilListening(port)
+    const baseline = await retainedRssKb(child, await inspector)
+    fleet = fork(here('./clients.js'), [server, clientUrl(server, port), String(clients)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    await report(fleet, 'connected', 60_000)
+    await sleep(1_000)
+    const rssPerConnectionKb = ((await retainedRssKb(child, await inspector)) - baseline) / clients
+
+    // Latency first, on a steady server; the burst leaves garbage that a later GC pays for.
+    fleet.send({ type: 'expect', count: PACED_RATE * PACED_SECONDS } satisfies ClientCommand)
+    fleet.send({ type: 'sample', on: true } satisfies ClientCommand)
+    await publishPaced()
+    await report(fleet, 'done', BURST_TIMEOUT_MS)
+    fleet.send({ type: 'report' } satisfies ClientCommand)
+    const { samples } = await report(fleet, 'latencies', 10_000)
+    samples.sort((a, b) => a - b)
+
+    fleet.send({ type: 'expect', count: job.length } satisfies ClientCommand)
+    const started = performance.timeOrigin + performance.now()
+    await Promise.all(job.map(({ channel, text }) => publisher.publish(channel, text)))
+    const done = await report(fleet, 'done', BURST_TIMEOUT_MS).catch(() => undefined)
+    const burstRate = done && (clients * job.length) / ((done.at - started) / 1000)
+    return {
+      clients,
+      server,
+      burstRate,
+      p50: percentile(samples, 0.5),
+      p99: percentile(samples, 0.99),
+      rssPerConnectionKb,
+    }
+  } finally {
+    fleet?.kill('SIGKILL')
+    child.kill('SIGTERM')
+    await once(child, 'exit')
+  }
+}
+
+function startServer(server: ServerKind, port: number): ChildProcess {
+  // The inspector is only there to force a GC before RSS is read (no session otherwise).
+  const inspect = '--inspect=127.0.0.1:0'
+  if (server === 'socketio') {
+    return fork(here('./socketio-server.js'), [String(port), redis.url], {
+      execArgv: [inspect],
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    })
+  }
+  return spawn(process.execPath, [inspect, here('../../dist/main.js')], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: redis.url,
+      LOG_LEVEL: 'warn',
+      MAX_CONNECTIONS: '100000',
+      // Socket.IO buffers without a limit; the gateway may too here, so that both deliver everything.
+      MAX_CLIENT_BUFFER_BYTES: String(256 * 2 ** 20),
+    },
+  })
+}
+
+async function untilListening(port: number): Promise<void> {
+  for (let tries = 0; tries < 200; tries++) {
+    const socket = connect(port, '127.0.0.1')
+    const connected = await once(socket, 'connect').then(
+      () => true,
+      () => false,
+    )
+    socket.destroy()
+    if (connected) return
+    await sleep(50)
+  }
+  throw new Error(`nothing listens on ${port}`)
+}
+
+function clientUrl(server: ServerKind, port: number): string {
+  return server === 'gateway'
+    ? `ws://127.0.0.1:${port}/ws/events?channels=${CHANNELS}`
+    : `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket&channels=${CHANNELS}`
+}
+
+/** Publishes stock events at PACED_RATE for PACED_SECONDS, each stamped with its send time. */
+async function publishPaced(): Promise<void> {
+  const start = performance.now()
+  for (let i = 0; i < PACED_RATE * PACED_SECONDS; i++) {
+    const due = start + (i * 1000) / PACED_RATE
+    const wait = due - performance.now()
+    if (wait > 0) await sleep(wait)
+    const sentAt = performance.timeOrigin + performance.now()
+    const text = JSON.stringify({ bench_sent_at: sentAt, ...stockEvent('calc_bench', i) })
+    void publisher.publish('events:indicators', text)
+  }
+}
+
+function report<T extends ClientReport['type']>(
+  fleet: ChildProcess,
+  type: T,
+  timeoutMs: number,
+): Promise<Extract<ClientReport, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      fleet.off('message', onMessage)
+      reject(new Error(`no ${type} within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const onMessage = (message: ClientReport) => {
+      if (message.type !== type) return
+      clearTimeout(timer)
+      fleet.off('message', onMessage)
+      resolve(message as Extract<ClientReport, { type: T }>)
+    }
+    fleet.on('message', onMessage)
+  })
+}
+
+/**
+ * The server's RSS once garbage is gone: a full GC is forced through the inspector first, so that
+ * what V8 has not collected yet does not count as memory of the connections.
+ */
+async function retainedRssKb(child: ChildProcess, inspector: string): Promise<number> {
+  const session = new WebSocket(inspector)
+  await once(session, 'open')
+  session.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }))
+  await once(session, 'message')
+  session.close()
+  await sleep(200)
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN)
+}
+
+/** The inspector's WebSocket URL, which the server prints on stderr; other output passes through. */
+function inspectorUrl(child: ChildProcess): Promise<string> {
+  return new Promise((resolve) => {
+    child.stderr?.on('data', (data: Buffer) => {
+      for (const line of data.toString().split('\n')) {
+        const url = /^Debugger listening on (ws:\S+)/.exec(line)?.[1]
+        if (url) resolve(url)
+        else if (line !== '' && !INSPECTOR_CHATTER.test(line)) process.stderr.write(`${line}\n`)
+      }
+    })
+  })
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN
+}
+
+function printTable(all: readonly Result[]): void {
+  const rows: string[] = [
+    '| clients | metric | gateway | Socket.IO | gateway advantage |',
+    '| ---: | --- | ---: | ---: | ---: |',
+  ]
+  for (const clients of SIZES) {
+    const g = all.find((r) => r.clients === clients && r.server === 'gateway')
+    const s = all.find((r) => r.clients === clients && r.server === 'socketio')
+    if (!g || !s) continue
+    const row = (
+      metric: string,
+      a: number | undefined,
+      b: number | undefined,
+      digits: number,
+      higherIsBetter: boolean,
+    ) => {
+      const ratio =
+        a !== undefined && b !== undefined ? (higherIsBetter ? a / b : b / a) : undefined
+      rows.push(
+        `| ${clients} | ${metric} | ${fmt(a, digits)} | ${fmt(b, digits)} | ${ratio === undefined ? 'n/a' : `${ratio.toFixed(1)}x`} |`,
+      )
+    }
+    row('delivered messages/s (burst of a 5,102-event job)', g.burstRate, s.burstRate, 0, true)
+    row(`p50 latency, ms (${PACED_RATE} events/s)`, g.p50, s.p50, 2, false)
+    row(`p99 latency, ms (${PACED_RATE} events/s)`, g.p99, s.p99, 2, false)
+    row('RSS per idle connection, KB', g.rssPerConnectionKb, s.rssPerConnectionKb, 1, false)
+  }
+  process.stdout.write(`${rows.join('\n')}\n`)
+}
+
+function fmt(value: number | undefined, digits: number): string {
+  if (value === undefined) return 'timed out'
+  return value.toLocaleString('en-US', {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  })
+}
