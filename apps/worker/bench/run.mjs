@@ -1,5 +1,6 @@
 // The whole job, 5,000 stocks x 250 days, synthetic, publishing to Redis (REDIS_URL, default
-// 127.0.0.1:6379), against the same job with publishing disabled. Prints a table; gates nothing.
+// 127.0.0.1:6379) with history (the default), without it (--history-maxlen 0), and with
+// publishing disabled, in one process. Prints a table; gates nothing.
 import { availableParallelism } from 'node:os'
 import { pino } from 'pino'
 import {
@@ -14,6 +15,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const STOCKS = 5000
 const TARGET_MS = 1000
+const PREFIX = `bench:${process.pid}:`
 
 const logger = pino({ level: 'silent' })
 const redis = createRedisClient(REDIS_URL, logger)
@@ -22,17 +24,37 @@ if (!(await waitForRedis(redis, 5000))) {
   console.error(`bench: no Redis at ${REDIS_URL}`)
   process.exit(1)
 }
-const config = parseConfig(
-  ['run', '--stocks', String(STOCKS), '--days', '250', '--cache-ttl', '300', '--result-ttl', '300'],
-  { REDIS_URL, WORKER_KEY_PREFIX: `bench:${process.pid}:`, LOG_LEVEL: 'silent' },
-)
+const configOf = (...flags) =>
+  parseConfig(
+    [
+      'run',
+      '--stocks',
+      String(STOCKS),
+      '--days',
+      '250',
+      '--cache-ttl',
+      '300',
+      '--result-ttl',
+      '300',
+      ...flags,
+    ],
+    { REDIS_URL, WORKER_KEY_PREFIX: PREFIX, LOG_LEVEL: 'silent' },
+  )
+const config = configOf()
 const bus = createRedisBus(redis)
 const nowhere = { publish() {}, subscribe() {}, unsubscribe() {} }
-const publishing = createWorkerService({ config, bus, redis, logger })
-const silent = createWorkerService({ config, bus: nowhere, redis, logger })
+const history = createWorkerService({ config, bus, redis, logger })
+const plain = createWorkerService({ config: configOf('--history-maxlen', '0'), bus, redis, logger })
+const silent = createWorkerService({
+  config: configOf('--history-maxlen', '0'),
+  bus: nowhere,
+  redis,
+  logger,
+})
 
-/** One task, measured: its summary's timings plus the process CPU it used. */
+/** One task, measured: its summary's timings, the process CPU and the Redis server CPU it used. */
 async function measure(service, seed) {
+  const redisCpu = await redisCpuMs()
   const cpu = process.cpuUsage()
   const summary = await service.runTask({
     seed,
@@ -46,49 +68,91 @@ async function measure(service, seed) {
     ...summary.timings,
     events: summary.events_published,
     cpu_ms: (used.user + used.system) / 1000,
+    redis_cpu_ms: (await redisCpuMs()) - redisCpu,
   }
 }
 
-const first = await measure(publishing, 1)
-await measure(silent, 2)
-const rows = { publish: [], silent: [], warm: [] }
+async function redisCpuMs() {
+  const info = await redis.info('cpu')
+  const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0)
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000
+}
+
+const first = await measure(history, 1)
+await measure(plain, 2)
+await measure(silent, 3)
+const rows = { history: [], warm: [], plain: [], silent: [] }
 for (let i = 0; i < RUNS; i++) {
   const seed = 100 + i
-  rows.publish.push(await measure(publishing, seed))
+  rows.history.push(await measure(history, seed))
+  rows.plain.push(await measure(plain, 2000 + i))
   rows.silent.push(await measure(silent, 1000 + i))
-  rows.warm.push(await measure(publishing, seed))
+  rows.warm.push(await measure(history, seed))
 }
-await publishing.stop('bench over')
-await silent.stop('bench over')
+await Promise.all([history.stop('bench over'), plain.stop('bench over'), silent.stop('bench over')])
+const kept = await historyFootprint()
+await dropBenchKeys()
 bus.close()
 redis.destroy()
 
 const median = (values) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]
-const peer = median(rows.silent.map((r) => r.wall_ms))
+const wallOf = (runs) => median(runs.map((r) => r.wall_ms))
+const peer = wallOf(rows.silent)
+const off = wallOf(rows.plain)
 const line = (name, runs) => {
-  const wall = median(runs.map((r) => r.wall_ms))
+  const wall = wallOf(runs)
   const pick = (key) => median(runs.map((r) => r[key]))
   const events = pick('events')
   const share = (key) => `${Math.round((100 * pick(key)) / wall)} %`
-  return `| ${name} | ${Math.round(wall)} | ${Math.round(Math.min(...runs.map((r) => r.wall_ms)))} | ${Math.round((events / wall) * 1000).toLocaleString('en-US')} | ${share('wait_ms')} | ${share('publish_ms')} | ${Math.round(pick('compute_ms'))} | ${Math.round(pick('cpu_ms'))} | ${(wall / peer).toFixed(2)} |`
+  return `| ${name} | ${Math.round(wall)} | ${Math.round(Math.min(...runs.map((r) => r.wall_ms)))} | ${Math.round((events / wall) * 1000).toLocaleString('en-US')} | ${share('wait_ms')} | ${share('publish_ms')} | ${Math.round(pick('compute_ms'))} | ${Math.round(pick('cpu_ms'))} | ${Math.round(pick('redis_cpu_ms'))} | ${(wall / off).toFixed(2)} | ${(wall / peer).toFixed(2)} |`
 }
 console.log(
   `\nworker job: ${STOCKS.toLocaleString('en-US')} stocks x 250 days, synthetic, ${config.job.indicators.length} indicators, ${config.job.concurrency} compute threads, ${availableParallelism()} cores, Node ${process.version}, Redis ${REDIS_URL}`,
 )
 console.log(
-  `medians of ${RUNS} runs in one process (threads and JIT warm); the first run of the process is below the table\n`,
+  `medians of ${RUNS} runs in one process (threads and JIT warm); the first run of the process is below the table; Redis CPU is the whole server's, other clients included\n`,
 )
 console.log(
-  '| job | wall ms | best ms | events/s | main: waiting for compute | main: publishing | compute ms (threads, summed) | CPU ms | vs no publishing |',
+  '| job | wall ms | best ms | events/s | main: waiting for compute | main: publishing | compute ms (threads, summed) | CPU ms | Redis CPU ms | vs history off | vs no publishing |',
 )
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-console.log(line('publish to Redis, cold cache', rows.publish))
-console.log(line('publish to Redis, rerun (cache hits)', rows.warm))
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+console.log(line('publish with history, cold cache', rows.history))
+console.log(line('publish with history, rerun (cache hits)', rows.warm))
+console.log(line('publish, history off (`--history-maxlen 0`), cold cache', rows.plain))
 console.log(line('no publishing (in-run peer), cold cache', rows.silent))
 console.log(
-  `\nfirst run of the process (threads starting, code not yet optimised): ${Math.round(first.wall_ms)} ms wall, ${Math.round(first.cpu_ms)} ms CPU`,
+  `\nhistory kept after ${2 + 2 * RUNS} jobs with history: ${kept.streams.toLocaleString('en-US')} streams, ${kept.entries.toLocaleString('en-US')} entries, ${(kept.bytes / 2 ** 20).toFixed(1)} MiB (MEMORY USAGE)`,
 )
-const wall = median(rows.publish.map((r) => r.wall_ms))
 console.log(
-  `target <= ${TARGET_MS} ms (median, publishing): ${wall <= TARGET_MS ? 'met' : 'NOT met'} (${Math.round(wall)} ms)`,
+  `first run of the process (threads starting, code not yet optimised): ${Math.round(first.wall_ms)} ms wall, ${Math.round(first.cpu_ms)} ms CPU`,
 )
+const wall = wallOf(rows.history)
+console.log(
+  `target <= ${TARGET_MS} ms (median, publishing with history): ${wall <= TARGET_MS ? 'met' : 'NOT met'} (${Math.round(wall)} ms)`,
+)
+
+/** Streams, entries and bytes under the bench's history keys. */
+async function historyFootprint() {
+  const total = { streams: 0, entries: 0, bytes: 0 }
+  for await (const keys of redis.scanIterator({
+    MATCH: `${PREFIX}history:events:*`,
+    COUNT: 10_000,
+  })) {
+    const sizes = await Promise.all(
+      keys.flatMap((key) => [redis.xLen(key), redis.memoryUsage(key)]),
+    )
+    total.streams += keys.length
+    for (let i = 0; i < sizes.length; i += 2) {
+      total.entries += sizes[i]
+      total.bytes += sizes[i + 1] ?? 0
+    }
+  }
+  return total
+}
+
+/** The bench writes under its own prefix on a shared Redis: leave nothing behind. */
+async function dropBenchKeys() {
+  for await (const keys of redis.scanIterator({ MATCH: `${PREFIX}*`, COUNT: 10_000 })) {
+    if (keys.length > 0) await redis.unlink(keys)
+  }
+}
