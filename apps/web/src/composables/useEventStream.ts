@@ -41,7 +41,7 @@ export interface ChannelRecovery {
 export interface UseEventStreamOptions {
   /** ws:// or wss:// URL of the gateway's event endpoint; the page's own `/ws/events` by default. */
   url?: string
-  /** Channels joined on every connect (`?channels=`); more come and go with `subscribe()`. */
+  /** Channels joined on every connect (in `?channels=`, or by frame on a resume); more with `subscribe()`. */
   channels?: readonly Channel[]
   /** Send `{type:"heartbeat"}` this often; lowered to a third of the gateway's timeout if needed. */
   heartbeatIntervalMs?: number
