@@ -41,7 +41,7 @@ export function historyKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     epoch: `${prefix}history:epoch`,
     /** Stream of one channel's events, capped with `XADD MAXLEN ~`. */
     stream: (channel: string) => `${prefix}history:${channel}`,
-    /** Hash: task id -> the task's latest `task.progress` or `task.completed` (JSON). */
+    /** Hash: task id -> the latest `task.progress` of each task still running (JSON). */
     tasks: `${prefix}tasks`,
     /** List, newest first: the `task.completed` of the last runs (JSON). */
     runs: `${prefix}runs`,
