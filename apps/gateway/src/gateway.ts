@@ -8,14 +8,14 @@ import {
   CloseCode,
   INDICATORS_ALL,
   NOTICE_CODES,
-  type NoticeCode,
+  NoticeCode,
   parseChannel,
   SYSTEM,
   TASKS_ALL,
 } from '@stockpulse/events'
 import { WebSocket, WebSocketServer } from 'ws'
 import { type AuthResult, createAuthenticator, type Principal } from './auth.js'
-import type { Bridge, BridgeState } from './bridge.js'
+import type { Bridge } from './bridge.js'
 import { createClientFrames, send } from './client-frames.js'
 import type { GatewayConfig } from './config.js'
 import { attach, Connection, type ConnectionOwner, kill, shut } from './connection.js'
@@ -24,7 +24,7 @@ import { textFrame, writeFrame } from './frames.js'
 import { type Heartbeat, startHeartbeat } from './heartbeat.js'
 import { createHttpRoutes } from './http-routes.js'
 import { type Logger, pathOf } from './logger.js'
-import { createMetrics, type Metrics } from './metrics.js'
+import { createMetrics, type GatewayStatsSnapshot, type Metrics, statsSnapshot } from './metrics.js'
 import { createStaticFiles } from './static-files.js'
 import { createSubscriptions } from './subscriptions.js'
 
@@ -49,19 +49,7 @@ export interface Gateway {
   close(): Promise<void>
 }
 
-export interface GatewayStatsSnapshot {
-  readonly connections: number
-  readonly channels: Record<string, number>
-  readonly messages: { readonly received: number; readonly sent: number; readonly dropped: number }
-  readonly received_by_family: Record<string, number>
-  readonly sent_by_family: Record<string, number>
-  readonly dropped_by_reason: Record<string, number>
-  readonly slow_disconnects: number
-  readonly congested_connections: number
-  readonly closes_by_code: Record<string, number>
-  readonly bridge: { readonly kind: Bridge['kind']; readonly state: BridgeState }
-  readonly uptime_seconds: number
-}
+type BridgeNotice = typeof NoticeCode.BRIDGE_UP | typeof NoticeCode.BRIDGE_DOWN
 
 /** How long clients get to answer SHUTDOWN before their sockets are cut. */
 const SHUTDOWN_GRACE_MS = 1_500
@@ -122,23 +110,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       logger.debug({ connection: connection.id, error: error.message }, 'connection failed')
     },
   }
-  const gatewayStats = (): GatewayStatsSnapshot => ({
-    connections: connections.size,
-    channels: subscriptions.byChannel(),
-    messages: {
-      received: sum(stats.received),
-      sent: sum(stats.sent),
-      dropped: sum(stats.dropped),
-    },
-    received_by_family: { ...stats.received },
-    sent_by_family: { ...stats.sent },
-    dropped_by_reason: { ...stats.dropped },
-    slow_disconnects: stats.slowDisconnects,
-    congested_connections: fanout.congested,
-    closes_by_code: Object.fromEntries(stats.closes),
-    bridge: { kind: bridge.kind, state: bridge.state },
-    uptime_seconds: Math.round((Date.now() - stats.startedAt) / 1000),
-  })
+  const gatewayStats = (): GatewayStatsSnapshot =>
+    statsSnapshot(stats, {
+      connections: connections.size,
+      channels: subscriptions.byChannel(),
+      congested: fanout.congested,
+      bridge: { kind: bridge.kind, state: bridge.state },
+    })
+
   const server = createServer(
     createHttpRoutes({
       stats: gatewayStats,
@@ -156,7 +135,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     state(state) {
       if (state === 'closed' || (state === 'ready') === bridgeUp) return
       bridgeUp = state === 'ready'
-      notifyAll(bridgeUp ? 'bridge_up' : 'bridge_down')
+      notifyAll(bridgeUp ? NoticeCode.BRIDGE_UP : NoticeCode.BRIDGE_DOWN)
     },
   })
   let heartbeat: Heartbeat | undefined
@@ -259,7 +238,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       heartbeat_timeout_s: config.heartbeatTimeoutMs / 1000,
       batch: connection.batch,
     })
-    if (!bridgeUp) notify(connection, textFrame(noticeText('bridge_down')))
+    if (!bridgeUp) notify(connection, textFrame(noticeText(NoticeCode.BRIDGE_DOWN)))
     const requested = url.searchParams.get('channels')
     send(connection, {
       type: 'subscribed',
@@ -271,7 +250,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger.debug({ connection: connection.id, user: principal?.userId }, 'connection accepted')
   }
 
-  function notifyAll(code: NoticeCode): void {
+  function notifyAll(code: BridgeNotice): void {
     const frame = textFrame(noticeText(code))
     for (const connection of connections) notify(connection, frame)
   }
@@ -283,8 +262,9 @@ function notify(connection: Connection, frame: readonly Buffer[]): void {
   if (connection.readyState === WebSocket.OPEN) writeFrame(connection, frame)
 }
 
-function noticeText(code: NoticeCode): string {
-  const [, message] = code === 'bridge_up' ? NOTICE_CODES.BRIDGE_UP : NOTICE_CODES.BRIDGE_DOWN
+function noticeText(code: BridgeNotice): string {
+  const [, message] =
+    code === NoticeCode.BRIDGE_UP ? NOTICE_CODES.BRIDGE_UP : NOTICE_CODES.BRIDGE_DOWN
   return JSON.stringify({ type: 'notice', code, message })
 }
 
@@ -298,10 +278,6 @@ function list(channels: string): string[] {
     .split(',')
     .map((channel) => channel.trim())
     .filter((channel) => channel !== '')
-}
-
-function sum(counts: Record<string, number>): number {
-  return Object.values(counts).reduce((total, count) => total + count, 0)
 }
 
 function ignore(): void {}

@@ -1,5 +1,6 @@
 import { CHANNEL_EVENT_TYPES, type ChannelKind } from '@stockpulse/events'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { Bridge, BridgeState } from './bridge.js'
 
 /** Why a message from the bridge, or an event meant for a client, was not delivered. */
 export type DropReason = 'invalid_event' | 'wrong_channel' | 'conflated' | 'slow_client'
@@ -128,6 +129,49 @@ export function createMetrics(live: LiveState): Metrics {
       },
     })
   }
+}
+
+/** The body of `GET /ws/stats`. */
+export interface GatewayStatsSnapshot {
+  readonly connections: number
+  readonly channels: Record<string, number>
+  readonly messages: { readonly received: number; readonly sent: number; readonly dropped: number }
+  readonly received_by_family: Record<string, number>
+  readonly sent_by_family: Record<string, number>
+  readonly dropped_by_reason: Record<string, number>
+  readonly slow_disconnects: number
+  readonly congested_connections: number
+  readonly closes_by_code: Record<string, number>
+  readonly bridge: { readonly kind: Bridge['kind']; readonly state: BridgeState }
+  readonly uptime_seconds: number
+}
+
+/** What `/ws/stats` reports besides the counters. */
+export interface LiveSnapshot {
+  readonly connections: number
+  readonly channels: Record<string, number>
+  readonly congested: number
+  readonly bridge: { readonly kind: Bridge['kind']; readonly state: BridgeState }
+}
+
+export function statsSnapshot(stats: GatewayStats, live: LiveSnapshot): GatewayStatsSnapshot {
+  return {
+    connections: live.connections,
+    channels: live.channels,
+    messages: { received: sum(stats.received), sent: sum(stats.sent), dropped: sum(stats.dropped) },
+    received_by_family: { ...stats.received },
+    sent_by_family: { ...stats.sent },
+    dropped_by_reason: { ...stats.dropped },
+    slow_disconnects: stats.slowDisconnects,
+    congested_connections: live.congested,
+    closes_by_code: Object.fromEntries(stats.closes),
+    bridge: live.bridge,
+    uptime_seconds: Math.round((Date.now() - stats.startedAt) / 1000),
+  }
+}
+
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((total, count) => total + count, 0)
 }
 
 function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
