@@ -7,7 +7,7 @@ import { startGateway, TestClient, type TestGateway, until } from './test-suppor
 let test: TestGateway
 beforeEach(async () => {
   test = await startGateway(
-    { HEARTBEAT_TIMEOUT_S: '0.4', SWEEP_INTERVAL_S: '0.1' },
+    { HEARTBEAT_TIMEOUT_S: '0.8', SWEEP_INTERVAL_S: '0.1' },
     { bridge: createBusBridge(createMemoryBus()) },
   )
 })
@@ -21,7 +21,7 @@ describe('heartbeat', () => {
       code: CloseCode.HEARTBEAT_TIMEOUT,
       reason: 'heartbeat timeout',
     })
-    expect(Date.now() - opened).toBeGreaterThanOrEqual(350)
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(750)
     await until(() => test.gateway.stats().connections === 0, 'server side closed')
     expect(test.gateway.stats().closes_by_code).toEqual({ [CloseCode.HEARTBEAT_TIMEOUT]: 1 })
   })
@@ -29,7 +29,7 @@ describe('heartbeat', () => {
   it('keeps connections that send frames, and times them out once they stop', async () => {
     const client = await TestClient.open(test.wsUrl())
     const beat = setInterval(() => client.send({ type: 'heartbeat' }), 100)
-    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
     clearInterval(beat)
     expect(client.ws.readyState).toBe(WebSocket.OPEN)
     expect((await client.closed).code).toBe(CloseCode.HEARTBEAT_TIMEOUT)
