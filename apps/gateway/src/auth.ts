@@ -118,7 +118,7 @@ function refusalFor(error: unknown): AuthResult {
   // Anything else (the JWKS could not be fetched) is the gateway's trouble: 1011, try again.
   return reason
     ? refuse(reason)
-    : { ok: false, closeCode: 1011, reason: 'token could not be checked' }
+    : { ok: false, closeCode: CloseCode.UNAVAILABLE, reason: 'token could not be checked' }
 }
 
 function refuse(reason: string): AuthResult {

@@ -16,7 +16,7 @@ describe('codes', () => {
     [CloseCode.SERVER_FULL, true],
     [1001, true],
     [1006, true],
-    [1011, true],
+    [CloseCode.UNAVAILABLE, true],
     [3000, true],
     [CloseCode.NORMAL, false],
     [CloseCode.MESSAGE_TOO_BIG, false],

@@ -8,6 +8,7 @@
 export const CLOSE_CODES = {
   NORMAL: [1000, 'Normal closure, asked for by the client.'],
   MESSAGE_TOO_BIG: [1009, 'A frame was larger than MAX_PAYLOAD_BYTES.'],
+  UNAVAILABLE: [1011, 'The gateway could not check the token now (JWKS unreachable); retry.'],
   SHUTDOWN: [
     4000,
     'The gateway is shutting down; reconnect (to another instance or the restarted one).',
