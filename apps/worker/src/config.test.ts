@@ -17,7 +17,7 @@ describe('config', () => {
       keyPrefix: 'stockpulse:',
       cacheTtlSeconds: 86_400,
       resultTtlSeconds: 604_800,
-      history: { maxlen: 20_000, runs: 30, staleTaskSeconds: 120 },
+      history: { maxlen: 20_000, runs: 30, retentionSeconds: 86_400, staleTaskSeconds: 120 },
       timeZone: 'Asia/Shanghai',
       job: {
         source: 'synthetic',
@@ -48,10 +48,17 @@ describe('config', () => {
       WORKER_HISTORY_MAXLEN: '0',
       WORKER_RUN_HISTORY: '5',
       WORKER_STALE_TASK_S: '600',
+      WORKER_HISTORY_RETENTION_S: '3600',
     }
     const serve = parse(['serve', '--stocks', '10', '--schedule-time', '09:05'], env)
-    expect(serve.history).toEqual({ maxlen: 0, runs: 5, staleTaskSeconds: 600 })
+    expect(serve.history).toEqual({
+      maxlen: 0,
+      runs: 5,
+      retentionSeconds: 3_600,
+      staleTaskSeconds: 600,
+    })
     expect(parse(['serve', '--history-maxlen', '500'], env).history.maxlen).toBe(500)
+    expect(parse(['run', '--history-retention', '60'], env).history.retentionSeconds).toBe(60)
     expect(serve.redisUrl).toBe('redis://cache:6380/1')
     expect(serve.job.stocks).toBe(10)
     expect(serve.job.pace).toBe(84.5)
@@ -103,6 +110,18 @@ describe('config', () => {
       {},
       '--history-maxlen',
       '--history-maxlen must be an integer from 0 to 10000000, got "-1"',
+    ],
+    [
+      ['run', '--history-retention', '59'],
+      {},
+      '--history-retention',
+      '--history-retention must be an integer from 60 to 31536000, got "59"',
+    ],
+    [
+      ['serve'],
+      { WORKER_HISTORY_RETENTION_S: '1d' },
+      'WORKER_HISTORY_RETENTION_S',
+      'WORKER_HISTORY_RETENTION_S must be an integer from 60 to 31536000, got "1d"',
     ],
     [
       ['serve'],

@@ -38,6 +38,8 @@ export interface WorkerConfig {
     readonly maxlen: number
     /** Finished runs kept, newest first. */
     readonly runs: number
+    /** Seconds an event stays in its streams; a stream without new events expires after this. */
+    readonly retentionSeconds: number
     /** A running task silent this long was lost with its worker and is closed as failed. */
     readonly staleTaskSeconds: number
   }
@@ -91,6 +93,10 @@ export const MAX_DAYS = 20_000
 export const DEFAULT_HISTORY_MAXLEN = 20_000
 /** Upper bound of `--history-maxlen`. */
 export const MAX_HISTORY_MAXLEN = 10_000_000
+/** Seconds of history kept when nothing else is configured: a day, for clients resuming. */
+export const DEFAULT_HISTORY_RETENTION_S = 86_400
+/** Upper bound of `--history-retention`: a year. */
+export const MAX_HISTORY_RETENTION_S = 31_536_000
 /** Upper bound of `--run-history`. */
 export const MAX_RUN_HISTORY = 10_000
 
@@ -175,6 +181,12 @@ export function parseConfig(
     history: {
       maxlen: integer('historyMaxlen', DEFAULT_HISTORY_MAXLEN, 0, MAX_HISTORY_MAXLEN),
       runs: integer('runHistory', DEFAULT_RUN_HISTORY, 1, MAX_RUN_HISTORY),
+      retentionSeconds: integer(
+        'historyRetention',
+        DEFAULT_HISTORY_RETENTION_S,
+        60,
+        MAX_HISTORY_RETENTION_S,
+      ),
       staleTaskSeconds: integer('staleTask', 120, 1, 86_400),
     },
     timeZone,

@@ -42,7 +42,13 @@ describe('history-sink', () => {
     const keys = historyKeys(prefix)
     const shared = useSharedRedis(prefix)
     const sinkOf = (options: Partial<HistorySinkOptions> = {}) =>
-      createHistorySink(shared(), { keys, maxlen: 1_000, runHistory: 30, ...options })
+      createHistorySink(shared(), {
+        keys,
+        maxlen: 1_000,
+        runHistory: 30,
+        retentionSeconds: 86_400,
+        ...options,
+      })
 
     it('publishes each channel message as its stream entry plus its position: one epoch, ids increasing', async () => {
       const redis = shared()
@@ -80,6 +86,9 @@ describe('history-sink', () => {
           expect(messages.length).toBeGreaterThan(0)
           expect(messages).toEqual(entries.map((e) => withPosition(e.message.e!, epoch, e.id)))
           expect(entries.every((e) => !e.message.e!.includes('"position"'))).toBe(true)
+          const ttl = await redis.ttl(keys.stream(channel))
+          expect(ttl).toBeGreaterThan(0)
+          expect(ttl).toBeLessThanOrEqual(86_400)
           const ids = recorder.of(taskId, channel).map((r) => parsePosition(r.event.position!)!)
           expect(new Set(ids.map((p) => p.epoch))).toEqual(new Set([epoch]))
           for (let i = 1; i < ids.length; i++) {
@@ -127,6 +136,33 @@ describe('history-sink', () => {
       }
     })
 
+    it('trims entries older than the retention and expires each stream a retention after its last event', async () => {
+      const redis = shared()
+      const taskId = uniqueId('age')
+      const stream = keys.stream(taskChannel(taskId))
+      const sink = sinkOf({ retentionSeconds: 3_600 })
+      const publisher = createPublisher(sink)
+      const recent = `${Date.now() - 60_000}-0`
+      await redis.xAdd(stream, '1-0', { e: JSON.stringify(runningTask(taskId, 1)) })
+      await redis.xAdd(stream, recent, { e: JSON.stringify(runningTask(taskId, 2)) })
+      try {
+        const event = runningTask(taskId, 3)
+        publisher.publish(event, [TASKS_ALL, taskChannel(taskId)])
+        await publisher.flush()
+        expect(publisher.stats().eventsDropped).toBe(0)
+        const entries = await redis.xRange(stream, '-', '+')
+        expect(entries.map((e) => e.id)).toEqual([recent, expect.stringMatching(/^\d+-\d+$/)])
+        expect(entries[1]!.message.e).toBe(JSON.stringify(event))
+        for (const key of [stream, keys.stream(TASKS_ALL)]) {
+          const ttl = await redis.ttl(key)
+          expect(ttl).toBeGreaterThan(0)
+          expect(ttl).toBeLessThanOrEqual(3_600)
+        }
+      } finally {
+        sink.close()
+      }
+    })
+
     it('caps each stream near maxlen (approximate trimming)', async () => {
       const redis = shared()
       const taskId = uniqueId('cap')
@@ -152,7 +188,12 @@ describe('history-sink', () => {
     const client = createRedisClient(server.url, logger)
     client.connect().catch(() => {})
     const keys = historyKeys('p:')
-    const sink = createHistorySink(client, { keys, maxlen: 100, runHistory: 30 })
+    const sink = createHistorySink(client, {
+      keys,
+      maxlen: 100,
+      runHistory: 30,
+      retentionSeconds: 86_400,
+    })
     const recorder = await recordEvents(server.url, [TASKS_ALL])
     try {
       await waitForRedis(client, 5_000)

@@ -10,6 +10,8 @@ export interface HistorySinkOptions {
   readonly maxlen: number
   /** `task.completed` events kept in `keys.runs`. */
   readonly runHistory: number
+  /** Seconds an entry stays in its stream, and a stream without new events stays in Redis. */
+  readonly retentionSeconds: number
 }
 
 /** An EventSink that gives every message a position; `close` stops reloading the script. */
@@ -19,10 +21,11 @@ export interface HistorySink extends EventSink {
 
 /**
  * One event, all its channels, atomically. KEYS: epoch, tasks, runs, then the stream of each
- * channel. ARGV: maxlen, epoch candidate, event JSON, event type, task id, run history, then the
- * channels. The epoch is created when missing (Redis lost its data); each channel gets the event
- * in its stream (without position) and on Pub/Sub with `"position":"<epoch>:<id>"` appended as
- * text, so what the gateway replays from the stream reads exactly as what was delivered live.
+ * channel. ARGV: maxlen, epoch candidate, event JSON, event type, task id, run history, retention
+ * seconds, then the channels. The epoch is created when missing (Redis lost its data); each channel
+ * gets the event in its stream (without position; trimmed and expiring by the retention) and on
+ * Pub/Sub with `"position":"<epoch>:<id>"` appended as text, so what the gateway replays from the
+ * stream reads exactly as what was delivered live.
  */
 export const PUBLISH_SCRIPT = `
 local epoch = redis.call('GET', KEYS[1])
@@ -32,9 +35,15 @@ if not epoch then
 end
 local event = ARGV[3]
 local head = string.sub(event, 1, -2) .. ',"position":"' .. epoch .. ':'
+local now = redis.call('TIME')
+local ms = (tonumber(now[1]) - tonumber(ARGV[7])) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local minid = string.format('%.0f', ms)
 for i = 4, #KEYS do
   local id = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'e', event)
-  redis.call('PUBLISH', ARGV[i + 3], head .. id .. '"}')
+  -- Exact MINID: with ~, old entries sharing a stream node with new ones would stay.
+  redis.call('XTRIM', KEYS[i], 'MINID', minid)
+  redis.call('EXPIRE', KEYS[i], ARGV[7])
+  redis.call('PUBLISH', ARGV[i + 4], head .. id .. '"}')
 end
 if ARGV[4] == 'task.progress' then
   redis.call('HSET', KEYS[2], ARGV[5], event)
@@ -52,9 +61,13 @@ const SHA = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex')
  * Redis restart keep their order instead of racing their EVAL fallbacks.
  */
 export function createHistorySink(redis: RedisClient, options: HistorySinkOptions): HistorySink {
-  const { keys, maxlen, runHistory } = options
+  const { keys, maxlen, runHistory, retentionSeconds } = options
   const fixed = [keys.epoch, keys.tasks, keys.runs]
-  const limits = { maxlen: String(maxlen), runs: String(runHistory) }
+  const limits = {
+    maxlen: String(maxlen),
+    runs: String(runHistory),
+    retention: String(retentionSeconds),
+  }
   // Every call carries its own candidate, so an epoch is never created twice with one value.
   const origin = randomBytes(8).readBigUInt64BE().toString(36).padStart(13, '0')
   let calls = 0
@@ -79,6 +92,7 @@ export function createHistorySink(redis: RedisClient, options: HistorySinkOption
           event.event_type,
           taskId,
           limits.runs,
+          limits.retention,
           ...channels,
         ],
       }

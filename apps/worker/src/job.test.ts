@@ -244,7 +244,12 @@ describe('job', () => {
       const redis = shared()
       const params = { ...synthetic(5000), concurrency: 2 }
       const keys = historyKeys(prefix)
-      const sink = createHistorySink(redis, { keys, maxlen: 20_000, runHistory: 30 })
+      const sink = createHistorySink(redis, {
+        keys,
+        maxlen: 20_000,
+        runHistory: 30,
+        retentionSeconds: 86_400,
+      })
       const recorder = await recordEvents('redis://127.0.0.1:6379', [
         TASKS_ALL,
         INDICATORS_ALL,
@@ -339,7 +344,12 @@ describe('job', () => {
       await waitForRedis(client, 5_000)
       const params = { ...synthetic(1000), pace: 600 }
       const keys = historyKeys(prefix)
-      const sink = createHistorySink(client, { keys, maxlen: 20_000, runHistory: 30 })
+      const sink = createHistorySink(client, {
+        keys,
+        maxlen: 20_000,
+        runHistory: 30,
+        retentionSeconds: 86_400,
+      })
       let before: string | null = null
       let after: Awaited<ReturnType<typeof recordEvents>> | undefined
       try {

@@ -26,6 +26,12 @@ export const OPTIONS = {
     type: 'string',
     help: 'events kept per channel for replay (about); 0 turns history off',
   },
+  historyRetention: {
+    flag: 'history-retention',
+    env: 'WORKER_HISTORY_RETENTION_S',
+    type: 'string',
+    help: 'seconds an event stays in history; idle streams expire after it',
+  },
   runHistory: {
     flag: 'run-history',
     env: 'WORKER_RUN_HISTORY',

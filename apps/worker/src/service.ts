@@ -102,6 +102,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
           keys,
           maxlen: config.history.maxlen,
           runHistory: config.history.runs,
+          retentionSeconds: config.history.retentionSeconds,
         })
       : undefined
   const sink = history ?? busSink(bus)

@@ -29,7 +29,12 @@ describe('stale-tasks', () => {
       broken: 'not json',
     })
     const recorder = await recordEvents('redis://127.0.0.1:6379', [TASKS_ALL])
-    const sink = createHistorySink(redis, { keys, maxlen: 1_000, runHistory: 30 })
+    const sink = createHistorySink(redis, {
+      keys,
+      maxlen: 1_000,
+      runHistory: 30,
+      retentionSeconds: 86_400,
+    })
     const publisher = createPublisher(sink)
     try {
       const report = await closeStaleTasks({
