@@ -8,6 +8,7 @@ export function createLogger(level: LogLevel): Logger {
   return pino({
     level,
     base: { service: 'gateway' },
+    timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
       paths: ['token', '*.token', 'url', '*.url', 'headers.authorization'],
       censor: '[redacted]',
