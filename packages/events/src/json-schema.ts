@@ -1,39 +1,17 @@
 import type { TSchema } from '@sinclair/typebox'
-import { CancelTaskCommand, StartTaskCommand, WorkerCommand } from './commands.js'
+import { WorkerCommand } from './commands.js'
 import { EventSchemas, StockPulseEvent } from './events.js'
 import { RunHistoryResponse } from './history.js'
-import {
-  BatchFrame,
-  ClientFrame,
-  ConnectedFrame,
-  ErrorFrame,
-  HeartbeatAckFrame,
-  HeartbeatFrame,
-  NoticeFrame,
-  ServerFrame,
-  SubscribedFrame,
-  SubscribeFrame,
-  UnsubscribedFrame,
-  UnsubscribeFrame,
-} from './protocol.js'
+import { ClientFrame, ServerFrame } from './protocol.js'
 
 const SCHEMAS: readonly TSchema[] = [
   ...Object.values(EventSchemas),
   StockPulseEvent,
-  HeartbeatFrame,
-  SubscribeFrame,
-  UnsubscribeFrame,
+  ...ClientFrame.anyOf,
   ClientFrame,
-  ConnectedFrame,
-  SubscribedFrame,
-  UnsubscribedFrame,
-  HeartbeatAckFrame,
-  ErrorFrame,
-  NoticeFrame,
-  BatchFrame,
+  ...ServerFrame.anyOf,
   ServerFrame,
-  StartTaskCommand,
-  CancelTaskCommand,
+  ...WorkerCommand.anyOf,
   WorkerCommand,
   RunHistoryResponse,
 ]
