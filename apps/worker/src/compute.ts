@@ -150,7 +150,14 @@ export function createComputeEngine(setup: EngineSetup): ComputeEngine {
           try {
             const out = indicator.computeInto(outputs[j]!, bars)
             let slot = i * layout.slots + layout.offsets[j]!
-            for (const name of indicator.outputs) values[slot++] = out[name]![last]!
+            for (const name of indicator.outputs) {
+              // Past the lookback a value is finite unless the prices overflow double arithmetic.
+              const value = out[name]![last]!
+              if (!Number.isFinite(value)) {
+                throw new RangeError(`${name} is ${value}: the prices are out of range`)
+              }
+              values[slot++] = value
+            }
           } catch (cause) {
             errors.push({ stock: i, indicator: j, reason: (cause as Error).message })
           }

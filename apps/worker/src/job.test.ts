@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
   createMemoryBus,
@@ -179,6 +182,41 @@ describe('job', () => {
         '600000',
       ])
       expect(snapshots[0]).toMatchObject({ trade_date: '2026-01-20' })
+    })
+
+    it('fails only the indicator whose last value overflows, not the task', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'stockpulse-overflow-'))
+      // 79 bars at 0.001 then one at 3e154: BBANDS' squared deviation overflows to Infinity.
+      const rows = Array.from({ length: 80 }, (_, i) => {
+        const price = i === 79 ? 3e154 : 0.001
+        const date = new Date(Date.UTC(2025, 0, 1 + i)).toISOString().slice(0, 10)
+        return `${date},${price},${price},${price},${price},100`
+      })
+      await writeFile(
+        join(dir, '000009.csv'),
+        `date,open,high,low,close,volume\n${rows.join('\n')}\n`,
+      )
+      try {
+        const { summary, events } = await runOnBus({
+          taskId: uniqueId('overflow'),
+          source: { kind: 'csv', dir, stocks: undefined, date: '2030-01-01' },
+          indicators: INDICATORS,
+          concurrency: 1,
+        })
+        expect(summary).toMatchObject({ status: 'completed', success: 0, failed: 1 })
+        expect(summary.failures).toEqual([
+          {
+            stock_code: '000009',
+            indicator: 'BBANDS',
+            reason: 'upper is Infinity: the prices are out of range',
+          },
+        ])
+        const stock = events.find((e) => e.channel === INDICATORS_ALL)?.event
+        expect(stock).toMatchObject({ success_count: 8, failed_count: 1 })
+        expect(events.filter((e) => e.channel === MARKET_ALL)).toHaveLength(1)
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
     })
 
     it('ends with status failed when the stocks cannot be listed', async () => {
