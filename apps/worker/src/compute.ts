@@ -74,21 +74,27 @@ export interface ComputeEngine {
 
 /**
  * Loads and computes in two steps, so the caller can look the fingerprints up in a cache in
- * between. Output buffers are allocated once per bar count and reused (the `into` variants).
+ * between. One set of output buffers, as long as the longest series so far, is reused for every
+ * stock (the `into` variants); a shorter series writes into views of it.
  */
 export function createComputeEngine(setup: EngineSetup): ComputeEngine {
   const layout = indicatorLayout(setup.indicators)
   const load = createBarLoader(setup.source)
   const pending = new Map<number, (StockBars | undefined)[]>()
-  const buffers = new Map<number, IndicatorValues[]>()
+  let buffers: IndicatorValues[] = []
+  let capacity = 0
 
   const outputsFor = (length: number): IndicatorValues[] => {
-    let out = buffers.get(length)
-    if (!out) {
-      out = layout.indicators.map((indicator) => indicator.allocate(length))
-      buffers.set(length, out)
+    if (length > capacity) {
+      buffers = layout.indicators.map((indicator) => indicator.allocate(length))
+      capacity = length
     }
-    return out
+    if (length === capacity) return buffers
+    return layout.indicators.map((indicator, j) => {
+      const views: Record<string, Float64Array> = {}
+      for (const name of indicator.outputs) views[name] = buffers[j]![name]!.subarray(0, length)
+      return views
+    })
   }
 
   const prepareStock = async (code: string, index: number) => {
