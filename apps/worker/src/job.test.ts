@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,6 +22,7 @@ import { createHistorySink } from './history-sink.js'
 import { createJob, type JobDeps, type JobParams } from './job.js'
 import { busSink, createPublisher } from './publisher.js'
 import { createRedisBus, createRedisClient, waitForRedis } from './redis.js'
+import { openResultFile } from './result-file.js'
 import { createResultStore } from './result-store.js'
 import { recordEvents, THREAD_URL, uniqueId } from './test-support/events.js'
 import { useSharedRedis } from './test-support/redis.js'
@@ -237,6 +238,28 @@ describe('job', () => {
         `${TASKS_ALL} task.completed`,
         `${taskChannel(summary.task_id)} task.completed`,
       ])
+    })
+
+    it('ends with status failed, and still resolves, when the results file cannot be written', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'stockpulse-full-'))
+      const path = join(dir, 'out.jsonl')
+      await symlink('/dev/full', path)
+      try {
+        const params = synthetic(20)
+        const resultFile = await openResultFile(path, [])
+        const { summary, events } = await runOnBus(params, { resultFile })
+        expect(summary).toMatchObject({
+          status: 'failed',
+          processed: 20,
+          message: 'failed: results file: ENOSPC: no space left on device, write',
+        })
+        expect(events.at(-1)).toMatchObject({
+          channel: taskChannel(params.taskId),
+          event: { event_type: 'task.completed', status: 'failed', message: summary.message },
+        })
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
     })
 
     it('is cancelled by its signal, and says so last', async () => {

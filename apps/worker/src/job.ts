@@ -130,8 +130,15 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
       publishMs: 0,
     }
     const stored: [string, string][] = []
-    const finish = async (status: JobSummary['status'], message: string): Promise<JobSummary> => {
+    const finish = async (ended: JobSummary['status'], reason: string): Promise<JobSummary> => {
       results?.add(taskId, stored.splice(0))
+      // The file is part of what was asked for: one that cannot be written fails the task.
+      const fileError = await resultFile?.close().then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      )
+      const status = fileError ? 'failed' : ended
+      const message = fileError ? `failed: results file: ${fileError.message}` : reason
       await publisher.flush()
       const duration = (performance.now() - started) / 1000
       const completed = createTaskCompletedEvent({
@@ -149,7 +156,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
         },
       })
       publisher.publish(completed, [TASKS_ALL, taskTopic])
-      await Promise.all([publisher.flush(), cache?.flush(), results?.flush(), resultFile?.close()])
+      await Promise.all([publisher.flush(), cache?.flush(), results?.flush()])
       const stats = publisher.stats()
       const summary: JobSummary = {
         task_id: taskId,
