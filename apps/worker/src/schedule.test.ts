@@ -55,4 +55,23 @@ describe('schedule', () => {
     vi.advanceTimersByTime(7 * 86_400_000)
     expect(runs).toHaveLength(2)
   })
+
+  it('fires once per run when its timer comes due before the wall clock says so', () => {
+    vi.useFakeTimers({ now: at('2026-01-09T08:00:00Z') })
+    // Timers run on the monotonic clock: by Date they now and then fire a millisecond early, more
+    // when the wall clock is being adjusted.
+    let lag = 0
+    const runs: string[] = []
+    const schedule = createDailySchedule({
+      time: '16:30',
+      timeZone: 'Asia/Shanghai',
+      now: () => new Date(Date.now() - lag),
+      run: (when) => runs.push(when.toISOString()),
+    })
+    lag = 5
+    vi.advanceTimersByTime(30 * 60_000 + 10)
+    expect(runs).toEqual(['2026-01-09T08:30:00.000Z'])
+    expect(schedule.next?.toISOString()).toBe('2026-01-12T08:30:00.000Z')
+    schedule.stop()
+  })
 })

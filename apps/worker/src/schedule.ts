@@ -48,13 +48,16 @@ export function createDailySchedule(options: {
   const { time, timeZone, run, now = () => new Date() } = options
   let next: Date | undefined
   let timer: NodeJS.Timeout | undefined
-  const arm = () => {
-    const at = nextRunAt(now(), time, timeZone)
+  // After a run, the next one is after that run's time even if the timer (on the monotonic
+  // clock) fired a millisecond before the wall clock reached it.
+  const arm = (after = Number.NEGATIVE_INFINITY) => {
+    const current = now().getTime()
+    const at = nextRunAt(new Date(Math.max(current, after)), time, timeZone)
     next = at
     timer = setTimeout(() => {
-      arm()
+      arm(at.getTime())
       run(at)
-    }, at.getTime() - now().getTime())
+    }, at.getTime() - current)
   }
   arm()
   return {
