@@ -44,7 +44,8 @@ export function epochDay(date: string): number | undefined {
   const match = DATE.exec(date)
   if (!match) return undefined
   const [, year, month, day] = match.map(Number) as [number, number, number, number]
-  const ms = Date.UTC(year, month - 1, day)
+  // Not Date.UTC: it reads years 0 to 99 as 1900 to 1999.
+  const ms = new Date(0).setUTCFullYear(year, month - 1, day)
   const check = new Date(ms)
   if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return undefined
   return ms / MS_PER_DAY

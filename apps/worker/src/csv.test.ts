@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { epochDay } from './bars.js'
+import { epochDay, isoDate } from './bars.js'
 import { createCsvLoader, listCsvStocks, parseCsvBars } from './csv.js'
 import { BarDataError } from './errors.js'
 
@@ -85,6 +85,11 @@ describe('csv', () => {
     })()
     expect(error).toBeInstanceOf(BarDataError)
     expect(error?.message).toBe(reason === 'no bars' ? 'X.csv: no bars' : `X.csv ${reason}`)
+  })
+
+  it('keeps the year of a date before 0100 (Date.UTC would read 0025 as 1925)', () => {
+    const bars = parseCsvBars('X', `${header}\n0025-03-01,1,1,1,1,5\n1925-03-02,1,1,1,1,5\n`)
+    expect(Array.from(bars.dates, isoDate)).toEqual(['0025-03-01', '1925-03-02'])
   })
 
   it('accepts CRLF, a BOM, spaces around cells and blank lines', () => {
