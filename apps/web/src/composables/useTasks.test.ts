@@ -104,6 +104,12 @@ describe('throughput, etaSeconds and elapsedSeconds', () => {
     expect(elapsedSeconds(task, t0 + 25_000)).toBe(25)
   })
 
+  it('has no ETA while the task is stale', () => {
+    const task = fold([progress(0, 0), progress(10, 100)])
+    expect(etaSeconds(task)).toBe(90)
+    expect(etaSeconds({ ...task, stale: 'no event for 60 s' })).toBeUndefined()
+  })
+
   it('is unknown with a single sample', () => {
     const task = fold([progress(0, 0)])
     expect(throughput(task)).toBeUndefined()

@@ -148,10 +148,10 @@ export function throughput(task: TaskView): number | undefined {
   return ((last.processed - first.processed) * 1000) / (last.at - first.at)
 }
 
-/** Seconds left at the current throughput; undefined when unknown or settled. */
+/** Seconds left at the current throughput; undefined when unknown, stale or settled. */
 export function etaSeconds(task: TaskView): number | undefined {
   const rate = throughput(task)
-  if (task.result || task.total === 0 || !rate) return undefined
+  if (task.result || task.stale || task.total === 0 || !rate) return undefined
   return Math.max(0, task.total - task.processed) / rate
 }
 
