@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { freePort, type RedisServer, startRedisServer } from '@stockpulse/testing'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import { type Browser, chromium, type Page, type WebSocket } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -14,6 +14,7 @@ const GATEWAY_MAIN = resolve(WEB, '../gateway/dist/main.js')
 const WORKER_MAIN = resolve(WEB, '../worker/dist/main.js')
 const STATIC_DIR = resolve(WEB, 'dist')
 const SCREENSHOT = resolve(WEB, 'test-results/dashboard.png')
+const HISTORY_SCREENSHOT = resolve(WEB, 'test-results/history.png')
 const CHROMIUM = '/usr/bin/chromium'
 const WAIT = { timeout: 30_000 }
 
@@ -99,10 +100,14 @@ describe('dashboard end to end', () => {
     expect(pageProblems).toEqual([])
   })
 
-  it('reconnects when the gateway restarts mid-job and still sees the task finish', async () => {
+  it('resumes when the gateway restarts mid-job: every stock exactly once, then the run in History', async () => {
     const taskId = `e2e_restart_${stamp}`
+    const channel = `events:task:${taskId}`
+    const wire = watchWire(taskId)
+    await page.goto('about:blank') // a fresh load, so the page's first socket is watched too
+    page.on('websocket', wire.watch)
     await page.goto(`http://127.0.0.1:${port}/#/tasks/${taskId}`)
-    await joined(`events:task:${taskId}`)
+    await joined(channel)
     const worker = startWorker(taskId, 400, 40)
     await page.waitForFunction(
       () =>
@@ -113,20 +118,72 @@ describe('dashboard end to end', () => {
 
     await stopGateway(gateway)
     await page.waitForSelector('.connection[data-state="reconnecting"]', WAIT)
-    const seenBeforeRestart = Number(await page.textContent('[data-testid="feed-count"]'))
+    const seenBeforeRestart = wire.stocks.size
     gateway = await startGateway()
     await page.waitForSelector('.connection[data-state="open"]', WAIT)
 
     expect(await finished(worker)).toMatchObject({ status: 'completed', total: 400 })
     await page.waitForSelector('[role="progressbar"][aria-valuenow="100"]', WAIT)
     await page.locator('.toast', { hasText: `Task ${taskId} completed` }).waitFor(WAIT)
-    expect(Number(await page.textContent('[data-testid="feed-count"]'))).toBeGreaterThan(
-      seenBeforeRestart,
-    )
+    await expect.poll(() => page.textContent('[data-testid="feed-count"]'), WAIT).toBe('400')
+    page.off('websocket', wire.watch)
+    // the restart fell mid-job, the page resumed the task's channel, and the gateway replayed it
+    expect(seenBeforeRestart).toBeGreaterThan(0)
+    expect(seenBeforeRestart).toBeLessThan(400)
+    expect(wire.resumedFrom.get(channel)).toMatch(/^[A-Za-z0-9]+:\d+-\d+$/)
+    expect(wire.recovered.get(channel)).toBe(true)
+    // every stock reached the page exactly once
+    expect(wire.stocks.size).toBe(400)
+    expect([...wire.stocks].filter(([, times]) => times !== 1)).toEqual([])
+    expect(await page.locator('.banner').count()).toBe(0)
+
+    await page.getByRole('link', { name: 'History', exact: true }).click()
+    const run = page.locator(`.runs tr[data-task="${taskId}"]`)
+    await run.waitFor(WAIT)
+    expect(await run.locator('td').allTextContents()).toEqual([
+      expect.any(String),
+      taskId,
+      'completed',
+      expect.stringMatching(/ s$/),
+      '400',
+      expect.stringMatching(/^\d+$/),
+      expect.stringMatching(/\/s$/),
+    ])
+    await page.screenshot({ path: HISTORY_SCREENSHOT, fullPage: true, animations: 'disabled' })
     expect(pageProblems).toEqual([])
   })
 
   // ---- Helpers ----
+
+  /**
+   * Reads the page's WebSocket traffic: how often each stock of `taskId` arrived, the `since` of
+   * each channel the page resumed, and what the gateway's acks said about recovering it.
+   */
+  function watchWire(taskId: string) {
+    const stocks = new Map<string, number>()
+    const resumedFrom = new Map<string, string>()
+    const recovered = new Map<string, boolean>()
+    const received = (payload: string | Buffer) => {
+      const message = JSON.parse(String(payload))
+      for (const event of message.type === 'batch' ? message.events : [message]) {
+        if (event.event_type === 'stock.indicators.completed' && event.task_id === taskId)
+          stocks.set(event.stock_code, (stocks.get(event.stock_code) ?? 0) + 1)
+      }
+      for (const result of message.type === 'subscribed' ? message.results : []) {
+        if (result.recovered !== undefined) recovered.set(result.channel, result.recovered)
+      }
+    }
+    const sent = (payload: string | Buffer) => {
+      const frame = JSON.parse(String(payload))
+      for (const [channel, since] of Object.entries(frame.since ?? {}))
+        resumedFrom.set(channel, String(since))
+    }
+    const watch = (socket: WebSocket) => {
+      socket.on('framereceived', ({ payload }) => received(payload))
+      socket.on('framesent', ({ payload }) => sent(payload))
+    }
+    return { stocks, resumedFrom, recovered, watch }
+  }
 
   async function startGateway(): Promise<ChildProcess> {
     const child = spawn(process.execPath, [GATEWAY_MAIN], {
