@@ -1,3 +1,5 @@
+import type { History } from './history.js'
+
 /** `ready`: messages flow. `connecting`/`down`: no messages until `ready` again. `closed`: for good. */
 export type BridgeState = 'connecting' | 'ready' | 'down' | 'closed'
 
@@ -17,10 +19,17 @@ export interface BridgeListener {
 export interface Bridge {
   readonly kind: 'redis' | 'bus'
   readonly state: BridgeState
+  /** Reads of the worker's history (Redis); the bus keeps none, so resumes get no replay there. */
+  readonly history: History | undefined
   /** Sets the one listener; messages and state changes before this are not replayed. */
   listen(listener: BridgeListener): void
   subscribe(channel: string): void
   unsubscribe(channel: string): void
+  /**
+   * Resolves `true` once every message published on `channel` from now on will be heard (the
+   * subscription is confirmed and the bridge ready), `false` when that cannot be promised now.
+   */
+  subscribed(channel: string): Promise<boolean>
   /** Unsubscribes everything and disconnects; the state becomes `closed`. */
   close(): Promise<void>
 }

@@ -12,6 +12,7 @@ export function createBusBridge(bus: EventBus): Bridge {
     get state() {
       return state
     },
+    history: undefined,
     listen(next) {
       listener = next
     },
@@ -24,6 +25,7 @@ export function createBusBridge(bus: EventBus): Bridge {
       if (!channels.delete(channel)) return
       bus.unsubscribe(channel, onMessage)
     },
+    subscribed: async (channel) => state === 'ready' && channels.has(channel),
     async close() {
       for (const channel of channels) bus.unsubscribe(channel, onMessage)
       channels.clear()

@@ -21,6 +21,9 @@ describe('config', () => {
       allowedOrigins: undefined,
       staticDir: undefined,
       logLevel: 'info',
+      keyPrefix: 'stockpulse:',
+      staleTaskMs: 60_000,
+      historyReplayLimit: 50_000,
     })
     expect(Object.isFrozen(config)).toBe(true)
   })
@@ -45,6 +48,10 @@ describe('config', () => {
     [
       { LOG_LEVEL: 'debug', REDIS_URL: 'rediss://cache:6380/2' },
       { logLevel: 'debug', redisUrl: 'rediss://cache:6380/2' },
+    ],
+    [
+      { KEY_PREFIX: 'staging:', STALE_TASK_S: '1.5', HISTORY_REPLAY_LIMIT: '10' },
+      { keyPrefix: 'staging:', staleTaskMs: 1_500, historyReplayLimit: 10 },
     ],
   ])('reads %o', (env, expected) => {
     expect(loadConfig(env)).toMatchObject(expected)
@@ -108,6 +115,16 @@ describe('config', () => {
       { LOG_LEVEL: 'loud' },
       'LOG_LEVEL',
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ],
+    [
+      { STALE_TASK_S: '0' },
+      'STALE_TASK_S',
+      'STALE_TASK_S must be a positive number of seconds, got "0"',
+    ],
+    [
+      { HISTORY_REPLAY_LIMIT: '0' },
+      'HISTORY_REPLAY_LIMIT',
+      'HISTORY_REPLAY_LIMIT must be an integer from 1 to 1000000, got "0"',
     ],
   ])('refuses %o', (env, variable, message) => {
     let error: unknown

@@ -1,6 +1,8 @@
 import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { DEFAULT_KEY_PREFIX } from '@stockpulse/events'
 import { ConfigError } from './errors.js'
+import { DEFAULT_REPLAY_LIMIT } from './history.js'
 
 /** How connections prove who they are. */
 export type AuthConfig =
@@ -24,6 +26,12 @@ export interface GatewayConfig {
   readonly allowedOrigins: ReadonlySet<string> | undefined
   readonly staticDir: string | undefined
   readonly logLevel: LogLevel
+  /** Prefix of the history keys the worker writes (its WORKER_KEY_PREFIX). */
+  readonly keyPrefix: string
+  /** A running task silent this long gets a `task_stale` notice. */
+  readonly staleTaskMs: number
+  /** Most events replayed per channel per subscribe; a longer gap is answered with a snapshot. */
+  readonly historyReplayLimit: number
 }
 
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -49,9 +57,23 @@ export const CONFIG_VARIABLES = [
   ['ALLOWED_ORIGINS', '*', 'Comma-separated browser origins allowed to connect; * allows all'],
   ['STATIC_DIR', '', 'Directory of built dashboard files served at /, with SPA fallback'],
   ['LOG_LEVEL', 'info', `pino level: ${LOG_LEVELS.join(', ')}`],
+  [
+    'KEY_PREFIX',
+    DEFAULT_KEY_PREFIX,
+    "Prefix of the worker's history keys; the worker's WORKER_KEY_PREFIX",
+  ],
+  ['STALE_TASK_S', '60', 'A running task silent this long gets a task_stale notice'],
+  [
+    'HISTORY_REPLAY_LIMIT',
+    String(DEFAULT_REPLAY_LIMIT),
+    'Most events replayed per channel on a resume; a longer gap gets a snapshot',
+  ],
 ] as const satisfies ReadonlyArray<readonly [name: string, fallback: string, meaning: string]>
 
 type Variable = (typeof CONFIG_VARIABLES)[number][0]
+
+/** Upper bound of HISTORY_REPLAY_LIMIT: a replay is held in memory while it is written. */
+const MAX_HISTORY_REPLAY_LIMIT = 1_000_000
 type Env = Readonly<Record<string, string | undefined>>
 
 /** Parses the gateway's variables out of `env` (normally `process.env`); throws ConfigError. */
@@ -86,6 +108,14 @@ export function loadConfig(env: Env): GatewayConfig {
     allowedOrigins: origins(read('ALLOWED_ORIGINS')),
     staticDir: directory('STATIC_DIR', read('STATIC_DIR')),
     logLevel: logLevel(read('LOG_LEVEL')),
+    keyPrefix: read('KEY_PREFIX'),
+    staleTaskMs: seconds('STALE_TASK_S', read('STALE_TASK_S')),
+    historyReplayLimit: integer(
+      'HISTORY_REPLAY_LIMIT',
+      read('HISTORY_REPLAY_LIMIT'),
+      1,
+      MAX_HISTORY_REPLAY_LIMIT,
+    ),
   })
 }
 

@@ -17,7 +17,11 @@ try {
   process.exit(2)
 }
 const logger = createLogger(config.logLevel)
-const bridge = createRedisBridge(config.redisUrl, { logger })
+const bridge = createRedisBridge(config.redisUrl, {
+  logger,
+  keyPrefix: config.keyPrefix,
+  replayLimit: config.historyReplayLimit,
+})
 const gateway = createGateway({ bridge, config, logger })
 await gateway.listen()
 

@@ -1,22 +1,34 @@
+import { DEFAULT_KEY_PREFIX, historyKeys } from '@stockpulse/events'
 import { createClient } from 'redis'
 import type { Bridge, BridgeListener, BridgeState } from './bridge.js'
+import { createRedisHistory, DEFAULT_REPLAY_LIMIT } from './history.js'
 import type { Logger } from './logger.js'
 
 export interface RedisBridgeOptions {
   readonly logger: Logger
   /** Longest wait between two reconnection attempts. */
   readonly maxReconnectDelayMs?: number
+  /** KEY_PREFIX: where the worker writes its history. */
+  readonly keyPrefix?: string
+  /** HISTORY_REPLAY_LIMIT: most events replayed per channel per subscribe. */
+  readonly replayLimit?: number
 }
 
-const defaults = { maxReconnectDelayMs: 2_000 }
+const defaults = {
+  maxReconnectDelayMs: 2_000,
+  keyPrefix: DEFAULT_KEY_PREFIX,
+  replayLimit: DEFAULT_REPLAY_LIMIT,
+}
 
 /**
- * A bridge over one Redis subscriber connection (node-redis). It connects at once and keeps
- * trying while Redis is away; after each reconnect it subscribes every wanted channel again
- * before it reports `ready`.
+ * A bridge over one Redis subscriber connection (node-redis), plus an ordinary connection that
+ * reads the history (a subscriber cannot run commands). Both connect at once and keep trying
+ * while Redis is away; after each reconnect the subscriber subscribes every wanted channel again,
+ * and the bridge reports `ready` once that is done and the reader is connected. History reads
+ * fail at once while the reader is away.
  */
 export function createRedisBridge(url: string, options: RedisBridgeOptions): Bridge {
-  const { logger, maxReconnectDelayMs } = { ...defaults, ...options }
+  const { logger, maxReconnectDelayMs, keyPrefix, replayLimit } = { ...defaults, ...options }
   let listener: BridgeListener | undefined
   let state: BridgeState = 'connecting'
   /** Channels the gateway wants; `confirmed` are those Redis acknowledged. */
@@ -25,28 +37,44 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
   const inFlight = new Map<string, Promise<void>>()
   const onMessage = (message: string, channel: string) => listener?.message(channel, message)
 
-  const client = createClient({
-    url,
-    socket: {
-      connectTimeout: 5_000,
-      reconnectStrategy: (retries) =>
-        Math.min(50 * 2 ** retries, maxReconnectDelayMs) + Math.floor(Math.random() * 50),
-    },
+  const socket = {
+    connectTimeout: 5_000,
+    reconnectStrategy: (retries: number) =>
+      Math.min(50 * 2 ** retries, maxReconnectDelayMs) + Math.floor(Math.random() * 50),
+  }
+  const client = createClient({ url, socket })
+  const reader = createClient({ url, socket, disableOfflineQueue: true })
+  /** The subscriber is connected with every wanted channel subscribed again. */
+  let resubscribed = false
+  // `ready` waits for the reader too, so that the first joins after it can read the history.
+  const becomeReady = () => {
+    if (resubscribed && client.isReady && reader.isReady && state !== 'closed') setState('ready')
+  }
+  reader.on('ready', becomeReady)
+  reader.on('error', (error: Error) => {
+    logger.debug({ error: error.message }, 'redis history reader unavailable')
   })
+  reader.connect().catch((error: Error) => {
+    if (state !== 'closed') logger.error({ error: error.message }, 'redis reader gave up')
+  })
+  const history = createRedisHistory(reader, { keys: historyKeys(keyPrefix), replayLimit })
   client.on('ready', () => {
     void Promise.all([...new Set([...wanted, ...confirmed])].map(sync)).then(() => {
       if (state === 'closed' || !client.isReady) return
       const missing = [...wanted].filter((channel) => !confirmed.has(channel))
       if (missing.length > 0) logger.error({ channels: missing }, 'redis refused to subscribe')
-      setState('ready')
+      resubscribed = true
+      becomeReady()
     })
   })
   client.on('error', (error: Error) => {
     if (state === 'ready') logger.warn({ error: error.message }, 'redis subscriber lost')
     else logger.debug({ error: error.message }, 'redis subscriber still unavailable')
+    resubscribed = false
     if (state === 'ready') setState('down')
   })
   client.on('reconnecting', () => {
+    resubscribed = false
     if (state === 'ready') setState('down')
   })
   client.connect().catch((error: Error) => {
@@ -58,6 +86,7 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
     get state() {
       return state
     },
+    history,
     listen(next) {
       listener = next
     },
@@ -69,11 +98,15 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
       wanted.delete(channel)
       void sync(channel)
     },
+    async subscribed(channel) {
+      if (state !== 'ready') return false
+      await sync(channel)
+      return state === 'ready' && wanted.has(channel) && confirmed.has(channel)
+    },
     async close() {
       if (state === 'closed') return
       setState('closed')
-      if (client.isReady) await client.close()
-      else client.destroy()
+      await Promise.all([client, reader].map((c) => (c.isReady ? c.close() : c.destroy())))
     },
   }
 

@@ -1,3 +1,7 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { type RedisServer, startRedisServer } from '@stockpulse/testing'
 import { pino } from 'pino'
 import { createClient } from 'redis'
@@ -29,7 +33,13 @@ export async function startGateway(
 ): Promise<TestGateway> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ...env })
   const logger = options.logger ?? silentLogger
-  const bridge = options.bridge ?? createRedisBridge(config.redisUrl, { logger })
+  const bridge =
+    options.bridge ??
+    createRedisBridge(config.redisUrl, {
+      logger,
+      keyPrefix: config.keyPrefix,
+      replayLimit: config.historyReplayLimit,
+    })
   const gateway = createGateway({ bridge, config, logger })
   const { port } = await gateway.listen()
   return {
@@ -158,4 +168,52 @@ export async function createPublisher(url: string) {
       client.publish(channel, typeof message === 'string' ? message : JSON.stringify(message)),
     close: () => client.close(),
   }
+}
+
+// ---- The real worker ----
+
+const workerMain = join(
+  dirname(createRequire(import.meta.url).resolve('@stockpulse/worker/package.json')),
+  'dist/main.js',
+)
+
+export interface WorkerJob {
+  readonly child: ChildProcess
+  /** The exit code once the job is over. */
+  readonly exited: Promise<number | null>
+}
+
+/**
+ * Runs one job with the built worker CLI (`stockpulse-worker run`), publishing through its history
+ * script under `keyPrefix`, `pace` stocks per second (unpaced without).
+ */
+export function runWorkerJob(options: {
+  redisUrl: string
+  keyPrefix: string
+  taskId: string
+  stocks: number
+  pace?: number
+  extra?: readonly string[]
+}): WorkerJob {
+  const { redisUrl, keyPrefix, taskId, stocks, pace, extra = [] } = options
+  const args = [
+    ...['run', '--redis', redisUrl, '--key-prefix', keyPrefix, '--task-id', taskId],
+    ...[
+      '--stocks',
+      String(stocks),
+      '--concurrency',
+      '1',
+      '--cache-ttl',
+      '0',
+      '--log-level',
+      'error',
+    ],
+    ...(pace === undefined ? [] : ['--pace', String(pace)]),
+    ...extra,
+  ]
+  const child = spawn(process.execPath, [workerMain, ...args], {
+    env: { PATH: process.env.PATH },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  return { child, exited: once(child, 'exit').then(([code]) => code as number | null) }
 }

@@ -1,0 +1,115 @@
+import { historyKeys, parseChannel, parsePosition } from '@stockpulse/events'
+import { type RedisServer, startRedisServer } from '@stockpulse/testing'
+import { createClient } from 'redis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { HistoryUnavailableError } from './errors.js'
+import { canResume, createRedisHistory, type StreamInfo, withPosition } from './history.js'
+import { runWorkerJob } from './test-support.js'
+
+let redis: RedisServer
+let client: ReturnType<typeof createClient>
+beforeAll(async () => {
+  redis = await startRedisServer()
+  client = createClient({ url: redis.url, disableOfflineQueue: true })
+  client.on('error', () => {})
+  await client.connect()
+})
+afterAll(async () => {
+  client.destroy()
+  await redis.stop()
+})
+
+const channel = (name: string) => {
+  const parsed = parseChannel(name)
+  if (!parsed.ok) throw new Error(parsed.reason)
+  return parsed.channel
+}
+
+describe('history', () => {
+  const stream: StreamInfo = { firstId: '100-0', lastId: '200-5', maxDeletedId: '0-0' }
+  it.each<[string, string, string | undefined, StreamInfo | undefined, number, boolean]>([
+    ['the last entry', 'e1:200-5', 'e1', stream, 0, true],
+    ['an entry in the middle', 'e1:150-0', 'e1', stream, 20, true],
+    ['the first entry', 'e1:100-0', 'e1', stream, 50, true],
+    ['just over the limit', 'e1:150-0', 'e1', stream, 51, false],
+    ['before the first entry (trimmed)', 'e1:99-9', 'e1', stream, 20, false],
+    ['after a deleted entry', 'e1:150-0', 'e1', { ...stream, maxDeletedId: '160-0' }, 20, false],
+    ['beyond the stream', 'e1:200-6', 'e1', stream, 0, false],
+    ['another epoch', 'e0:150-0', 'e1', stream, 20, false],
+    ['no epoch yet', 'e1:150-0', undefined, stream, 20, false],
+    ['no stream', 'e1:150-0', 'e1', undefined, 0, false],
+    ['an emptied stream at its end', 'e1:200-5', 'e1', { ...stream, firstId: undefined }, 0, true],
+    ['an emptied stream', 'e1:150-0', 'e1', { ...stream, firstId: undefined }, 0, false],
+  ])('resumes from %s: %s', (_, since, epoch, info, after, expected) => {
+    expect(canResume(parsePosition(since)!, epoch, info, after, 50)).toBe(expected)
+  })
+
+  it('splices positions into stream entries exactly as the worker published them', async () => {
+    const subscriber = client.duplicate()
+    await subscriber.connect()
+    const published: string[] = []
+    await subscriber.subscribe('events:indicators', (message) => published.push(message))
+    const job = runWorkerJob({
+      redisUrl: redis.url,
+      keyPrefix: 'splice:',
+      taskId: 'calc_splice',
+      stocks: 25,
+    })
+    expect(await job.exited).toBe(0)
+    await subscriber.close()
+    const keys = historyKeys('splice:')
+    const epoch = (await client.get(keys.epoch))!
+    const entries = await client.xRange(keys.stream('events:indicators'), '-', '+')
+    expect(entries).toHaveLength(25)
+    expect(entries.map(({ id, message }) => withPosition(message.e!, epoch, id))).toEqual(published)
+  })
+
+  it('reads epoch, streams and task state in one step, a missing stream included', async () => {
+    const keys = historyKeys('read:')
+    const history = createRedisHistory(client, { keys, replayLimit: 100 })
+    expect(await history.read([{ channel: channel('events:tasks') }])).toEqual([
+      { epoch: undefined, lastId: undefined, recoverable: false, entries: [], tasks: [] },
+    ])
+    await client.set(keys.epoch, 'ep1')
+    for (const id of ['1-1', '1-2', '1-3']) {
+      await client.xAdd(keys.stream('events:task:calc_r'), id, { e: `{"n":"${id}"}` })
+    }
+    await client.hSet(keys.tasks, { calc_r: '{"r":1}', calc_s: '{"s":1}' })
+    const [task, tasks, system] = await history.read([
+      { channel: channel('events:task:calc_r'), since: parsePosition('ep1:1-1') },
+      { channel: channel('events:tasks'), since: parsePosition('ep1:9-9') },
+      { channel: channel('events:system') },
+    ])
+    expect(task).toEqual({
+      epoch: 'ep1',
+      lastId: '1-3',
+      recoverable: true,
+      entries: [
+        { id: '1-2', json: '{"n":"1-2"}' },
+        { id: '1-3', json: '{"n":"1-3"}' },
+      ],
+      tasks: ['{"r":1}'],
+    })
+    expect(tasks).toEqual({
+      epoch: 'ep1',
+      lastId: undefined,
+      recoverable: false,
+      entries: [],
+      tasks: ['{"r":1}', '{"s":1}'],
+    })
+    expect(system).toMatchObject({ lastId: undefined, recoverable: false, tasks: [] })
+    expect(await history.activeTasks()).toEqual(['{"r":1}', '{"s":1}'])
+  })
+
+  it('rejects with HistoryUnavailableError while Redis cannot answer', async () => {
+    const offline = createClient({ url: redis.url, disableOfflineQueue: true })
+    const history = createRedisHistory(offline, { keys: historyKeys(), replayLimit: 10 })
+    const failure = history.read([{ channel: channel('events:tasks') }])
+    await expect(failure).rejects.toBeInstanceOf(HistoryUnavailableError)
+    await expect(failure).rejects.toMatchObject({
+      name: 'HistoryUnavailableError',
+      operation: 'read',
+    })
+    await expect(history.runs(5)).rejects.toMatchObject({ operation: 'runs' })
+  })
+})

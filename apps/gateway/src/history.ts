@@ -1,0 +1,218 @@
+import {
+  compareStreamIds,
+  formatPosition,
+  type HistoryKeys,
+  type ParsedChannel,
+  type ParsedPosition,
+} from '@stockpulse/events'
+import { type createClient, ErrorReply, MultiErrorReply } from 'redis'
+import { HistoryUnavailableError } from './errors.js'
+
+// The gateway reads what the worker writes (`historyKeys(prefix)` of the contract): one stream per
+// channel, the latest progress of each running task, and the last runs. It never writes there.
+
+/** One stream entry: its id and the event JSON exactly as the worker stored it (no position). */
+export interface StreamEntry {
+  readonly id: string
+  readonly json: string
+}
+
+/** One channel of a subscribe, with the position the client resumes from, if it gave a valid one. */
+export interface HistoryRequest {
+  readonly channel: ParsedChannel
+  readonly since?: ParsedPosition | undefined
+}
+
+/** What a subscribe learns about one channel; all channels of a read come from one instant. */
+export interface ChannelHistory {
+  /** The current epoch; undefined until the worker's first event after Redis lost its data. */
+  readonly epoch: string | undefined
+  /** Id of the channel's newest entry; undefined while the channel has no stream. */
+  readonly lastId: string | undefined
+  /** With `since`: every event after it is still in the stream, and they fit the replay limit. */
+  readonly recoverable: boolean
+  /** When recoverable: the events after `since`, oldest first. */
+  readonly entries: readonly StreamEntry[]
+  /**
+   * Latest `task.progress` JSON of the running tasks the channel covers: all of them for
+   * `events:tasks`, its own for `events:task:{id}`, none for other channels.
+   */
+  readonly tasks: readonly string[]
+}
+
+/** Reads of the history; every method rejects with HistoryUnavailableError when Redis cannot answer. */
+export interface History {
+  /** One MULTI/EXEC for all `requests`, so that it is atomic against the worker's writes. */
+  read(requests: readonly HistoryRequest[]): Promise<ChannelHistory[]>
+  /** Latest `task.progress` JSON of every running task. */
+  activeTasks(): Promise<string[]>
+  /** The last `limit` runs' `task.completed` JSON, newest first. */
+  runs(limit: number): Promise<string[]>
+}
+
+/** What resuming needs to know of a stream (XINFO STREAM). */
+export interface StreamInfo {
+  /** undefined when the stream is empty. */
+  readonly firstId: string | undefined
+  readonly lastId: string
+  /** Highest id removed by XDEL ('0-0' for none). Redis 7.0 does not raise it on trims. */
+  readonly maxDeletedId: string
+}
+
+export type RedisClient = ReturnType<typeof createClient>
+
+/** HISTORY_REPLAY_LIMIT when nothing else is configured. */
+export const DEFAULT_REPLAY_LIMIT = 50_000
+
+export interface RedisHistoryOptions {
+  readonly keys: HistoryKeys
+  /** Most entries replayed per channel; more after `since` makes it unrecoverable. */
+  readonly replayLimit: number
+}
+
+/** The history in Redis, read through `client` (an ordinary connection, not the subscriber). */
+export function createRedisHistory(client: RedisClient, options: RedisHistoryOptions): History {
+  const { keys, replayLimit } = options
+  return {
+    async read(requests) {
+      const multi = client.multi()
+      // Where each reply will be: commands are numbered in the order they are queued.
+      let queued = 0
+      const add = (queue: () => unknown): number => {
+        queue()
+        return queued++
+      }
+      add(() => multi.get(keys.epoch))
+      const plans = requests.map(({ channel, since }) => {
+        const key = keys.stream(channel.name)
+        const info = add(() => multi.xInfoStream(key))
+        const range =
+          since && rangeable(since.id)
+            ? add(() => multi.xRange(key, `(${since.id}`, '+', { COUNT: replayLimit + 1 }))
+            : -1
+        let tasks = -1
+        if (channel.kind === 'tasks') tasks = add(() => multi.hVals(keys.tasks))
+        else if (channel.kind === 'task' && channel.id !== undefined) {
+          const id = channel.id
+          tasks = add(() => multi.hGet(keys.tasks, id))
+        }
+        return { info, range, tasks }
+      })
+      const replies = await exec(multi, 'read')
+      const epoch = (replies[0] as string | null) ?? undefined
+      return requests.map(({ since }, i): ChannelHistory => {
+        const plan = plans[i]!
+        const stream = streamInfo(replies[plan.info])
+        const range = plan.range < 0 ? [] : (replies[plan.range] as RangeReply)
+        const recoverable =
+          since !== undefined &&
+          plan.range >= 0 &&
+          canResume(since, epoch, stream, range.length, replayLimit)
+        return {
+          epoch,
+          lastId: stream?.lastId,
+          recoverable,
+          entries: recoverable
+            ? range.map(({ id, message }) => ({ id, json: message.e ?? '' }))
+            : [],
+          tasks: plan.tasks < 0 ? [] : taskList(replies[plan.tasks]),
+        }
+      })
+    },
+    activeTasks() {
+      return attempt('activeTasks', () => client.hVals(keys.tasks))
+    },
+    runs(limit) {
+      return attempt('runs', () => client.lRange(keys.runs, 0, limit - 1))
+    },
+  }
+}
+
+/**
+ * Whether a client at `since` can be brought up to date from the stream alone: same epoch, a
+ * position the stream has reached, nothing after it removed, and at most `limit` entries after it.
+ * Trims remove the oldest entries, so `since` must not be older than the first one left; a
+ * position just before it is refused too, since nothing tells whether entries were between.
+ */
+export function canResume(
+  since: ParsedPosition,
+  epoch: string | undefined,
+  stream: StreamInfo | undefined,
+  after: number,
+  limit: number,
+): boolean {
+  if (!stream || epoch === undefined || since.epoch !== epoch) return false
+  if (compareStreamIds(since.id, stream.lastId) > 0) return false
+  if (compareStreamIds(since.id, stream.maxDeletedId) < 0) return false
+  const oldest = stream.firstId
+  if (oldest === undefined && compareStreamIds(since.id, stream.lastId) !== 0) return false
+  if (oldest !== undefined && compareStreamIds(since.id, oldest) < 0) return false
+  return after <= limit
+}
+
+/** The event as it was delivered live: `,"position":"<epoch>:<id>"` spliced before its final `}`. */
+export function withPosition(json: string, epoch: string, id: string): string {
+  return `${json.slice(0, -1)},"position":"${formatPosition(epoch, id)}"}`
+}
+
+// ---- Helpers ----
+
+type Multi = ReturnType<RedisClient['multi']>
+type RangeReply = Array<{ id: string; message: Record<string, string> }>
+interface InfoReply {
+  readonly 'last-generated-id': string
+  readonly 'max-deleted-entry-id'?: string
+  readonly 'first-entry': { id: string } | null
+}
+
+const MAX_U64 = 2n ** 64n - 1n
+
+/** An id Redis accepts as an exclusive XRANGE start: both parts 64-bit, not the largest id. */
+function rangeable(id: string): boolean {
+  const [ms = '', seq = ''] = id.split('-')
+  const a = BigInt(ms)
+  const b = BigInt(seq)
+  return a <= MAX_U64 && b <= MAX_U64 && !(a === MAX_U64 && b === MAX_U64)
+}
+
+/** EXEC; a missing stream's XINFO error stands for "no stream", any other error fails the read. */
+async function exec(multi: Multi, operation: string): Promise<unknown[]> {
+  try {
+    return (await multi.exec()) as unknown[]
+  } catch (error) {
+    if (
+      error instanceof MultiErrorReply &&
+      error.errorIndexes.every((i) => isNoSuchKey(error.replies[i]))
+    ) {
+      return error.replies as unknown[]
+    }
+    throw new HistoryUnavailableError(operation, error)
+  }
+}
+
+async function attempt<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (error) {
+    throw new HistoryUnavailableError(operation, error)
+  }
+}
+
+function isNoSuchKey(reply: unknown): boolean {
+  return reply instanceof ErrorReply && reply.message.startsWith('ERR no such key')
+}
+
+function streamInfo(reply: unknown): StreamInfo | undefined {
+  if (reply instanceof ErrorReply) return undefined
+  const info = reply as InfoReply
+  return {
+    firstId: info['first-entry']?.id,
+    lastId: info['last-generated-id'],
+    maxDeletedId: info['max-deleted-entry-id'] ?? '0-0',
+  }
+}
+
+function taskList(reply: unknown): string[] {
+  if (Array.isArray(reply)) return reply as string[]
+  return typeof reply === 'string' ? [reply] : []
+}
