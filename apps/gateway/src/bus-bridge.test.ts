@@ -22,6 +22,42 @@ describe('bus-bridge', () => {
     expect(bridge.state).toBe('closed')
   })
 
+  it('has no history: a resume is acked recovered: false, with no replay and no snapshot', async () => {
+    const bus = createMemoryBus()
+    const bridge = createBusBridge(bus)
+    const gateway = createGateway({
+      bridge,
+      config: loadConfig({ PORT: '0', HOST: '127.0.0.1' }),
+      logger: silentLogger,
+    })
+    const { port } = await gateway.listen()
+    expect(bridge.history).toBeUndefined()
+    const client = await TestClient.open(`ws://127.0.0.1:${port}/ws/events?channels=`)
+    client.send({
+      type: 'subscribe',
+      channels: ['events:tasks', 'events:indicators'],
+      since: { 'events:tasks': 'abc:1-0' },
+    })
+    const ack = await client.next((m) => m.type === 'subscribed' && m !== client.received[1])
+    expect(client.received.slice(2)).toEqual([
+      {
+        type: 'subscribed',
+        results: [
+          { channel: 'events:tasks', ok: true, recovered: false },
+          { channel: 'events:indicators', ok: true },
+        ],
+      },
+    ])
+    expect(ack).toBe(client.received[2])
+    const event = taskProgress('calc_bus', 1, 100)
+    bus.publish('events:tasks', JSON.stringify(event))
+    expect(await client.next((m) => m.event_type === 'task.progress')).toEqual(event)
+    expect(gateway.stats().resumes).toEqual({ recovered: 0, unrecovered: 1 })
+    await client.close()
+    await gateway.close()
+    await bridge.close()
+  })
+
   it('subscribes the bus once per channel and stops delivering after unsubscribe', async () => {
     const bus = createMemoryBus()
     const bridge = createBusBridge(bus)

@@ -2,6 +2,7 @@ import {
   type ChannelResult,
   CloseCode,
   ErrorCode,
+  type ParsedChannel,
   type ParseError,
   parseChannel,
   parseClientFrame,
@@ -12,6 +13,8 @@ import { WebSocket } from 'ws'
 import { checkAccess } from './auth.js'
 import { type Connection, shut } from './connection.js'
 import type { Fanout } from './fanout.js'
+import type { Logger } from './logger.js'
+import type { Join, Resume } from './resume.js'
 import type { Subscriptions } from './subscriptions.js'
 
 /** Invalid frames a connection may send before it is closed with PROTOCOL_VIOLATION. */
@@ -20,18 +23,31 @@ export const MAX_INVALID_FRAMES = 10
 export interface ClientFramesOptions {
   readonly subscriptions: Subscriptions
   readonly fanout: Fanout
+  readonly resume: Resume
   readonly maxSubscriptions: number
+  readonly logger: Logger
 }
 
-/** The client side of the protocol: heartbeat, subscribe and unsubscribe frames, and abuse. */
+/**
+ * The client side of the protocol: heartbeat, subscribe and unsubscribe frames, and abuse. A
+ * connection's subscribes and unsubscribes run one after the other, each acked when done.
+ */
 export interface ClientFrames {
   handle(connection: Connection, data: RawData, isBinary: boolean): void
-  /** Joins channels, each with its own result: refused ones do not stop the others. */
-  subscribe(connection: Connection, channels: readonly string[], since?: object): ChannelResult[]
+  /**
+   * Joins channels, each with its own result (refused ones do not stop the others), and acks
+   * them with one `subscribed` frame after their replays or snapshots.
+   */
+  subscribe(
+    connection: Connection,
+    channels: readonly string[],
+    since?: Readonly<Record<string, string>>,
+    id?: string | number,
+  ): void
 }
 
 export function createClientFrames(options: ClientFramesOptions): ClientFrames {
-  const { subscriptions, fanout, maxSubscriptions } = options
+  const { subscriptions, fanout, resume, maxSubscriptions, logger } = options
   const frames: ClientFrames = {
     handle(connection, data, isBinary) {
       connection.lastFrameAt = Date.now()
@@ -48,49 +64,93 @@ export function createClientFrames(options: ClientFramesOptions): ClientFrames {
         case 'heartbeat':
           return send(connection, { type: 'heartbeat_ack', timestamp: new Date().toISOString() })
         case 'subscribe':
-          return send(connection, {
-            type: 'subscribed',
-            ...(frame.id === undefined ? {} : { id: frame.id }),
-            results: frames.subscribe(connection, frame.channels, frame.since),
-          })
+          return frames.subscribe(connection, frame.channels, frame.since, frame.id)
         case 'unsubscribe':
-          return send(connection, {
-            type: 'unsubscribed',
-            ...(frame.id === undefined ? {} : { id: frame.id }),
-            results: frame.channels.map((channel) => unsubscribe(connection, channel)),
+          return enqueue(connection, async () => {
+            send(connection, {
+              type: 'unsubscribed',
+              ...(frame.id === undefined ? {} : { id: frame.id }),
+              results: frame.channels.map((channel) => unsubscribe(connection, channel)),
+            })
           })
       }
     },
-    subscribe(connection, channels, since) {
-      return channels.map((name): ChannelResult => {
-        const parsed = parseChannel(name)
-        if (!parsed.ok) {
-          return {
-            channel: name,
-            ok: false,
-            code: ErrorCode.INVALID_CHANNEL,
-            message: parsed.reason,
+    subscribe(connection, channels, since, id) {
+      enqueue(connection, async () => {
+        const results: ChannelResult[] = []
+        const joins: Join[] = []
+        /** Where each join's result goes in `results`. */
+        const slots: number[] = []
+        const joining = new Set<string>()
+        for (const name of channels) {
+          const parsed = parseChannel(name)
+          const position = since && Object.hasOwn(since, name) ? since[name] : undefined
+          const refusal = parsed.ok ? denied(connection, parsed.channel, joining) : undefined
+          if (!parsed.ok) {
+            results.push({
+              channel: name,
+              ok: false,
+              code: ErrorCode.INVALID_CHANNEL,
+              message: parsed.reason,
+            })
+          } else if (refusal) {
+            results.push(refusal)
+          } else if (
+            joining.has(name) ||
+            (connection.channels.has(name) && position === undefined)
+          ) {
+            // Already there: a plain resubscribe changes nothing.
+            results.push({ channel: name, ok: true })
+          } else {
+            joining.add(name)
+            slots.push(results.length)
+            results.push({ channel: name, ok: true })
+            joins.push({ channel: parsed.channel, since: position })
           }
         }
-        const denied = checkAccess(connection.principal, parsed.channel)
-        if (denied) return { channel: name, ok: false, ...denied }
-        if (!connection.channels.has(name) && connection.channels.size >= maxSubscriptions) {
-          return {
-            channel: name,
-            ok: false,
-            code: ErrorCode.TOO_MANY_SUBSCRIPTIONS,
-            message: `at most ${maxSubscriptions} channels per connection`,
-          }
-        }
-        subscriptions.add(connection, parsed.channel)
-        // Nothing is replayed: a client resuming from a position is told it was not recovered.
-        return since && Object.hasOwn(since, name)
-          ? { channel: name, ok: true, recovered: false }
-          : { channel: name, ok: true }
+        const joined = await resume.join(connection, joins)
+        for (const [i, result] of joined.results.entries()) results[slots[i]!] = result
+        send(connection, {
+          type: 'subscribed',
+          ...(id === undefined ? {} : { id }),
+          results,
+        })
+        joined.live()
       })
     },
   }
   return frames
+
+  /** Why `connection` may not join `channel` now, or undefined. */
+  function denied(
+    connection: Connection,
+    channel: ParsedChannel,
+    joining: ReadonlySet<string>,
+  ): ChannelResult | undefined {
+    const forbidden = checkAccess(connection.principal, channel)
+    if (forbidden) return { channel: channel.name, ok: false, ...forbidden }
+    const known = connection.channels.has(channel.name) || joining.has(channel.name)
+    if (!known && connection.channels.size + joining.size >= maxSubscriptions) {
+      return {
+        channel: channel.name,
+        ok: false,
+        code: ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+        message: `at most ${maxSubscriptions} channels per connection`,
+      }
+    }
+    return undefined
+  }
+
+  /** Runs `task` after the connection's earlier subscribes and unsubscribes. */
+  function enqueue(connection: Connection, task: () => Promise<void>): void {
+    const next = (connection.work ?? Promise.resolve()).then(task).catch((error: Error) => {
+      logger.error({ connection: connection.id, error: error.message }, 'subscription failed')
+    })
+    connection.work = next
+    void next.then(() => {
+      if (connection.work === next) connection.work = undefined
+    })
+  }
 
   function unsubscribe(connection: Connection, name: string): ChannelResult {
     const parsed = parseChannel(name)

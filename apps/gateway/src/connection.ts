@@ -31,6 +31,8 @@ export class Connection extends WebSocket {
   pending: Map<string, OutboundEvent> | undefined = undefined
   /** The code the gateway closed this connection with, if it did. */
   closedWith: number | undefined = undefined
+  /** The subscribe or unsubscribe in progress; the next one waits for it. */
+  work: Promise<void> | undefined = undefined
 }
 
 /** Wires a freshly accepted connection to its owner. */

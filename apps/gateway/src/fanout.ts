@@ -21,7 +21,12 @@ export interface OutboundEvent {
   readonly size: number
   /** The event's `timestamp`, in ms since the epoch. */
   readonly timestamp: number
+  /** Its `position` in `channel`, when the worker's history gave it one. */
+  readonly position: string | undefined
 }
+
+/** Where a message comes from: Pub/Sub, or the history (a replay or a snapshot). */
+export type Origin = 'live' | 'history'
 
 export interface FanoutOptions {
   readonly subscriptions: Subscriptions
@@ -31,8 +36,22 @@ export interface FanoutOptions {
 }
 
 export interface Fanout {
-  /** Validates a message from the bridge and queues it for the channel's subscribers. */
+  /**
+   * Validates a message from the bridge and queues it for the channel's subscribers; held
+   * subscribers get it in their buffer instead.
+   */
   publish(channel: string, text: string): void
+  /** Validates and frames one message; undefined (logged and counted) when it breaks the contract. */
+  prepare(
+    channel: string,
+    family: ChannelKind,
+    text: string,
+    origin: Origin,
+  ): OutboundEvent | undefined
+  /** Writes events to one connection now, framed as its live events are (batch or not). */
+  write(connection: Connection, events: readonly OutboundEvent[]): void
+  /** Queues events for one connection, to be written with this tick's live events. */
+  deliver(connection: Connection, events: readonly OutboundEvent[]): void
   /** Drops what is queued for `connection` from `channel` (it just unsubscribed). */
   forget(connection: Connection, channel: string): void
   /** Connections over the buffer cap holding progress back. */
@@ -61,29 +80,40 @@ export function createFanout(options: FanoutOptions): Fanout {
     write,
   })
 
-  return {
+  const fanout: Fanout = {
     publish(channel, text) {
       const entry = subscriptions.lookup(channel)
       if (!entry) return
       const family = entry.kind
       stats.received[family]++
+      const outbound = fanout.prepare(channel, family, text, 'live')
+      if (!outbound) return
+      tick.push(outbound)
+      for (const connection of entry.members) {
+        if (connection.queue.length === 0) dirty.push(connection)
+        connection.queue.push(outbound)
+      }
+      if (entry.held.size > 0) for (const buffer of entry.held.values()) buffer.push(outbound)
+      schedule()
+    },
+    prepare(channel, family, text, origin) {
       const result = parseEvent(text)
       if (!result.ok) {
-        stats.dropped.invalid_event++
-        logger.warn({ channel, error: result.error.message }, 'dropped an invalid event')
-        return
+        stats.dropped[origin === 'live' ? 'invalid_event' : 'invalid_history']++
+        logger.warn({ channel, origin, error: result.error.message }, 'dropped an invalid event')
+        return undefined
       }
       const event = result.value
       if (!isEventAllowedOn(family, event.event_type)) {
-        stats.dropped.wrong_channel++
+        stats.dropped[origin === 'live' ? 'wrong_channel' : 'invalid_history']++
         logger.warn(
-          { channel, event_type: event.event_type },
+          { channel, origin, event_type: event.event_type },
           'dropped an event on the wrong channel',
         )
-        return
+        return undefined
       }
       const frame = textFrame(text)
-      const outbound: OutboundEvent = {
+      return {
         channel,
         family,
         eventType: event.event_type,
@@ -92,16 +122,15 @@ export function createFanout(options: FanoutOptions): Fanout {
         frame,
         size: frame[0]?.length ?? 0,
         timestamp: Date.parse(event.timestamp),
+        position: event.position,
       }
-      tick.push(outbound)
-      for (const connection of entry.members) {
-        if (connection.queue.length === 0) dirty.push(connection)
-        connection.queue.push(outbound)
-      }
-      if (!scheduled) {
-        scheduled = true
-        setImmediate(flush)
-      }
+    },
+    write,
+    deliver(connection, events) {
+      if (events.length === 0) return
+      if (connection.queue.length === 0) dirty.push(connection)
+      for (const event of events) connection.queue.push(event)
+      schedule()
     },
     forget(connection, channel) {
       const kept = connection.queue.filter((event) => event.channel !== channel)
@@ -114,6 +143,13 @@ export function createFanout(options: FanoutOptions): Fanout {
     stop() {
       backpressure.stop()
     },
+  }
+  return fanout
+
+  function schedule(): void {
+    if (scheduled) return
+    scheduled = true
+    setImmediate(flush)
   }
 
   function flush(): void {

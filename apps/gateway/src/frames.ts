@@ -46,6 +46,21 @@ export function uncork(ws: WebSocket): void {
   ;(ws as unknown as SocketInternals)._socket.uncork()
 }
 
+/** Resolves once the socket of `ws` has written what it holds, or is closed. */
+export function drained(ws: WebSocket): Promise<void> {
+  const socket = (ws as unknown as SocketInternals)._socket
+  if (socket.destroyed || !socket.writableNeedDrain) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done)
+      socket.off('close', done)
+      resolve()
+    }
+    socket.on('drain', done)
+    socket.on('close', done)
+  })
+}
+
 /** The contract's `batch` frame around already-encoded events, by concatenation. */
 export function batchText(events: readonly string[]): string {
   return `{"type":"batch","events":[${events.join(',')}]}`

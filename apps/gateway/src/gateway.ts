@@ -12,6 +12,7 @@ import {
   parseChannel,
   SYSTEM,
   TASKS_ALL,
+  taskChannel,
 } from '@stockpulse/events'
 import { WebSocket, WebSocketServer } from 'ws'
 import { type AuthResult, createAuthenticator, type Principal } from './auth.js'
@@ -25,6 +26,8 @@ import { type Heartbeat, startHeartbeat } from './heartbeat.js'
 import { createHttpRoutes } from './http-routes.js'
 import { type Logger, pathOf } from './logger.js'
 import { createMetrics, type GatewayStatsSnapshot, type Metrics, statsSnapshot } from './metrics.js'
+import { createResume } from './resume.js'
+import { type StaleTasks, startStaleTasks } from './stale-tasks.js'
 import { createStaticFiles } from './static-files.js'
 import { createSubscriptions } from './subscriptions.js'
 
@@ -62,10 +65,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   const { bridge, config, logger } = options
   const connections = new Set<Connection>()
   const subscriptions = createSubscriptions(bridge)
+  let staleTasks: StaleTasks | undefined
   const metrics = createMetrics({
     connections: () => connections.size,
     subscriptionsByFamily: () => subscriptions.byFamily(),
     bridgeReady: () => bridge.state === 'ready',
+    staleTasks: () => staleTasks?.count ?? 0,
   })
   const { stats } = metrics
   const fanout = createFanout({
@@ -74,10 +79,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger,
     maxClientBufferBytes: config.maxClientBufferBytes,
   })
+  const resume = createResume({
+    bridge,
+    subscriptions,
+    fanout,
+    stats,
+    logger,
+    maxClientBufferBytes: config.maxClientBufferBytes,
+    staleTaskMs: config.staleTaskMs,
+  })
   const frames = createClientFrames({
     subscriptions,
     fanout,
+    resume,
     maxSubscriptions: config.maxSubscriptionsPerConnection,
+    logger,
   })
   const authenticator = createAuthenticator(config.auth)
   const wss = new WebSocketServer({
@@ -116,6 +132,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       channels: subscriptions.byChannel(),
       congested: fanout.congested,
       bridge: { kind: bridge.kind, state: bridge.state },
+      staleTasks: staleTasks?.count ?? 0,
     })
 
   const server = createServer(
@@ -152,6 +169,15 @@ export function createGateway(options: GatewayOptions): Gateway {
         intervalMs: config.sweepIntervalMs,
         connections: () => connections,
       })
+      if (bridge.history) {
+        staleTasks = startStaleTasks({
+          history: bridge.history,
+          staleMs: config.staleTaskMs,
+          intervalMs: config.sweepIntervalMs,
+          logger,
+          notify: notifyStale,
+        })
+      }
       const address = server.address() as AddressInfo
       logger.info({ host: address.address, port: address.port, bridge: bridge.kind }, 'listening')
       return address
@@ -161,6 +187,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (closing) return
       closing = true
       heartbeat?.stop()
+      staleTasks?.stop()
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
       for (const connection of connections)
         shut(connection, CloseCode.SHUTDOWN, 'server shutting down')
@@ -240,19 +267,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     })
     if (!bridgeUp) notify(connection, textFrame(noticeText(NoticeCode.BRIDGE_DOWN)))
     const requested = url.searchParams.get('channels')
-    send(connection, {
-      type: 'subscribed',
-      results: frames.subscribe(
-        connection,
-        requested === null ? defaultsFor(principal) : list(requested),
-      ),
-    })
+    frames.subscribe(connection, requested === null ? defaultsFor(principal) : list(requested))
     logger.debug({ connection: connection.id, user: principal?.userId }, 'connection accepted')
   }
 
   function notifyAll(code: BridgeNotice): void {
     const frame = textFrame(noticeText(code))
     for (const connection of connections) notify(connection, frame)
+  }
+
+  /** Tells the subscribers of `events:tasks` and of the task's own channel, each once. */
+  function notifyStale(taskId: string, notice: string): void {
+    const frame = textFrame(notice)
+    const own = subscriptions.lookup(taskChannel(taskId))?.members
+    const all = subscriptions.lookup(TASKS_ALL)?.members
+    for (const connection of own ?? []) notify(connection, frame)
+    for (const connection of all ?? []) if (!own?.has(connection)) notify(connection, frame)
   }
 }
 

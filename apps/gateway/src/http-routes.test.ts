@@ -92,11 +92,21 @@ describe('http-routes', () => {
       messages: { received: 2, sent: 2, dropped: 1 },
       received_by_family: expect.objectContaining({ tasks: 2, task: 0 }),
       sent_by_family: expect.objectContaining({ tasks: 2 }),
-      dropped_by_reason: { invalid_event: 1, wrong_channel: 0, conflated: 0, slow_client: 0 },
+      dropped_by_reason: {
+        invalid_event: 1,
+        wrong_channel: 0,
+        conflated: 0,
+        slow_client: 0,
+        invalid_history: 0,
+      },
       slow_disconnects: 0,
       congested_connections: 0,
       closes_by_code: {},
       bridge: { kind: 'bus', state: 'ready' },
+      resumes: { recovered: 0, unrecovered: 0 },
+      history_events: { replayed: 0, snapshot: 0 },
+      history_read_failures: 0,
+      stale_tasks: 0,
       uptime_seconds: expect.any(Number),
     })
 

@@ -2,14 +2,26 @@ import { CHANNEL_EVENT_TYPES, type ChannelKind } from '@stockpulse/events'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Bridge, BridgeState } from './bridge.js'
 
-/** Why a message from the bridge, or an event meant for a client, was not delivered. */
-export type DropReason = 'invalid_event' | 'wrong_channel' | 'conflated' | 'slow_client'
+/**
+ * Why a message from the bridge, or an event meant for a client, was not delivered.
+ * `invalid_history`: a stream entry, task state or run read from Redis that breaks the contract.
+ */
+export type DropReason =
+  | 'invalid_event'
+  | 'wrong_channel'
+  | 'conflated'
+  | 'slow_client'
+  | 'invalid_history'
 const DROP_REASONS: readonly DropReason[] = [
   'invalid_event',
   'wrong_channel',
   'conflated',
   'slow_client',
+  'invalid_history',
 ]
+
+/** How the subscribes that named a `since` position came out. */
+export type ResumeOutcome = 'recovered' | 'unrecovered'
 
 /** Channel families: the contract's channel kinds. */
 export const FAMILIES = Object.keys(CHANNEL_EVENT_TYPES) as ChannelKind[]
@@ -23,6 +35,9 @@ export interface GatewayStats {
   slowDisconnects: number
   /** close code -> connections closed with it */
   readonly closes: Map<number, number>
+  readonly resumes: Record<ResumeOutcome, number>
+  /** Events written to clients from the history: replays, and snapshots (no position). */
+  readonly history: { replayed: number; snapshot: number; readFailures: number }
 }
 
 /** What the gauges read at scrape time. */
@@ -30,6 +45,8 @@ export interface LiveState {
   connections(): number
   subscriptionsByFamily(): Record<ChannelKind, number>
   bridgeReady(): boolean
+  /** Running tasks silent for STALE_TASK_S at the last sweep. */
+  staleTasks(): number
 }
 
 export interface Metrics {
@@ -50,6 +67,8 @@ export function createMetrics(live: LiveState): Metrics {
     dropped: zeroes(DROP_REASONS),
     slowDisconnects: 0,
     closes: new Map(),
+    resumes: { recovered: 0, unrecovered: 0 },
+    history: { replayed: 0, snapshot: 0, readFailures: 0 },
   }
   const registry = new Registry()
   const registers = [registry]
@@ -82,6 +101,14 @@ export function createMetrics(live: LiveState): Metrics {
       this.set(live.bridgeReady() ? 1 : 0)
     },
   })
+  new Gauge({
+    name: `${PREFIX}stale_tasks`,
+    help: 'Running tasks that sent no event for STALE_TASK_S, at the last sweep',
+    registers,
+    collect() {
+      this.set(live.staleTasks())
+    },
+  })
   counterOf(
     'messages_received_total',
     'Messages from the bridge, by channel family',
@@ -99,6 +126,16 @@ export function createMetrics(live: LiveState): Metrics {
   )
   counterOf('slow_disconnects_total', 'Clients closed with SLOW_CLIENT', undefined, () => [
     ['', stats.slowDisconnects],
+  ])
+  counterOf('resumes_total', 'Subscribes with a `since` position, by outcome', 'outcome', () =>
+    Object.entries(stats.resumes),
+  )
+  counterOf('history_events_total', 'Events written from the history, by kind', 'kind', () => [
+    ['replayed', stats.history.replayed],
+    ['snapshot', stats.history.snapshot],
+  ])
+  counterOf('history_read_failures_total', 'History reads Redis did not answer', undefined, () => [
+    ['', stats.history.readFailures],
   ])
   const lag = new Histogram({
     name: `${PREFIX}delivery_lag_seconds`,
@@ -143,6 +180,10 @@ export interface GatewayStatsSnapshot {
   readonly congested_connections: number
   readonly closes_by_code: Record<string, number>
   readonly bridge: { readonly kind: Bridge['kind']; readonly state: BridgeState }
+  readonly resumes: { readonly recovered: number; readonly unrecovered: number }
+  readonly history_events: { readonly replayed: number; readonly snapshot: number }
+  readonly history_read_failures: number
+  readonly stale_tasks: number
   readonly uptime_seconds: number
 }
 
@@ -152,6 +193,7 @@ export interface LiveSnapshot {
   readonly channels: Record<string, number>
   readonly congested: number
   readonly bridge: { readonly kind: Bridge['kind']; readonly state: BridgeState }
+  readonly staleTasks: number
 }
 
 export function statsSnapshot(stats: GatewayStats, live: LiveSnapshot): GatewayStatsSnapshot {
@@ -166,6 +208,10 @@ export function statsSnapshot(stats: GatewayStats, live: LiveSnapshot): GatewayS
     congested_connections: live.congested,
     closes_by_code: Object.fromEntries(stats.closes),
     bridge: live.bridge,
+    resumes: { ...stats.resumes },
+    history_events: { replayed: stats.history.replayed, snapshot: stats.history.snapshot },
+    history_read_failures: stats.history.readFailures,
+    stale_tasks: live.staleTasks,
     uptime_seconds: Math.round((Date.now() - stats.startedAt) / 1000),
   }
 }

@@ -1,12 +1,16 @@
 import type { ChannelKind, ParsedChannel } from '@stockpulse/events'
 import type { Bridge } from './bridge.js'
 import type { Connection } from './connection.js'
+import type { OutboundEvent } from './fanout.js'
 import { FAMILIES } from './metrics.js'
 
 /** The connections on one channel. */
 export interface ChannelMembers {
   readonly kind: ChannelKind
+  /** Connections the channel's events are delivered to. */
   readonly members: ReadonlySet<Connection>
+  /** Connections catching up (replay or snapshot): their live events wait in these buffers. */
+  readonly held: ReadonlyMap<Connection, OutboundEvent[]>
 }
 
 /**
@@ -16,6 +20,13 @@ export interface ChannelMembers {
 export interface Subscriptions {
   /** Adds `connection` to `channel`; `false` when it was already there. */
   add(connection: Connection, channel: ParsedChannel): boolean
+  /**
+   * Puts `connection` on `channel` (or keeps it there) with its live events buffered instead of
+   * delivered, from now until `release`.
+   */
+  hold(connection: Connection, channel: ParsedChannel): void
+  /** Ends `hold`: the events buffered meanwhile; undefined when the connection left the channel. */
+  release(connection: Connection, channel: string): OutboundEvent[] | undefined
   remove(connection: Connection, channel: string): boolean
   removeAll(connection: Connection): void
   lookup(channel: string): ChannelMembers | undefined
@@ -25,25 +36,32 @@ export interface Subscriptions {
 }
 
 export function createSubscriptions(bridge: Bridge): Subscriptions {
-  const channels = new Map<string, { kind: ChannelKind; members: Set<Connection> }>()
+  const channels = new Map<string, Entry>()
   const subscriptions: Subscriptions = {
-    add(connection, { name, kind }) {
-      if (connection.channels.has(name)) return false
-      let entry = channels.get(name)
-      if (!entry) {
-        entry = { kind, members: new Set() }
-        channels.set(name, entry)
-        bridge.subscribe(name)
-      }
-      entry.members.add(connection)
-      connection.channels.add(name)
+    add(connection, channel) {
+      if (connection.channels.has(channel.name)) return false
+      join(connection, channel).members.add(connection)
       return true
+    },
+    hold(connection, channel) {
+      const entry = join(connection, channel)
+      entry.members.delete(connection)
+      entry.held.set(connection, [])
+    },
+    release(connection, name) {
+      const entry = channels.get(name)
+      const buffered = entry?.held.get(connection)
+      if (!entry || !buffered) return undefined
+      entry.held.delete(connection)
+      entry.members.add(connection)
+      return buffered
     },
     remove(connection, name) {
       if (!connection.channels.delete(name)) return false
       const entry = channels.get(name)
       entry?.members.delete(connection)
-      if (entry?.members.size === 0) {
+      entry?.held.delete(connection)
+      if (entry?.members.size === 0 && entry.held.size === 0) {
         channels.delete(name)
         bridge.unsubscribe(name)
       }
@@ -54,16 +72,38 @@ export function createSubscriptions(bridge: Bridge): Subscriptions {
     },
     lookup: (name) => channels.get(name),
     byChannel() {
-      return Object.fromEntries([...channels].map(([name, { members }]) => [name, members.size]))
+      return Object.fromEntries([...channels].map(([name, entry]) => [name, size(entry)]))
     },
     byFamily() {
       const counts = Object.fromEntries(FAMILIES.map((family) => [family, 0])) as Record<
         ChannelKind,
         number
       >
-      for (const { kind, members } of channels.values()) counts[kind] += members.size
+      for (const entry of channels.values()) counts[entry.kind] += size(entry)
       return counts
     },
   }
   return subscriptions
+
+  /** The channel's entry, created (and subscribed on the bridge) for its first connection. */
+  function join(connection: Connection, { name, kind }: ParsedChannel): Entry {
+    let entry = channels.get(name)
+    if (!entry) {
+      entry = { kind, members: new Set(), held: new Map() }
+      channels.set(name, entry)
+      bridge.subscribe(name)
+    }
+    connection.channels.add(name)
+    return entry
+  }
+}
+
+interface Entry {
+  readonly kind: ChannelKind
+  readonly members: Set<Connection>
+  readonly held: Map<Connection, OutboundEvent[]>
+}
+
+function size(entry: Entry): number {
+  return entry.members.size + entry.held.size
 }

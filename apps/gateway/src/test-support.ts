@@ -2,10 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { compareStreamIds, parsePosition } from '@stockpulse/events'
 import { type RedisServer, startRedisServer } from '@stockpulse/testing'
 import { pino } from 'pino'
 import { createClient } from 'redis'
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { type ClientOptions, WebSocket } from 'ws'
 import type { Bridge } from './bridge.js'
 import { loadConfig } from './config.js'
@@ -216,4 +217,47 @@ export function runWorkerJob(options: {
     stdio: ['ignore', 'ignore', 'inherit'],
   })
   return { child, exited: once(child, 'exit').then(([code]) => code as number | null) }
+}
+
+/** The channel an event arrived on, for a client joined to `events:tasks` and `events:indicators`. */
+export function jobChannel(event: Received): string {
+  return event.event_type === 'stock.indicators.completed' ? 'events:indicators' : 'events:tasks'
+}
+
+/** `since` for a resume: the position of the last event received on each channel. */
+export function lastPositions(events: readonly Received[]): Record<string, string> {
+  const since: Record<string, string> = {}
+  for (const event of events) since[jobChannel(event)] = event.position as string
+  return since
+}
+
+/**
+ * Checks that `events` are one whole worker job of `stocks` stocks on `events:tasks` and
+ * `events:indicators`, each event exactly once and in order: positions rising in each channel,
+ * every stock once, progress never going back, the completion last.
+ */
+export function expectWholeJob(events: readonly Received[], stocks: number): void {
+  const last = new Map<string, string>()
+  for (const event of events) {
+    const channel = jobChannel(event)
+    const position = parsePosition(event.position as string)
+    expect(position, `position of ${JSON.stringify(event).slice(0, 120)}`).toBeDefined()
+    const previous = last.get(channel)
+    if (previous !== undefined && position) {
+      expect(
+        compareStreamIds(position.id, previous),
+        `${channel} after ${previous}`,
+      ).toBeGreaterThan(0)
+    }
+    if (position) last.set(channel, position.id)
+  }
+  const codes = events.filter((e) => e.event_type === 'stock.indicators.completed')
+  expect(new Set(codes.map((e) => e.stock_code)).size).toBe(stocks)
+  expect(codes).toHaveLength(stocks)
+  const progress = events.filter((e) => e.event_type === 'task.progress').map((e) => e.processed)
+  expect(progress).toEqual([...progress].sort((a, b) => (a as number) - (b as number)))
+  expect(progress[0]).toBe(0)
+  expect(progress.at(-1)).toBe(stocks)
+  expect(events.at(-1)?.event_type).toBe('task.completed')
+  expect(events).toHaveLength(stocks + progress.length + 1)
 }

@@ -1,0 +1,295 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { historyKeys, parsePosition } from '@stockpulse/events'
+import { type RedisServer, startRedisServer } from '@stockpulse/testing'
+import { createClient } from 'redis'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  expectWholeJob,
+  jobChannel,
+  lastPositions,
+  type Received,
+  runWorkerJob,
+  startGateway,
+  TestClient,
+  type TestGateway,
+  until,
+  untilReady,
+  withRedis,
+} from './test-support.js'
+
+const shared = withRedis()
+const JOB_CHANNELS = ['events:tasks', 'events:indicators']
+let test: TestGateway | undefined
+const clients: TestClient[] = []
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()))
+  await test?.close()
+  test = undefined
+})
+
+/** Where the current test's gateway reads the history and its worker job writes it. */
+let place = { name: '', redisUrl: '' }
+
+/** A gateway reading the history under `<name>:` in Redis at `redisUrl`. */
+async function gateway(
+  name: string,
+  env: Record<string, string> = {},
+  redisUrl = shared.redis.url,
+) {
+  place = { name, redisUrl }
+  test = await startGateway({ REDIS_URL: redisUrl, KEY_PREFIX: `${name}:`, ...env })
+  await untilReady(test)
+  return test
+}
+
+/** The worker CLI running task `calc_<name>` where the gateway reads, `pace` stocks a second. */
+function startJob(stocks: number, pace?: number) {
+  const { name, redisUrl } = place
+  const options = { redisUrl, keyPrefix: `${name}:`, taskId: `calc_${name}`, stocks }
+  return runWorkerJob(pace === undefined ? options : { ...options, pace })
+}
+
+async function open(query: string): Promise<TestClient> {
+  const client = await TestClient.open(test!.wsUrl(query))
+  clients.push(client)
+  return client
+}
+
+/** Connects with no channel, then resumes `channels` from `since` with one subscribe frame. */
+async function resume(since: Record<string, string>, channels = JOB_CHANNELS) {
+  const client = await open('?channels=')
+  client.send({ type: 'subscribe', id: 'resume', channels, since })
+  const ack = await client.next((m) => m.type === 'subscribed' && m.id === 'resume', 10_000)
+  return { client, ack, before: client.received.slice(2, client.received.indexOf(ack)) }
+}
+
+/** The epoch and the positions of the first and last entries of a channel's stream. */
+async function streamEnds(prefix: string, channel: string) {
+  const reader = createClient({ url: shared.redis.url })
+  await reader.connect()
+  const keys = historyKeys(prefix)
+  const [epoch, [first], [last]] = await Promise.all([
+    reader.get(keys.epoch),
+    reader.xRange(keys.stream(channel), '-', '+', { COUNT: 1 }),
+    reader.xRevRange(keys.stream(channel), '+', '-', { COUNT: 1 }),
+  ])
+  await reader.close()
+  return { epoch, first: `${epoch}:${first!.id}`, last: `${epoch}:${last!.id}` }
+}
+
+const isEvent = (m: Received) => 'event_type' in m
+/** The `position` of an ack's `i`th result. */
+const ackPosition = (ack: Received | undefined, i = 0) =>
+  (ack?.results as Array<{ position?: string }> | undefined)?.[i]?.position
+const stocksOf = (client: TestClient) =>
+  client.events().filter((e) => e.event_type === 'stock.indicators.completed').length
+
+describe('resume', () => {
+  it('brings a client back after 2 s away mid-job with every event exactly once, in order', async () => {
+    await gateway('away')
+    const first = await open('?channels=events:tasks,events:indicators')
+    const job = startJob(5_000, 1_250)
+    await until(() => stocksOf(first) >= 1_000, '1,000 stocks live', 15_000)
+    await first.close()
+    const seen = first.events()
+    await sleep(2_000)
+
+    const { client, ack, before } = await resume(lastPositions(seen))
+    expect(ack.results).toEqual(
+      JOB_CHANNELS.map((channel) => ({
+        channel,
+        ok: true,
+        recovered: true,
+        position: expect.stringMatching(/^[a-z0-9]+:\d+-\d+$/),
+      })),
+    )
+    // The replay came before the ack: what was missed while away.
+    expect(before.length).toBeGreaterThan(1_000)
+    expect(before.every(isEvent)).toBe(true)
+    await client.next((m) => m.event_type === 'task.completed', 20_000)
+    expect(await job.exited).toBe(0)
+    const all = [...seen, ...client.events()]
+    expect(all).toHaveLength(5_102)
+    expect(new Set(all.map((e) => `${jobChannel(e)} ${e.position}`)).size).toBe(5_102)
+    expectWholeJob(all, 5_000)
+    expect(test!.gateway.stats()).toMatchObject({
+      resumes: { recovered: 2, unrecovered: 0 },
+      history_events: { replayed: before.length, snapshot: 0 },
+    })
+    const metrics = (await (await fetch(test!.httpUrl('/metrics'))).text()).split('\n')
+    expect(metrics).toContain('stockpulse_gateway_resumes_total{outcome="recovered"} 2')
+    expect(metrics).toContain(
+      `stockpulse_gateway_history_events_total{kind="replayed"} ${before.length}`,
+    )
+  })
+
+  it('gives a client joining at ~50 % the current progress before anything live', async () => {
+    await gateway('half')
+    const watcher = await open('?channels=events:tasks')
+    const job = startJob(2_000, 1_000)
+    await until(
+      () => watcher.events().some((e) => (e.processed as number) >= 1_000),
+      'half of the job',
+      15_000,
+    )
+    const late = await open('?channels=events:tasks')
+    const [connected, current, ack] = late.received
+    expect(connected?.type).toBe('connected')
+    expect(current).toMatchObject({
+      event_type: 'task.progress',
+      task_id: 'calc_half',
+      status: 'running',
+    })
+    expect(current).not.toHaveProperty('position')
+    expect(current?.processed).toBeGreaterThanOrEqual(1_000)
+    expect(ack).toEqual({
+      type: 'subscribed',
+      results: [{ channel: 'events:tasks', ok: true, position: expect.any(String) }],
+    })
+    await late.next((m) => m.event_type === 'task.completed', 15_000)
+    expect(await job.exited).toBe(0)
+    // Live from the ack's position on: the snapshot is the progress just before the first live one.
+    const live = late.received.slice(3)
+    expect(live.every((e) => isEvent(e) && e.position !== undefined)).toBe(true)
+    const watched = watcher.events()
+    const next = watched.findIndex((e) => e.position === live[0]?.position)
+    expect(watched.slice(next)).toEqual(live)
+    expect(watched[next - 1]?.position).toBe(ackPosition(ack))
+    const { position: _, ...snapshotted } = watched[next - 1]!
+    expect(snapshotted).toEqual(current)
+  })
+
+  it('re-runs the replay for a channel subscribed again with `since`', async () => {
+    await gateway('again')
+    const client = await open('?channels=events:indicators')
+    const job = startJob(30)
+    expect(await job.exited).toBe(0)
+    await until(() => client.events().length === 30, 'the 30 stocks')
+    const stocks = client.events().map((e) => e.stock_code)
+    client.send({
+      type: 'subscribe',
+      id: 2,
+      channels: ['events:indicators'],
+      since: { 'events:indicators': client.events()[9]!.position as string },
+    })
+    const ack = await client.next((m) => m.id === 2)
+    expect(ack.results).toEqual([
+      { channel: 'events:indicators', ok: true, recovered: true, position: expect.any(String) },
+    ])
+    const again = client.events().slice(30)
+    expect(again.map((e) => e.stock_code)).toEqual(stocks.slice(10))
+    expect(client.received.indexOf(ack)).toBe(client.received.length - 1)
+    expect(test!.gateway.stats().channels).toEqual({ 'events:indicators': 1 })
+  })
+
+  it('replays to a dozen clients resuming at once, a few at a time', async () => {
+    await gateway('crowd')
+    const job = startJob(40)
+    expect(await job.exited).toBe(0)
+    const { first } = await streamEnds('crowd:', 'events:indicators')
+    const crowd = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        resume({ 'events:indicators': first }, ['events:indicators']),
+      ),
+    )
+    for (const { ack, before } of crowd) {
+      expect(ack.results).toMatchObject([{ recovered: true }])
+      expect(before).toHaveLength(39)
+      expect(new Set(before.map((e) => e.position)).size).toBe(39)
+    }
+  })
+
+  it('answers positions it cannot replay with recovered: false and, for task channels, a snapshot', async () => {
+    await gateway('far', { HISTORY_REPLAY_LIMIT: '20' })
+    const job = startJob(30)
+    expect(await job.exited).toBe(0)
+    const { epoch, first, last } = await streamEnds('far:', 'events:indicators')
+    const at = (id: string) => `${epoch}:${id}`
+    const { ack, before } = await resume(
+      {
+        'events:indicators': first, // 29 events after it: over the limit of 20
+        'events:tasks': 'otherepoch:1-0',
+        'events:task:calc_far': at('0-1'), // older than the stream's first entry
+        'events:system': at('1-0'), // no such stream
+      },
+      ['events:indicators', 'events:tasks', 'events:task:calc_far', 'events:system'],
+    )
+    expect(ack.results).toEqual([
+      { channel: 'events:indicators', ok: true, recovered: false, position: last },
+      { channel: 'events:tasks', ok: true, recovered: false, position: expect.any(String) },
+      { channel: 'events:task:calc_far', ok: true, recovered: false, position: expect.any(String) },
+      { channel: 'events:system', ok: true, recovered: false },
+    ])
+    // The task is over, so there is no running task to show.
+    expect(before).toEqual([])
+    expect(test!.gateway.stats().resumes).toEqual({ recovered: 0, unrecovered: 4 })
+  })
+
+  it('treats ?channels= (present, empty) as no channel at all', async () => {
+    await gateway('none')
+    const client = await open('?channels=')
+    expect(client.received).toEqual([
+      expect.objectContaining({ type: 'connected' }),
+      { type: 'subscribed', results: [] },
+    ])
+    expect(test!.gateway.stats().channels).toEqual({})
+    expect(await shared.publisher.publish('events:tasks', '{}')).toBe(0)
+  })
+})
+
+describe('resume after Redis lost its data', () => {
+  let redis: RedisServer
+  afterEach(() => redis.stop())
+
+  it('says recovered: false with a snapshot of the running task, then an empty one once it is done', async () => {
+    redis = await startRedisServer()
+    await gateway('lost', {}, redis.url)
+    const first = await open('?channels=events:tasks,events:indicators')
+    const job = startJob(4_000, 1_000)
+    await until(() => stocksOf(first) >= 500, '500 stocks live', 15_000)
+    await redis.kill()
+    await first.next((m) => m.code === 'bridge_down')
+    await first.close()
+    const since = lastPositions(first.events())
+    await redis.start()
+    await untilReady(test!)
+    const reader = createClient({ url: redis.url })
+    await reader.connect()
+    await until(
+      async () => (await reader.hGet(historyKeys('lost:').tasks, 'calc_lost')) !== null,
+      'the running task back in the task state',
+      10_000,
+    )
+    await reader.close()
+
+    const running = await resume(since)
+    expect(running.ack.results).toEqual(
+      JOB_CHANNELS.map((channel) => ({
+        channel,
+        ok: true,
+        recovered: false,
+        position: expect.any(String),
+      })),
+    )
+    const [snapshot, ...rest] = running.before
+    expect(rest).toEqual([])
+    expect(snapshot).toMatchObject({ event_type: 'task.progress', task_id: 'calc_lost' })
+    expect(snapshot).not.toHaveProperty('position')
+    const newEpoch = parsePosition(ackPosition(running.ack) ?? '')?.epoch
+    expect(newEpoch).toMatch(/^[a-z0-9]+$/)
+    expect(newEpoch).not.toBe(parsePosition(since['events:tasks']!)?.epoch)
+
+    expect(await job.exited).toBe(0)
+    const done = await resume(since)
+    expect(done.ack.results).toEqual(
+      JOB_CHANNELS.map((channel) => ({
+        channel,
+        ok: true,
+        recovered: false,
+        position: expect.any(String),
+      })),
+    )
+    expect(done.before).toEqual([])
+  })
+})

@@ -1,0 +1,232 @@
+import { setImmediate as yieldToLive } from 'node:timers/promises'
+import {
+  type ChannelResult,
+  compareStreamIds,
+  formatPosition,
+  type ParsedChannel,
+  parsePosition,
+} from '@stockpulse/events'
+import { WebSocket } from 'ws'
+import type { Bridge } from './bridge.js'
+import type { Connection } from './connection.js'
+import type { Fanout, OutboundEvent } from './fanout.js'
+import { drained } from './frames.js'
+import { type ChannelHistory, withPosition } from './history.js'
+import type { Logger } from './logger.js'
+import type { GatewayStats } from './metrics.js'
+import { staleTask } from './stale-tasks.js'
+import type { Subscriptions } from './subscriptions.js'
+
+/** One channel a connection joins, with the position it resumes from, as the client sent it. */
+export interface Join {
+  readonly channel: ParsedChannel
+  readonly since: string | undefined
+}
+
+/** Channels caught up and ready to go live. */
+export interface Joined {
+  /** One ok entry per join, in order, for the `subscribed` ack. */
+  readonly results: ChannelResult[]
+  /** Delivers what arrived during the join (after what was read), then live events: call after the ack. */
+  live(): void
+}
+
+export interface ResumeOptions {
+  readonly bridge: Bridge
+  readonly subscriptions: Subscriptions
+  readonly fanout: Fanout
+  readonly stats: GatewayStats
+  readonly logger: Logger
+  /** MAX_CLIENT_BUFFER_BYTES: a replay waits for the socket to drain past half of it. */
+  readonly maxClientBufferBytes: number
+  /** STALE_TASK_S: a snapshot's task silent this long is followed by a `task_stale` notice. */
+  readonly staleTaskMs: number
+}
+
+/** Joins channels with no event lost or repeated: replay from `since`, or a snapshot. */
+export interface Resume {
+  join(connection: Connection, joins: readonly Join[]): Promise<Joined>
+}
+
+/** Replayed events written per system call (or per `batch` frame); live traffic runs between. */
+const REPLAY_CHUNK = 256
+/**
+ * Resumes (joins with a `since`) reading and replaying at once; more wait their turn, buffering
+ * their live events. A reconnect storm then holds a few replays in memory, not one per client.
+ */
+const MAX_CONCURRENT_RESUMES = 4
+/** Most prepared replay events kept for the resumes running at the same time. */
+const MAX_PREPARED = 50_000
+
+/**
+ * For each channel: buffer its live events for this connection, wait until the bridge hears it,
+ * read the history in one atomic step, write the replay (or the snapshot) and hand back the
+ * ack entries; `live()` then flushes the buffered events newer than what was read. Without a
+ * history (the bus), or when Redis cannot be read, channels join live at once, with `recovered:
+ * false` where a position was given.
+ */
+export function createResume(options: ResumeOptions): Resume {
+  const { bridge, subscriptions, fanout, stats, logger, maxClientBufferBytes, staleTaskMs } =
+    options
+  let resuming = 0
+  const waiting: Array<() => void> = []
+  /**
+   * Replayed events validated and framed while resumes overlap, by channel and position: a
+   * reconnect storm replays the same entries to every client. Emptied when no resume runs.
+   */
+  const prepared = new Map<string, OutboundEvent>()
+  return {
+    async join(connection, joins) {
+      const history = bridge.history
+      if (!history) {
+        for (const { channel } of joins) subscriptions.add(connection, channel)
+        return { results: joins.map((join) => result(join, undefined)), live: () => {} }
+      }
+      for (const { channel } of joins) {
+        // A resubscribe starts over: what is queued for it is replayed or older than `since`.
+        fanout.forget(connection, channel.name)
+        subscriptions.hold(connection, channel)
+      }
+      const heard = await Promise.all(joins.map(({ channel }) => bridge.subscribed(channel.name)))
+      const readable = joins.filter((_, i) => heard[i])
+      const reads = new Map<Join, ChannelHistory>()
+      const resumes = joins.some((join) => join.since !== undefined)
+      if (resumes) await turn()
+      try {
+        if (readable.length > 0) {
+          try {
+            const got = await history.read(
+              readable.map(({ channel, since }) => ({
+                channel,
+                since: since === undefined ? undefined : parsePosition(since),
+              })),
+            )
+            for (const [i, join] of readable.entries()) reads.set(join, got[i]!)
+          } catch (error) {
+            stats.history.readFailures++
+            logger.warn({ error: (error as Error).message }, 'history unreadable: joined live only')
+          }
+        }
+        for (const join of joins) {
+          const read = reads.get(join)
+          if (!read || !holding(connection, join.channel.name)) continue
+          if (read.recoverable) await replay(connection, join.channel, read)
+          else snapshot(connection, join.channel, read.tasks)
+        }
+      } finally {
+        if (resumes) done()
+      }
+      return {
+        results: joins.map((join) => result(join, reads.get(join))),
+        live() {
+          for (const join of joins) {
+            const buffered = subscriptions.release(connection, join.channel.name)
+            const read = reads.get(join)
+            if (buffered)
+              fanout.deliver(
+                connection,
+                buffered.filter((e) => isAfter(e, read)),
+              )
+          }
+        },
+      }
+    },
+  }
+
+  function result({ channel, since }: Join, read: ChannelHistory | undefined): ChannelResult {
+    const position =
+      read?.epoch !== undefined && read.lastId !== undefined
+        ? formatPosition(read.epoch, read.lastId)
+        : undefined
+    if (since !== undefined) stats.resumes[read?.recoverable ? 'recovered' : 'unrecovered']++
+    return {
+      channel: channel.name,
+      ok: true,
+      ...(since === undefined ? {} : { recovered: read?.recoverable === true }),
+      ...(position === undefined ? {} : { position }),
+    }
+  }
+
+  /** Writes the entries after `since`, as delivered live, pacing on the socket's buffer. */
+  async function replay(connection: Connection, channel: ParsedChannel, read: ChannelHistory) {
+    const epoch = read.epoch ?? ''
+    for (let start = 0; start < read.entries.length; start += REPLAY_CHUNK) {
+      if (!holding(connection, channel.name)) return
+      const events: OutboundEvent[] = []
+      for (const { id, json } of read.entries.slice(start, start + REPLAY_CHUNK)) {
+        const key = `${channel.name} ${epoch}:${id}`
+        let event = prepared.get(key)
+        if (!event) {
+          event = fanout.prepare(
+            channel.name,
+            channel.kind,
+            withPosition(json, epoch, id),
+            'history',
+          )
+          if (event) remember(key, event)
+        }
+        if (event) events.push(event)
+      }
+      fanout.write(connection, events)
+      stats.history.replayed += events.length
+      if (connection.bufferedAmount > maxClientBufferBytes / 2) await drained(connection)
+      else await yieldToLive()
+    }
+  }
+
+  /** Waits for one of the MAX_CONCURRENT_RESUMES slots. */
+  async function turn(): Promise<void> {
+    if (resuming < MAX_CONCURRENT_RESUMES) {
+      resuming++
+      return
+    }
+    await new Promise<void>((resolve) => waiting.push(resolve))
+  }
+
+  /** Hands the slot to the next resume waiting, if any. */
+  function done(): void {
+    const next = waiting.shift()
+    if (next) next()
+    else if (--resuming === 0) prepared.clear()
+  }
+
+  function remember(key: string, event: OutboundEvent): void {
+    prepared.set(key, event)
+    if (prepared.size > MAX_PREPARED) prepared.delete(prepared.keys().next().value as string)
+  }
+
+  /** Writes the latest progress of the channel's running tasks (no position), then stale notices. */
+  function snapshot(connection: Connection, channel: ParsedChannel, tasks: readonly string[]) {
+    const events = tasks
+      .map((text) => fanout.prepare(channel.name, channel.kind, text, 'history'))
+      .filter((event) => event !== undefined)
+      .sort((a, b) => a.timestamp - b.timestamp)
+    fanout.write(connection, events)
+    stats.history.snapshot += events.length
+    const now = Date.now()
+    for (const event of events) {
+      const stale = staleTask(event.text, staleTaskMs, now)
+      if (stale) connection.send(stale.notice)
+    }
+  }
+
+  function holding(connection: Connection, channel: string): boolean {
+    return (
+      connection.readyState === WebSocket.OPEN &&
+      subscriptions.lookup(channel)?.held.has(connection) === true
+    )
+  }
+}
+
+/** Whether a live event buffered during a join is newer than what the join read. */
+function isAfter(event: OutboundEvent, read: ChannelHistory | undefined): boolean {
+  if (read?.epoch === undefined || read.lastId === undefined || event.position === undefined) {
+    return true
+  }
+  const position = parsePosition(event.position)
+  return (
+    position === undefined ||
+    position.epoch !== read.epoch ||
+    compareStreamIds(position.id, read.lastId) > 0
+  )
+}
