@@ -140,6 +140,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       stats: gatewayStats,
       bridgeState: () => bridge.state,
       registry: metrics.registry,
+      history: bridge.history,
+      invalidRuns: (count) => {
+        stats.dropped.invalid_history += count
+      },
       defaultChannels: DEFAULT_CHANNELS,
       staticFiles: config.staticDir ? createStaticFiles(config.staticDir) : undefined,
       logger,

@@ -1,10 +1,10 @@
-import { historyKeys, parseChannel, parsePosition } from '@stockpulse/events'
+import { historyKeys, parseChannel, parsePosition, validateEvent } from '@stockpulse/events'
 import { type RedisServer, startRedisServer } from '@stockpulse/testing'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HistoryUnavailableError } from './errors.js'
 import { canResume, createRedisHistory, type StreamInfo, withPosition } from './history.js'
-import { runWorkerJob } from './test-support.js'
+import { runWorkerJob, startGateway, untilReady } from './test-support.js'
 
 let redis: RedisServer
 let client: ReturnType<typeof createClient>
@@ -111,5 +111,44 @@ describe('history', () => {
       operation: 'read',
     })
     await expect(history.runs(5)).rejects.toMatchObject({ operation: 'runs' })
+  })
+})
+
+describe('GET /ws/history', () => {
+  it('serves the last runs newest first, drops invalid ones, and is 503 while Redis is down', async () => {
+    const test = await startGateway({ REDIS_URL: redis.url, KEY_PREFIX: 'runs:' })
+    try {
+      await untilReady(test)
+      for (const taskId of ['calc_run1', 'calc_run2']) {
+        const job = runWorkerJob({ redisUrl: redis.url, keyPrefix: 'runs:', taskId, stocks: 20 })
+        expect(await job.exited).toBe(0)
+      }
+      await client.rPush(historyKeys('runs:').runs, ['not json', '{"event_type":"task.progress"}'])
+      const res = await fetch(test.httpUrl('/ws/history'))
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
+      const { runs } = (await res.json()) as { runs: unknown[] }
+      expect(runs.map((run) => (run as { task_id: string }).task_id)).toEqual([
+        'calc_run2',
+        'calc_run1',
+      ])
+      for (const run of runs) {
+        expect(validateEvent(run)).toMatchObject({
+          ok: true,
+          value: { event_type: 'task.completed' },
+        })
+      }
+      expect(test.gateway.stats().dropped_by_reason.invalid_history).toBe(2)
+      const one = await (await fetch(test.httpUrl('/ws/history?limit=1'))).json()
+      expect(one).toEqual({ runs: [runs[0]] })
+
+      await redis.kill()
+      const down = await fetch(test.httpUrl('/ws/history'))
+      expect(down.status).toBe(503)
+      expect(await down.json()).toEqual({ error: 'run history unavailable: Redis cannot be read' })
+    } finally {
+      await redis.start()
+      await test.close()
+    }
   })
 })

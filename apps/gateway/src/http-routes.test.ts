@@ -132,6 +132,18 @@ describe('http-routes', () => {
     await a.close()
   })
 
+  it('GET /ws/history has no runs over the bus, and refuses a limit outside 1..100', async () => {
+    expect(await get('/ws/history')).toMatchObject({ status: 200, body: '{"runs":[]}' })
+    expect(await get('/ws/history?limit=100')).toMatchObject({ status: 200, body: '{"runs":[]}' })
+    for (const limit of ['0', '101', '2.5', 'ten', '']) {
+      expect(await get(`/ws/history?limit=${limit}`)).toMatchObject({
+        status: 400,
+        type: 'application/json; charset=utf-8',
+        body: '{"error":"limit must be an integer from 1 to 100"}',
+      })
+    }
+  })
+
   it('answers other methods with 405, a plain GET of /ws/events with 426', async () => {
     expect((await get('/ws/stats', { method: 'POST' })).status).toBe(405)
     expect(await get('/ws/events')).toMatchObject({

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { CHANNEL_CATALOGUE } from '@stockpulse/events'
+import { CHANNEL_CATALOGUE, DEFAULT_RUN_HISTORY, parseEvent } from '@stockpulse/events'
 import type { Registry } from 'prom-client'
 import type { BridgeState } from './bridge.js'
+import { HistoryUnavailableError } from './errors.js'
+import type { History } from './history.js'
 import type { Logger } from './logger.js'
 import type { StaticFiles } from './static-files.js'
 
@@ -10,6 +12,10 @@ export interface HttpRoutesOptions {
   readonly stats: () => object
   readonly bridgeState: () => BridgeState
   readonly registry: Registry
+  /** Where `GET /ws/history` reads the last runs; undefined (the bus) serves none. */
+  readonly history: History | undefined
+  /** Counts runs dropped from `GET /ws/history` for breaking the contract. */
+  readonly invalidRuns: (count: number) => void
   /** Channels a connection joins when its URL names none. */
   readonly defaultChannels: readonly string[]
   readonly staticFiles: StaticFiles | undefined
@@ -20,7 +26,16 @@ export interface HttpRoutesOptions {
 export function createHttpRoutes(
   options: HttpRoutesOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const { stats, bridgeState, registry, defaultChannels, staticFiles, logger } = options
+  const {
+    stats,
+    bridgeState,
+    registry,
+    history,
+    invalidRuns,
+    defaultChannels,
+    staticFiles,
+    logger,
+  } = options
   const channels = {
     channels: CHANNEL_CATALOGUE.map(({ pattern, kind, description, event_types }) => ({
       name: pattern,
@@ -32,7 +47,7 @@ export function createHttpRoutes(
   }
   return (req, res) => {
     route(req, res).catch((error: Error) => {
-      logger.error({ error: error.message, path: pathname(req) }, 'http request failed')
+      logger.error({ error: error.message, path: urlOf(req).pathname }, 'http request failed')
       if (!res.headersSent) json(res, 500, { error: 'internal error' })
       else res.destroy()
     })
@@ -43,7 +58,8 @@ export function createHttpRoutes(
       res.setHeader('allow', 'GET, HEAD')
       return json(res, 405, { error: 'method not allowed' })
     }
-    const path = pathname(req)
+    const url = urlOf(req)
+    const path = url.pathname
     switch (path) {
       case '/healthz': {
         const bridge = bridgeState()
@@ -56,6 +72,8 @@ export function createHttpRoutes(
         return json(res, 200, stats())
       case '/ws/channels':
         return json(res, 200, channels)
+      case '/ws/history':
+        return runHistory(url.searchParams.get('limit'), res)
       case '/metrics':
         res.writeHead(200, { 'content-type': registry.contentType })
         res.end(await registry.metrics())
@@ -66,16 +84,48 @@ export function createHttpRoutes(
     if (staticFiles) return staticFiles(req, res, path)
     json(res, 404, { error: 'not found' })
   }
+
+  /** `RunHistoryResponse`: the last runs, newest first, each exactly as the worker stored it. */
+  async function runHistory(rawLimit: string | null, res: ServerResponse): Promise<void> {
+    const limit = rawLimit === null ? DEFAULT_RUN_HISTORY : Number(rawLimit)
+    if (!/^\d+$/.test(rawLimit ?? '1') || limit < 1 || limit > MAX_RUNS) {
+      return json(res, 400, { error: `limit must be an integer from 1 to ${MAX_RUNS}` })
+    }
+    if (!history) return json(res, 200, { runs: [] })
+    let runs: string[]
+    try {
+      runs = await history.runs(limit)
+    } catch (error) {
+      if (!(error instanceof HistoryUnavailableError)) throw error
+      return json(res, 503, { error: 'run history unavailable: Redis cannot be read' })
+    }
+    const valid = runs.filter((text) => {
+      const parsed = parseEvent(text)
+      return parsed.ok && parsed.value.event_type === 'task.completed'
+    })
+    if (valid.length < runs.length) {
+      invalidRuns(runs.length - valid.length)
+      logger.warn({ invalid: runs.length - valid.length }, 'dropped invalid runs from the history')
+    }
+    send(res, 200, `{"runs":[${valid.join(',')}]}`)
+  }
 }
 
-function pathname(req: IncomingMessage): string {
-  return new URL(req.url ?? '/', 'http://gateway').pathname
+/** Most runs one `GET /ws/history` returns. */
+const MAX_RUNS = 100
+
+function urlOf(req: IncomingMessage): URL {
+  return new URL(req.url ?? '/', 'http://gateway')
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, JSON.stringify(body))
+}
+
+function send(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
   })
-  res.end(JSON.stringify(body))
+  res.end(body)
 }
