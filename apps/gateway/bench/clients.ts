@@ -11,6 +11,8 @@ export type ClientCommand =
 
 export type ClientReport =
   | { readonly type: 'connected'; readonly clients: number }
+  /** Counting from zero for `expect`: publish only after this, or events could count before it. */
+  | { readonly type: 'expecting' }
   | { readonly type: 'done'; readonly at: number; readonly delivered: number }
   | { readonly type: 'latencies'; readonly samples: number[]; readonly delivered: number }
 
@@ -39,6 +41,7 @@ process.on('message', (command: ClientCommand) => {
     delivered = 0
     finished = 0
     expected = command.count
+    report({ type: 'expecting' })
   } else if (command.type === 'sample') {
     sampling = command.on
   } else {

@@ -1,14 +1,13 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import { freePort, startRedisServer } from '@stockpulse/testing'
 import { createClient } from 'redis'
 import { WebSocket } from 'ws'
-import type { ClientCommand, ClientReport } from './clients.js'
+import type { ClientCommand } from './clients.js'
 import { jobMessages, stockEvent } from './job.js'
+import { fmt, here, report, untilListening } from './support.js'
 
 // `pnpm bench`: the gateway and Socket.IO + @socket.io/redis-adapter, each in a child process of
 // its own, serve N clients (another child) fed by this process through a private redis-server.
@@ -20,7 +19,6 @@ const PACED_SECONDS = 5
 const BURST_TIMEOUT_MS = 120_000
 const INSPECTOR_CHATTER =
   /^(Debugger (listening|ending|attached)|For help, see|Waiting for the debugger)/
-const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
 type ServerKind = 'gateway' | 'socketio'
 interface Result {
@@ -68,6 +66,7 @@ async function measure(server: ServerKind, clients: number): Promise<Result> {
 
     // Latency first, on a steady server; the burst leaves garbage that a later GC pays for.
     fleet.send({ type: 'expect', count: PACED_RATE * PACED_SECONDS } satisfies ClientCommand)
+    await report(fleet, 'expecting', 10_000)
     fleet.send({ type: 'sample', on: true } satisfies ClientCommand)
     await publishPaced()
     await report(fleet, 'done', BURST_TIMEOUT_MS)
@@ -76,6 +75,7 @@ async function measure(server: ServerKind, clients: number): Promise<Result> {
     samples.sort((a, b) => a - b)
 
     fleet.send({ type: 'expect', count: job.length } satisfies ClientCommand)
+    await report(fleet, 'expecting', 10_000)
     const started = performance.timeOrigin + performance.now()
     await Promise.all(job.map(({ channel, text }) => publisher.publish(channel, text)))
     const done = await report(fleet, 'done', BURST_TIMEOUT_MS).catch(() => undefined)
@@ -119,20 +119,6 @@ function startServer(server: ServerKind, port: number): ChildProcess {
   })
 }
 
-async function untilListening(port: number): Promise<void> {
-  for (let tries = 0; tries < 200; tries++) {
-    const socket = connect(port, '127.0.0.1')
-    const connected = await once(socket, 'connect').then(
-      () => true,
-      () => false,
-    )
-    socket.destroy()
-    if (connected) return
-    await sleep(50)
-  }
-  throw new Error(`nothing listens on ${port}`)
-}
-
 function clientUrl(server: ServerKind, port: number): string {
   return server === 'gateway'
     ? `ws://127.0.0.1:${port}/ws/events?channels=${CHANNELS}`
@@ -150,26 +136,6 @@ async function publishPaced(): Promise<void> {
     const text = JSON.stringify({ bench_sent_at: sentAt, ...stockEvent('calc_bench', i) })
     void publisher.publish('events:indicators', text)
   }
-}
-
-function report<T extends ClientReport['type']>(
-  fleet: ChildProcess,
-  type: T,
-  timeoutMs: number,
-): Promise<Extract<ClientReport, { type: T }>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      fleet.off('message', onMessage)
-      reject(new Error(`no ${type} within ${timeoutMs} ms`))
-    }, timeoutMs)
-    const onMessage = (message: ClientReport) => {
-      if (message.type !== type) return
-      clearTimeout(timer)
-      fleet.off('message', onMessage)
-      resolve(message as Extract<ClientReport, { type: T }>)
-    }
-    fleet.on('message', onMessage)
-  })
 }
 
 /**
@@ -232,12 +198,4 @@ function printTable(all: readonly Result[]): void {
     row('RSS per idle connection, KB', g.rssPerConnectionKb, s.rssPerConnectionKb, 1, false)
   }
   process.stdout.write(`${rows.join('\n')}\n`)
-}
-
-function fmt(value: number | undefined, digits: number): string {
-  if (value === undefined) return 'timed out'
-  return value.toLocaleString('en-US', {
-    maximumFractionDigits: digits,
-    minimumFractionDigits: digits,
-  })
 }
