@@ -50,7 +50,7 @@ describe('stale-tasks', () => {
     const test: TestGateway = await startGateway({
       REDIS_URL: shared.redis.url,
       KEY_PREFIX: 'stale:',
-      STALE_TASK_S: '0.6',
+      STALE_TASK_S: '1.5',
       SWEEP_INTERVAL_S: '0.1',
     })
     try {
