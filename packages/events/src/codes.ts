@@ -55,10 +55,6 @@ export const ERROR_CODES = {
     "The token does not allow this channel (another user's, or outside its `channels` claim).",
   ],
   TOO_MANY_SUBSCRIPTIONS: ['too_many_subscriptions', 'MAX_SUBSCRIPTIONS_PER_CONNECTION reached.'],
-  UNRECOVERABLE_POSITION: [
-    'unrecoverable_position',
-    'The resume position could not be honoured; a snapshot follows instead.',
-  ],
   INTERNAL: ['internal', 'The gateway failed; the request may be retried.'],
 } as const satisfies Record<string, readonly [string, string]>
 
