@@ -23,6 +23,8 @@ export interface OutboundEvent {
   readonly timestamp: number
   /** Its `position` in `channel`, when the worker's history gave it one. */
   readonly position: string | undefined
+  /** Order of arrival at this gateway, across channels. */
+  readonly seq: number
 }
 
 /** Where a message comes from: Pub/Sub, or the history (a replay or a snapshot). */
@@ -73,6 +75,7 @@ export function createFanout(options: FanoutOptions): Fanout {
   let dirty: Connection[] = []
   let tick: OutboundEvent[] = []
   let scheduled = false
+  let seq = 0
   const batches: Array<{ events: readonly OutboundEvent[]; frame: readonly Buffer[] }> = []
   const backpressure: Backpressure = createBackpressure({
     capBytes: maxClientBufferBytes,
@@ -123,6 +126,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         size: frame[0]?.length ?? 0,
         timestamp: Date.parse(event.timestamp),
         position: event.position,
+        seq: seq++,
       }
     },
     write,

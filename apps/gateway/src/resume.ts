@@ -119,15 +119,17 @@ export function createResume(options: ResumeOptions): Resume {
       return {
         results: joins.map((join) => result(join, reads.get(join))),
         live() {
-          for (const join of joins) {
-            const buffered = subscriptions.release(connection, join.channel.name)
+          // One delivery in arrival order: channel by channel would put, say, a task's last
+          // event (events:tasks) before stocks that came ahead of it (events:indicators).
+          const newer = joins.flatMap((join) => {
+            const buffered = subscriptions.release(connection, join.channel.name) ?? []
             const read = reads.get(join)
-            if (buffered)
-              fanout.deliver(
-                connection,
-                buffered.filter((e) => isAfter(e, read)),
-              )
-          }
+            return buffered.filter((e) => isAfter(e, read))
+          })
+          fanout.deliver(
+            connection,
+            newer.sort((a, b) => a.seq - b.seq),
+          )
         },
       }
     },
