@@ -68,11 +68,17 @@ export interface RedisHistoryOptions {
   readonly keys: HistoryKeys
   /** Most entries replayed per channel; more after `since` makes it unrecoverable. */
   readonly replayLimit: number
+  /**
+   * Resolves once the subscriber has handled every message published before the call. A read
+   * waits for it, so live messages at or before what it read are all held (and filtered) by
+   * then: the Pub/Sub socket can lag the reader's reply.
+   */
+  readonly caughtUp?: () => Promise<void>
 }
 
 /** The history in Redis, read through `client` (an ordinary connection, not the subscriber). */
 export function createRedisHistory(client: RedisClient, options: RedisHistoryOptions): History {
-  const { keys, replayLimit } = options
+  const { keys, replayLimit, caughtUp } = options
   return {
     async read(requests) {
       const multi = client.multi()
@@ -99,6 +105,7 @@ export function createRedisHistory(client: RedisClient, options: RedisHistoryOpt
         return { info, range, tasks }
       })
       const replies = await exec(multi, 'read')
+      await caughtUp?.()
       const epoch = (replies[0] as string | null) ?? undefined
       return requests.map(({ since }, i): ChannelHistory => {
         const plan = plans[i]!

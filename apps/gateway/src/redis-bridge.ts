@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { DEFAULT_KEY_PREFIX, historyKeys } from '@stockpulse/events'
 import { createClient } from 'redis'
 import type { Bridge, BridgeListener, BridgeState } from './bridge.js'
@@ -20,6 +21,9 @@ const defaults = {
   replayLimit: DEFAULT_REPLAY_LIMIT,
 }
 
+/** Longest a history read waits for the subscriber to catch up before it goes on anyway. */
+const BARRIER_TIMEOUT_MS = 2_000
+
 /**
  * A bridge over one Redis subscriber connection (node-redis), plus an ordinary connection that
  * reads the history (a subscriber cannot run commands). Both connect at once and keep trying
@@ -35,7 +39,15 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
   const wanted = new Set<string>()
   const confirmed = new Set<string>()
   const inFlight = new Map<string, Promise<void>>()
-  const onMessage = (message: string, channel: string) => listener?.message(channel, message)
+  // A private channel this gateway publishes markers on: when its own marker comes back on the
+  // subscriber, every message Redis published before it has been handled (one socket, in order).
+  const barrierChannel = `${keyPrefix}gateway:barrier:${randomUUID()}`
+  const barriers = new Map<string, () => void>()
+  let markers = 0
+  const onMessage = (message: string, channel: string) => {
+    if (channel !== barrierChannel) listener?.message(channel, message)
+    else barriers.get(message)?.()
+  }
 
   const socket = {
     connectTimeout: 5_000,
@@ -57,7 +69,12 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
   reader.connect().catch((error: Error) => {
     if (state !== 'closed') logger.error({ error: error.message }, 'redis reader gave up')
   })
-  const history = createRedisHistory(reader, { keys: historyKeys(keyPrefix), replayLimit })
+  wanted.add(barrierChannel)
+  const history = createRedisHistory(reader, {
+    keys: historyKeys(keyPrefix),
+    replayLimit,
+    caughtUp: () => caughtUp(),
+  })
   client.on('ready', () => {
     void Promise.all([...new Set([...wanted, ...confirmed])].map(sync)).then(() => {
       if (state === 'closed' || !client.isReady) return
@@ -108,6 +125,21 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
       setState('closed')
       await Promise.all([client, reader].map((c) => (c.isReady ? c.close() : c.destroy())))
     },
+  }
+
+  /** Resolves once the subscriber has handled what Redis published before this call (or 2 s). */
+  function caughtUp(): Promise<void> {
+    const marker = String(markers++)
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        barriers.delete(marker)
+        resolve()
+      }
+      const timer = setTimeout(done, BARRIER_TIMEOUT_MS)
+      barriers.set(marker, done)
+      reader.publish(barrierChannel, marker).catch(done)
+    })
   }
 
   function setState(next: BridgeState): void {
