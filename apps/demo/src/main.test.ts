@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { freePort, type RedisServer, startRedisServer } from '@stockpulse/testing'
+import { freePort, type RedisServer, startRedisServer, until } from '@stockpulse/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 
@@ -40,8 +40,10 @@ describe('main', () => {
       })
       try {
         const stderr = collect(demo)
-        await waitFor(() =>
-          stderr.text.includes(`dashboard at http://localhost:${port}/ (${mode} mode)`),
+        await until(
+          () => stderr.text.includes(`dashboard at http://localhost:${port}/ (${mode} mode)`),
+          'the dashboard line',
+          20_000,
         )
         expect(stderr.text).toMatch(banner)
 
@@ -103,12 +105,4 @@ function collect(child: ChildProcess): { text: string } {
     out.text += String(chunk)
   })
   return out
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }

@@ -3,12 +3,12 @@ import { once } from 'node:events'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { formatPosition, historyKeys, INDICATORS_ALL, TASKS_ALL } from '@stockpulse/events'
-import { freePort, startRedisServer } from '@stockpulse/testing'
+import { freePort, startRedisServer, waitForPort } from '@stockpulse/testing'
 import { createClient } from 'redis'
 import { WebSocket } from 'ws'
 import type { ClientCommand } from './clients.js'
 import { jobMessages, type Published } from './job.js'
-import { fmt, here, report, untilListening } from './support.js'
+import { fmt, here, report } from './support.js'
 
 // `pnpm bench:history`: what history costs the gateway. The same 5,102-event burst, published as
 // plain events and as events carrying a position, to a fleet of clients; then the time to resume
@@ -26,7 +26,7 @@ await publisher.connect()
 const port = await freePort()
 const gateway = startGateway(port)
 try {
-  await untilListening(port)
+  await waitForPort(port, 10_000)
   const plain = jobMessages('calc_bench', 5_000)
   const positioned = withPositions(plain)
 

@@ -2,12 +2,12 @@ import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort, startRedisServer } from '@stockpulse/testing'
+import { freePort, startRedisServer, waitForPort } from '@stockpulse/testing'
 import { createClient } from 'redis'
 import { WebSocket } from 'ws'
 import type { ClientCommand } from './clients.js'
 import { jobMessages, stockEvent } from './job.js'
-import { fmt, here, report, untilListening } from './support.js'
+import { fmt, here, report } from './support.js'
 
 // `pnpm bench`: the gateway and Socket.IO + @socket.io/redis-adapter, each in a child process of
 // its own, serve N clients (another child) fed by this process through a private redis-server.
@@ -55,7 +55,7 @@ async function measure(server: ServerKind, clients: number): Promise<Result> {
   const inspector = inspectorUrl(child)
   let fleet: ChildProcess | undefined
   try {
-    await untilListening(port)
+    await waitForPort(port, 10_000)
     const baseline = await retainedRssKb(child, await inspector)
     fleet = fork(here('./clients.js'), [server, clientUrl(server, port), String(clients)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

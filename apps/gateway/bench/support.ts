@@ -1,7 +1,4 @@
 import type { ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import { connect } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type { ClientReport } from './clients.js'
 
@@ -9,20 +6,6 @@ import type { ClientReport } from './clients.js'
 
 /** A path next to the compiled benchmark. */
 export const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
-
-export async function untilListening(port: number): Promise<void> {
-  for (let tries = 0; tries < 200; tries++) {
-    const socket = connect(port, '127.0.0.1')
-    const connected = await once(socket, 'connect').then(
-      () => true,
-      () => false,
-    )
-    socket.destroy()
-    if (connected) return
-    await sleep(50)
-  }
-  throw new Error(`nothing listens on ${port}`)
-}
 
 /** The next report of `type` from a client fleet (bench/clients.ts). */
 export function report<T extends ClientReport['type']>(

@@ -1,13 +1,13 @@
 import v8 from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { CloseCode } from '@stockpulse/events'
+import { until } from '@stockpulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { jobMessages, stockEvent, taskProgress } from '../bench/job.js'
 import {
   startGateway,
   TestClient,
   type TestGateway,
-  until,
   untilReady,
   withRedis,
 } from './test-support.js'

@@ -1,4 +1,5 @@
 import { CloseCode, parseServerMessage, type StockPulseEvent } from '@stockpulse/events'
+import { until } from '@stockpulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type ClientOptions, WebSocket } from 'ws'
 import { jobMessages, stockEvent, taskProgress } from '../bench/job.js'
@@ -8,7 +9,6 @@ import {
   startGateway,
   TestClient,
   type TestGateway,
-  until,
   untilReady,
   withRedis,
 } from './test-support.js'

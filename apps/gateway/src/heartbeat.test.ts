@@ -1,8 +1,9 @@
 import { CloseCode, createMemoryBus } from '@stockpulse/events'
+import { until } from '@stockpulse/testing'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { createBusBridge } from './bus-bridge.js'
-import { startGateway, TestClient, type TestGateway, until } from './test-support.js'
+import { startGateway, TestClient, type TestGateway } from './test-support.js'
 
 let test: TestGateway
 beforeEach(async () => {

@@ -3,10 +3,11 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CHANNEL_CATALOGUE, createMemoryBus } from '@stockpulse/events'
+import { until } from '@stockpulse/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { taskProgress } from '../bench/job.js'
 import { createBusBridge } from './bus-bridge.js'
-import { startGateway, TestClient, type TestGateway, until } from './test-support.js'
+import { startGateway, TestClient, type TestGateway } from './test-support.js'
 
 const bus = createMemoryBus()
 let test: TestGateway

@@ -3,9 +3,9 @@ import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { CloseCode } from '@stockpulse/events'
-import { freePort, type RedisServer, startRedisServer } from '@stockpulse/testing'
+import { freePort, type RedisServer, startRedisServer, until } from '@stockpulse/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { expectWholeJob, lastPositions, runWorkerJob, TestClient, until } from './test-support.js'
+import { expectWholeJob, lastPositions, runWorkerJob, TestClient } from './test-support.js'
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 

@@ -1,4 +1,4 @@
-import { type RedisServer, startRedisServer } from '@stockpulse/testing'
+import { type RedisServer, startRedisServer, until } from '@stockpulse/testing'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { taskProgress } from '../bench/job.js'
 import type { BridgeState } from './bridge.js'
@@ -9,7 +9,6 @@ import {
   startGateway,
   TestClient,
   type TestGateway,
-  until,
   untilReady,
 } from './test-support.js'
 

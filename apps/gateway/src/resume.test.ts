@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { historyKeys, parsePosition } from '@stockpulse/events'
-import { type RedisServer, startRedisServer } from '@stockpulse/testing'
+import { type RedisServer, startRedisServer, until } from '@stockpulse/testing'
 import { createClient } from 'redis'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -12,7 +12,6 @@ import {
   startGateway,
   TestClient,
   type TestGateway,
-  until,
   untilReady,
   withRedis,
 } from './test-support.js'

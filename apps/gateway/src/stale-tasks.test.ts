@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { historyKeys } from '@stockpulse/events'
+import { until } from '@stockpulse/testing'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { taskProgress } from '../bench/job.js'
@@ -9,7 +10,6 @@ import {
   startGateway,
   TestClient,
   type TestGateway,
-  until,
   untilReady,
   withRedis,
 } from './test-support.js'

@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { compareStreamIds, parsePosition } from '@stockpulse/events'
-import { type RedisServer, startRedisServer } from '@stockpulse/testing'
+import { type RedisServer, startRedisServer, until } from '@stockpulse/testing'
 import { pino } from 'pino'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, expect } from 'vitest'
@@ -59,19 +59,6 @@ export async function startGateway(
 /** Resolves once the bridge reports `ready` (the gateway's /healthz says 200). */
 export async function untilReady(test: TestGateway): Promise<void> {
   await until(() => test.bridge.state === 'ready', 'bridge ready', 10_000)
-}
-
-/** Polls `condition` every 10 ms; rejects after `timeoutMs` naming `what`. */
-export async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 5_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 /** A message as the client parsed it: an event (`event_type`) or a control frame (`type`). */

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer, Socket } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { createServer } from 'node:net'
+import { waitForPort } from './wait.js'
 
 /** A redis-server child process owned by one test file, on its own port, keeping nothing on disk. */
 export interface RedisServer {
@@ -65,25 +65,4 @@ export async function freePort(): Promise<number> {
   probe.close()
   if (address === null || typeof address === 'string') throw new Error('no TCP address')
   return address.port
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await canConnect(port)) return
-    await sleep(20)
-  }
-  throw new Error(`redis-server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`)
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket()
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-    socket.connect(port, '127.0.0.1')
-  })
 }
