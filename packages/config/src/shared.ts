@@ -1,0 +1,51 @@
+import { DEFAULT_KEY_PREFIX } from '@stockpulse/events'
+import { option } from './option.js'
+import { defineOptions } from './spec.js'
+
+/** pino's levels, most severe first; `silent` logs nothing. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** Upper bound of STALE_TASK_S: a day. */
+export const MAX_STALE_TASK_S = 86_400
+
+/**
+ * Settings every app reads the same way: same variable, default, range and meaning. Apps spread
+ * them into their own spec (`{ ...SHARED_OPTIONS, port: option.integer(...) }`).
+ */
+export const SHARED_OPTIONS = defineOptions({
+  redisUrl: option.url({
+    flag: 'redis',
+    env: 'REDIS_URL',
+    protocols: ['redis', 'rediss'],
+    default: 'redis://127.0.0.1:6379',
+    help: 'Redis for Pub/Sub, history, task state, cache and results',
+  }),
+  logLevel: option.oneOf({
+    flag: 'log-level',
+    env: 'LOG_LEVEL',
+    values: LOG_LEVELS,
+    default: 'info',
+    placeholder: 'LEVEL',
+    help: 'pino log level; logs are JSON lines',
+  }),
+  keyPrefix: option.string({
+    flag: 'key-prefix',
+    env: 'KEY_PREFIX',
+    default: DEFAULT_KEY_PREFIX,
+    placeholder: 'PREFIX',
+    help: 'prefix of every Redis key: history, task state, runs, cache, results',
+  }),
+  staleTask: option.duration({
+    flag: 'stale-task',
+    env: 'STALE_TASK_S',
+    default: 60,
+    max: MAX_STALE_TASK_S,
+    help: 'a running task silent this long is stale: the gateway sends task_stale, the next task start closes it as failed',
+  }),
+})
+
+/** Whether `row` is one of the shared settings (listed once, in the root README's shared table). */
+export function isShared(row: unknown): boolean {
+  return Object.values(SHARED_OPTIONS).some((shared) => shared === row)
+}
