@@ -1,16 +1,23 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url'
+import { ConfigError, parseEnv, SHARED_OPTIONS } from '@stockpulse/config'
 import { startInMemory, startOverRedis } from './demo.js'
 import { redisAnswers } from './redis-probe.js'
 
 const REDIS_PROBE_MS = 1_000
-const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 
 const env: NodeJS.ProcessEnv = {
   STATIC_DIR: fileURLToPath(new URL('../../web/dist/', import.meta.url)),
   ...process.env,
 }
-const redisUrl = env.REDIS_URL ?? DEFAULT_REDIS_URL
+let redisUrl: string
+try {
+  redisUrl = parseEnv({ redisUrl: SHARED_OPTIONS.redisUrl }, env).redisUrl
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  process.stderr.write(`stockpulse: ${error.message}\n`)
+  process.exit(2)
+}
 const viaRedis = await redisAnswers(redisUrl, REDIS_PROBE_MS)
 if (!viaRedis) {
   process.stderr.write(

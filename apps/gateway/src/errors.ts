@@ -1,13 +1,5 @@
-/** Thrown by `loadConfig` when an environment variable cannot be used; names the variable. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
-  constructor(
-    readonly variable: string,
-    readonly reason: string,
-  ) {
-    super(`${variable} ${reason}`)
-  }
-}
+/** Bad configuration: names the flag or variable at fault (`variable`); one class for every app. */
+export { ConfigError } from '@stockpulse/config'
 
 /** A history read failed because Redis could not answer (down, or the reader reconnecting). */
 export class HistoryUnavailableError extends Error {

@@ -1,7 +1,7 @@
 export type { Bridge, BridgeListener, BridgeState } from './bridge.js'
 export { createBusBridge } from './bus-bridge.js'
 export type { AuthConfig, GatewayConfig, LogLevel } from './config.js'
-export { CONFIG_VARIABLES, loadConfig } from './config.js'
+export { GATEWAY_OPTIONS, loadConfig } from './config.js'
 export { ConfigError, HistoryUnavailableError } from './errors.js'
 export type { Gateway, GatewayOptions } from './gateway.js'
 export { createGateway, DEFAULT_CHANNELS } from './gateway.js'

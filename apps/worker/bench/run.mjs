@@ -38,7 +38,7 @@ const configOf = (...flags) =>
       '300',
       ...flags,
     ],
-    { REDIS_URL, WORKER_KEY_PREFIX: PREFIX, LOG_LEVEL: 'silent' },
+    { REDIS_URL, KEY_PREFIX: PREFIX, LOG_LEVEL: 'silent' },
   )
 const config = configOf()
 const bus = createRedisBus(redis)

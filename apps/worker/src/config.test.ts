@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs'
+import { defaultOf, labelOf, readBlock } from '@stockpulse/config'
 import { DEFAULT_INDICATORS } from '@stockpulse/indicators'
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from './config.js'
 import { ConfigError } from './errors.js'
-import { usage } from './options.js'
+import { usage, WORKER_OPTIONS } from './options.js'
+import { README_BLOCKS } from './readme.js'
 
 const context = { cores: 2, hostname: 'box 1', pid: 42 }
 const parse = (argv: string[], env: Record<string, string> = {}) => parseConfig(argv, env, context)
@@ -17,7 +20,7 @@ describe('config', () => {
       keyPrefix: 'stockpulse:',
       cacheTtlSeconds: 86_400,
       resultTtlSeconds: 604_800,
-      history: { maxlen: 20_000, runs: 30, retentionSeconds: 86_400, staleTaskSeconds: 120 },
+      history: { maxlen: 20_000, runs: 30, retentionSeconds: 86_400, staleTaskSeconds: 60 },
       timeZone: 'Asia/Shanghai',
       job: {
         source: 'synthetic',
@@ -38,6 +41,19 @@ describe('config', () => {
     expect(Object.isFrozen(config.job.indicators)).toBe(true)
   })
 
+  it('reads the shared settings as the gateway does, an empty variable as unset', () => {
+    const config = parse(['run'], {
+      KEY_PREFIX: 'staging:',
+      WORKER_KEY_PREFIX: 'gone:',
+      STALE_TASK_S: '',
+      WORKER_STOCKS: '',
+      LOG_LEVEL: 'warn',
+    })
+    expect(config).toMatchObject({ keyPrefix: 'staging:', logLevel: 'warn' })
+    expect(config.history.staleTaskSeconds).toBe(60)
+    expect(config.job.stocks).toBeUndefined()
+  })
+
   it('reads the environment, and flags win over it', () => {
     const env = {
       REDIS_URL: 'redis://cache:6380/1',
@@ -47,7 +63,8 @@ describe('config', () => {
       WORKER_DEMO: 'true',
       WORKER_HISTORY_MAXLEN: '0',
       WORKER_RUN_HISTORY: '5',
-      WORKER_STALE_TASK_S: '600',
+      STALE_TASK_S: '600',
+      KEY_PREFIX: 'staging:',
       WORKER_HISTORY_RETENTION_S: '3600',
     }
     const serve = parse(['serve', '--stocks', '10', '--schedule-time', '09:05'], env)
@@ -60,6 +77,8 @@ describe('config', () => {
     expect(parse(['serve', '--history-maxlen', '500'], env).history.maxlen).toBe(500)
     expect(parse(['run', '--history-retention', '60'], env).history.retentionSeconds).toBe(60)
     expect(serve.redisUrl).toBe('redis://cache:6380/1')
+    expect(serve.keyPrefix).toBe('staging:')
+    expect(parse(['run', '--stale-task', '1.5'], env).history.staleTaskSeconds).toBe(1.5)
     expect(serve.job.stocks).toBe(10)
     expect(serve.job.pace).toBe(84.5)
     expect(serve.job.indicators).toEqual(['SMA_5', 'RSI'])
@@ -104,7 +123,7 @@ describe('config', () => {
       'WORKER_DAYS',
       'WORKER_DAYS must be an integer from 1 to 20000, got "2.5"',
     ],
-    [['run', '--pace=-1'], {}, '--pace', '--pace must be a number > 0, got "-1"'],
+    [['run', '--pace=-1'], {}, '--pace', '--pace must be a positive number, got "-1"'],
     [
       ['run', '--history-maxlen=-1'],
       {},
@@ -133,7 +152,7 @@ describe('config', () => {
       ['serve', '--stale-task', 'soon'],
       {},
       '--stale-task',
-      '--stale-task must be an integer from 1 to 86400, got "soon"',
+      '--stale-task must be a positive number of seconds up to 86400, got "soon"',
     ],
     [
       ['run'],
@@ -141,7 +160,7 @@ describe('config', () => {
       'REDIS_URL',
       'REDIS_URL must be a redis:// or rediss:// URL, got "http://x"',
     ],
-    [['run', '--source', 'db'], {}, '--source', '--source must be synthetic or csv, got "db"'],
+    [['run', '--source', 'db'], {}, '--source', '--source must be one of synthetic, csv, got "db"'],
     [
       ['run', '--source', 'csv'],
       {},
@@ -166,7 +185,12 @@ describe('config', () => {
       '--task-id',
       '--task-id must be 1-64 characters of A-Z a-z 0-9 _ . -, got "a b"',
     ],
-    [['run', '--out', 'r.txt'], {}, '--out', '--out must end in .jsonl or .csv, got "r.txt"'],
+    [
+      ['run', '--out', 'r.txt'],
+      {},
+      '--out',
+      '--out must be a file name ending in .jsonl or .csv, got "r.txt"',
+    ],
     [
       ['serve', '--schedule-time', '24:00'],
       {},
@@ -195,7 +219,26 @@ describe('config', () => {
       ['run', '--indicators', 'SMA_5,FOO'],
       {},
       '--indicators',
-      "--indicators: Unknown indicator id 'FOO': expected SMA_<n>, EMA_<n>, MACD[_<fast>_<slow>_<signal>], RSI[_<n>], BBANDS[_<n>_<k>], ATR[_<n>] or KDJ[_<n>_<m1>_<m2>]",
+      '--indicators must be a comma-separated list of indicator ids: SMA_<n>, EMA_<n>, MACD[_<fast>_<slow>_<signal>], RSI[_<n>], BBANDS[_<n>_<k>], ATR[_<n>] or KDJ[_<n>_<m1>_<m2>] with periods in range, got "SMA_5,FOO"',
+    ],
+    [
+      ['run', '--indicators', 'SMA_1'],
+      {},
+      '--indicators',
+      '--indicators must be a comma-separated list of indicator ids: SMA_<n>, EMA_<n>, MACD[_<fast>_<slow>_<signal>], RSI[_<n>], BBANDS[_<n>_<k>], ATR[_<n>] or KDJ[_<n>_<m1>_<m2>] with periods in range, got "SMA_1"',
+    ],
+    [['run', '--data', '/d'], {}, '--data', '--data is only used with --source csv'],
+    [
+      ['run', '--redis', 'http://user:hunter2@cache'],
+      {},
+      '--redis',
+      '--redis must be a redis:// or rediss:// URL, got "http://user:***@cache"',
+    ],
+    [
+      ['run'],
+      { STALE_TASK_S: '86401' },
+      'STALE_TASK_S',
+      'STALE_TASK_S must be a positive number of seconds up to 86400, got "86401"',
     ],
   ])('rejects %j %j: %s', (argv, env, variable, message) => {
     const error = captureError(() => parse(argv, env))
@@ -203,14 +246,38 @@ describe('config', () => {
     expect(error).toMatchObject({ name: 'ConfigError', variable, message })
   })
 
-  it('lists every flag with its variable in the usage text', () => {
-    const text = usage()
-    expect(text).toContain('--redis VALUE')
-    expect(text).toContain('[REDIS_URL]')
-    expect(text).toContain(
-      '--demo                   start one paced job (~60 s) right away (serve only) [WORKER_DEMO]',
+  it('shows every row in --help and in the README table, with its variable and default', () => {
+    const help = usage().split('\n')
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8').split('\n')
+    for (const row of Object.values(WORKER_OPTIONS)) {
+      const label = labelOf(row)
+      const at = help.findIndex((line) => line.startsWith(`  ${label}  `))
+      expect(help[at], label).toContain(row.help)
+      expect(help[at + 1], label).toContain(`default ${defaultOf(row)}`)
+      if (row.env) expect(help[at + 1], label).toContain(`env ${row.env}`)
+      // The README sets flags, variables, defaults and <placeholders> as code.
+      const line = readme.find((cells) => cells.startsWith(`| \`${label}\` `))
+      const words = line?.replaceAll('`', '')
+      expect(words, label).toContain(row.help)
+      expect(words, label).toContain(`| ${defaultOf(row)} `)
+      if (row.env) expect(words, label).toContain(`| ${row.env} `)
+    }
+    expect(usage()).toContain(
+      [
+        '  --stocks N             universe size; csv takes the first N codes',
+        '                         env WORKER_STOCKS; an integer from 1 to 100000; default 5000 synthetic, every file for csv',
+        '  --days N               synthetic history in trading days',
+        '                         env WORKER_DAYS; an integer from 1 to 20000; default 250',
+      ].join('\n'),
     )
   })
+
+  it.each(README_BLOCKS.map((block) => [block.name, block] as const))(
+    'README block %s is the table of the rows (run `pnpm docs:config` after a change)',
+    (_, block) => {
+      expect(readBlock(readFileSync(block.file, 'utf8'), block.name)).toBe(block.content)
+    },
+  )
 })
 
 function captureError(fn: () => unknown): unknown {

@@ -1,14 +1,5 @@
-/** Bad configuration: names the environment variable or flag at fault. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
-  constructor(
-    /** `--stocks`, `REDIS_URL`, ... or the command word. */
-    readonly variable: string,
-    message: string,
-  ) {
-    super(message)
-  }
-}
+/** Bad configuration: names the flag or variable at fault (`variable`); one class for every app. */
+export { ConfigError } from '@stockpulse/config'
 
 /** A bar file is unreadable or corrupt; `line` is 1-based, 0 when the whole file is at fault. */
 export class BarDataError extends Error {

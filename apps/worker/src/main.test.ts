@@ -8,6 +8,7 @@ import { TASKS_ALL } from '@stockpulse/events'
 import { freePort, startRedisServer } from '@stockpulse/testing'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { usage } from './options.js'
 import { recordEvents, uniqueId } from './test-support/events.js'
 import { dropKeys } from './test-support/redis.js'
 
@@ -17,7 +18,7 @@ const prefix = `${uniqueId('cli')}:`
 // Runs the built CLI to its end.
 async function cli(args: string[], env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [bin, ...args], {
-    env: { ...process.env, WORKER_KEY_PREFIX: prefix, WORKER_CACHE_TTL_S: '60', ...env },
+    env: { ...process.env, KEY_PREFIX: prefix, WORKER_CACHE_TTL_S: '60', ...env },
   })
   const { stdout, stderr } = collect(child)
   const [code] = await once(child, 'exit')
@@ -95,7 +96,7 @@ describe('main', () => {
     const recorder = await recordEvents('redis://127.0.0.1:6379', [TASKS_ALL])
     const { code } = await cli(['run', '--stocks', '30', '--task-id', taskId], {
       WORKER_HISTORY_MAXLEN: '0',
-      WORKER_KEY_PREFIX: quiet,
+      KEY_PREFIX: quiet,
       WORKER_CACHE_TTL_S: '0',
     })
     expect(code).toBe(0)
@@ -164,7 +165,7 @@ describe('main', () => {
     ])
   })
 
-  it('exits 2 with the bad variable named, and prints usage on --help', async () => {
+  it('exits 2 with the bad variable named, and prints usage with defaults on --help', async () => {
     expect(await cli(['run', '--stocks', 'abc'])).toEqual({
       code: 2,
       stdout: '',
@@ -176,7 +177,10 @@ describe('main', () => {
     })
     const help = await cli(['--help'])
     expect(help.code).toBe(0)
-    expect(help.stdout).toMatch(/^Usage: stockpulse-worker run/)
+    expect(help.stdout).toBe(usage())
+    expect(help.stdout).toContain(
+      'env STALE_TASK_S; a positive number of seconds up to 86400; default 60',
+    )
   })
 
   it('run: SIGINT cancels the task, which says so, and exits 130', async () => {
@@ -184,7 +188,7 @@ describe('main', () => {
       process.execPath,
       [bin, 'run', '--stocks', '2000', '--pace', '500', '--json'],
       {
-        env: { ...process.env, WORKER_KEY_PREFIX: prefix },
+        env: { ...process.env, KEY_PREFIX: prefix },
       },
     )
     const output = collect(child)

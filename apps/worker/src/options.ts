@@ -1,148 +1,243 @@
+import { defineOptions, option, optionHelp, SHARED_OPTIONS } from '@stockpulse/config'
+import { DEFAULT_RUN_HISTORY } from '@stockpulse/events'
+import { DEFAULT_INDICATORS, resolveIndicators } from '@stockpulse/indicators'
+import { epochDay } from './bars.js'
+
 /** The two commands of `stockpulse-worker`. */
 export type Command = 'run' | 'serve'
+export const COMMANDS: readonly Command[] = ['run', 'serve']
 
-/** One option: its flag, its environment variable, where it applies, what it does. */
-export interface OptionSpec {
-  readonly flag: string
-  readonly env?: string
-  readonly type: 'string' | 'boolean'
-  readonly only?: Command
-  readonly help: string
-}
+/** Upper bound of `--stocks`, as in the StartTaskCommand contract. */
+export const MAX_STOCKS = 100_000
+/** Upper bound of `--days`, as in the StartTaskCommand contract. */
+export const MAX_DAYS = 20_000
+/** Events kept per channel stream when nothing else is configured. */
+export const DEFAULT_HISTORY_MAXLEN = 20_000
+/** Upper bound of `--history-maxlen`. */
+export const MAX_HISTORY_MAXLEN = 10_000_000
+/** Seconds of history kept when nothing else is configured: a day, for clients resuming. */
+export const DEFAULT_HISTORY_RETENTION_S = 86_400
+/** Upper bound of `--history-retention`: a year. */
+export const MAX_HISTORY_RETENTION_S = 31_536_000
+/** Upper bound of `--run-history`. */
+export const MAX_RUN_HISTORY = 10_000
 
-/** Every option: its flag, its environment variable, where it applies, and what it does. */
-export const OPTIONS = {
-  redis: { flag: 'redis', env: 'REDIS_URL', type: 'string', help: 'Redis URL' },
-  logLevel: { flag: 'log-level', env: 'LOG_LEVEL', type: 'string', help: 'pino log level' },
-  keyPrefix: {
-    flag: 'key-prefix',
-    env: 'WORKER_KEY_PREFIX',
-    type: 'string',
-    help: 'prefix of every key the worker writes',
-  },
-  historyMaxlen: {
+const YEAR_S = 365 * 86_400
+const ID = /^[A-Za-z0-9_.-]{1,64}$/
+const ID_TEXT = '1-64 characters of A-Z a-z 0-9 _ . -'
+
+/** Every option of the worker, one row each: `--help`, the README tables and `parseConfig` read them. */
+export const WORKER_OPTIONS = defineOptions({
+  ...SHARED_OPTIONS,
+  historyMaxlen: option.integer({
     flag: 'history-maxlen',
     env: 'WORKER_HISTORY_MAXLEN',
-    type: 'string',
-    help: 'events kept per channel for replay (about); 0 turns history off',
-  },
-  historyRetention: {
+    default: DEFAULT_HISTORY_MAXLEN,
+    min: 0,
+    max: MAX_HISTORY_MAXLEN,
+    help: 'events kept per channel stream (about: MAXLEN ~); 0 turns history off',
+  }),
+  historyRetention: option.integer({
     flag: 'history-retention',
     env: 'WORKER_HISTORY_RETENTION_S',
-    type: 'string',
-    help: 'seconds an event stays in history; idle streams expire after it',
-  },
-  runHistory: {
+    default: DEFAULT_HISTORY_RETENTION_S,
+    min: 60,
+    max: MAX_HISTORY_RETENTION_S,
+    placeholder: 'S',
+    help: 'seconds an event stays in its streams; an idle stream expires after it',
+  }),
+  runHistory: option.integer({
     flag: 'run-history',
     env: 'WORKER_RUN_HISTORY',
-    type: 'string',
-    help: 'finished runs kept in the run history',
-  },
-  staleTask: {
-    flag: 'stale-task',
-    env: 'WORKER_STALE_TASK_S',
-    type: 'string',
-    help: 'seconds after which a silent running task counts as lost',
-  },
-  cacheTtl: {
+    default: DEFAULT_RUN_HISTORY,
+    min: 1,
+    max: MAX_RUN_HISTORY,
+    help: 'finished runs kept in {prefix}runs',
+  }),
+  cacheTtl: option.integer({
     flag: 'cache-ttl',
     env: 'WORKER_CACHE_TTL_S',
-    type: 'string',
-    help: 'cache entry TTL in seconds; 0 turns the cache off',
-  },
-  resultTtl: {
+    default: 86_400,
+    min: 0,
+    max: YEAR_S,
+    placeholder: 'S',
+    help: 'indicator cache entry TTL in seconds; 0 turns the cache off',
+  }),
+  resultTtl: option.integer({
     flag: 'result-ttl',
     env: 'WORKER_RESULT_TTL_S',
-    type: 'string',
+    default: 7 * 86_400,
+    min: 1,
+    max: YEAR_S,
+    placeholder: 'S',
     help: 'TTL of the results hash of a task, in seconds',
-  },
-  timeZone: {
+  }),
+  timeZone: option.string({
     flag: 'time-zone',
     env: 'WORKER_TIME_ZONE',
-    type: 'string',
-    help: 'market time zone: the schedule and the default date',
-  },
-  source: { flag: 'source', env: 'WORKER_SOURCE', type: 'string', help: 'synthetic or csv' },
-  data: {
+    default: 'Asia/Shanghai',
+    valid: isTimeZone,
+    expected: 'an IANA time zone such as Asia/Shanghai',
+    placeholder: 'TZ',
+    help: 'market time zone: the schedule and the default job date',
+  }),
+  source: option.oneOf({
+    flag: 'source',
+    env: 'WORKER_SOURCE',
+    values: ['synthetic', 'csv'],
+    default: 'synthetic',
+    help: 'where bars come from',
+  }),
+  data: option.string({
     flag: 'data',
     env: 'WORKER_DATA_DIR',
-    type: 'string',
-    help: 'csv directory: one <code>.csv per stock',
-  },
-  stocks: { flag: 'stocks', env: 'WORKER_STOCKS', type: 'string', help: 'universe size' },
-  days: {
+    placeholder: 'DIR',
+    help: 'csv directory, one <code>.csv per stock; needed by and only allowed with --source csv',
+  }),
+  stocks: option.integer({
+    flag: 'stocks',
+    env: 'WORKER_STOCKS',
+    min: 1,
+    max: MAX_STOCKS,
+    defaultText: '5000 synthetic, every file for csv',
+    help: 'universe size; csv takes the first N codes',
+  }),
+  days: option.integer({
     flag: 'days',
     env: 'WORKER_DAYS',
-    type: 'string',
+    default: 250,
+    min: 1,
+    max: MAX_DAYS,
     help: 'synthetic history in trading days',
-  },
-  seed: { flag: 'seed', env: 'WORKER_SEED', type: 'string', help: 'synthetic seed' },
-  indicators: {
+  }),
+  seed: option.integer({
+    flag: 'seed',
+    env: 'WORKER_SEED',
+    default: 42,
+    min: 0,
+    max: 2 ** 31 - 1,
+    help: 'synthetic seed',
+  }),
+  indicators: option.list({
     flag: 'indicators',
     env: 'WORKER_INDICATORS',
-    type: 'string',
-    help: 'comma-separated indicator ids',
-  },
-  concurrency: {
+    default: DEFAULT_INDICATORS,
+    valid: areIndicators,
+    expected:
+      'a comma-separated list of indicator ids: SMA_<n>, EMA_<n>, MACD[_<fast>_<slow>_<signal>], RSI[_<n>], BBANDS[_<n>_<k>], ATR[_<n>] or KDJ[_<n>_<m1>_<m2>] with periods in range',
+    help: 'indicator ids (see @stockpulse/indicators)',
+  }),
+  concurrency: option.integer({
     flag: 'concurrency',
     env: 'WORKER_CONCURRENCY',
-    type: 'string',
-    help: 'compute threads for large universes',
-  },
-  pace: {
+    min: 1,
+    max: 64,
+    defaultText: 'cores (os.availableParallelism())',
+    help: 'compute threads for universes of 500+ stocks; 1 computes on the main thread',
+  }),
+  pace: option.number({
     flag: 'pace',
     env: 'WORKER_PACE',
-    type: 'string',
-    help: 'at most this many stocks per second (demos)',
-  },
-  date: { flag: 'date', type: 'string', only: 'run', help: 'job date YYYY-MM-DD' },
-  taskId: { flag: 'task-id', type: 'string', only: 'run', help: 'task id' },
-  out: { flag: 'out', type: 'string', only: 'run', help: 'write results to a .jsonl or .csv file' },
-  json: { flag: 'json', type: 'boolean', only: 'run', help: 'print the summary as one JSON line' },
-  scheduleTime: {
+    defaultText: 'unpaced',
+    help: 'at most this many stocks per second, for demos',
+  }),
+  date: option.string({
+    flag: 'date',
+    only: 'run',
+    valid: (text) => epochDay(text) !== undefined,
+    expected: 'a YYYY-MM-DD date',
+    placeholder: 'YYYY-MM-DD',
+    defaultText: 'today in --time-zone',
+    help: 'job date: synthetic calendar end, csv rows kept up to it',
+  }),
+  taskId: option.string({
+    flag: 'task-id',
+    only: 'run',
+    pattern: ID,
+    expected: ID_TEXT,
+    placeholder: 'ID',
+    defaultText: 'calc_<epoch ms>_<4 hex>',
+    help: 'task id',
+  }),
+  out: option.string({
+    flag: 'out',
+    only: 'run',
+    valid: (text) => text.endsWith('.jsonl') || text.endsWith('.csv'),
+    expected: 'a file name ending in .jsonl or .csv',
+    placeholder: 'FILE',
+    help: 'also write the results to this .jsonl or .csv file',
+  }),
+  json: option.boolean({
+    flag: 'json',
+    only: 'run',
+    help: 'print the summary as one JSON line',
+  }),
+  scheduleTime: option.string({
     flag: 'schedule-time',
     env: 'WORKER_SCHEDULE_TIME',
-    type: 'string',
     only: 'serve',
-    help: 'daily run time HH:MM',
-  },
-  demo: {
+    default: '16:30',
+    pattern: /^([01]\d|2[0-3]):([0-5]\d)$/,
+    expected: 'HH:MM (00:00 to 23:59)',
+    placeholder: 'HH:MM',
+    help: 'weekday run time in --time-zone',
+  }),
+  demo: option.boolean({
     flag: 'demo',
     env: 'WORKER_DEMO',
-    type: 'boolean',
     only: 'serve',
-    help: 'start one paced job (~60 s) right away',
-  },
-  heartbeat: {
+    help: 'start one job now, paced to about 60 s unless --pace says otherwise',
+  }),
+  heartbeat: option.integer({
     flag: 'heartbeat',
     env: 'WORKER_HEARTBEAT_S',
-    type: 'string',
     only: 'serve',
+    default: 10,
+    min: 1,
+    max: 3_600,
+    placeholder: 'S',
     help: 'seconds between heartbeats',
-  },
-  instanceId: {
+  }),
+  instanceId: option.string({
     flag: 'instance-id',
     env: 'WORKER_INSTANCE_ID',
-    type: 'string',
     only: 'serve',
+    pattern: ID,
+    expected: ID_TEXT,
+    placeholder: 'ID',
+    defaultText: 'worker-<hostname>-<pid>',
     help: 'instance id in heartbeats',
-  },
-} as const satisfies Record<string, OptionSpec>
+  }),
+})
 
-/** `stockpulse-worker --help`. */
+/** `stockpulse-worker --help`: the commands, then every option with its variable and default. */
 export function usage(): string {
-  const rows = (Object.values(OPTIONS) as OptionSpec[]).map((spec) => {
-    const flag = `--${spec.flag}${spec.type === 'string' ? ' VALUE' : ''}`
-    const env = spec.env ? ` [${spec.env}]` : ''
-    const only = spec.only ? ` (${spec.only} only)` : ''
-    return `  ${flag.padEnd(24)} ${spec.help}${only}${env}`
-  })
   return [
     'Usage: stockpulse-worker run [options]     one job, then exit',
     '       stockpulse-worker serve [options]   daily schedule, commands, heartbeats',
     '',
-    'Options (environment variable in brackets; flags win):',
-    ...rows,
+    'Options (flags win over environment variables, which win over defaults):',
+    optionHelp(WORKER_OPTIONS),
     '',
   ].join('\n')
+}
+
+// ---- Helpers ----
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
+
+function areIndicators(ids: readonly string[]): boolean {
+  try {
+    resolveIndicators(ids)
+    return true
+  } catch {
+    return false
+  }
 }
