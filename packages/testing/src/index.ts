@@ -1,2 +1,3 @@
+export * from './node-process.js'
 export * from './redis-server.js'
 export * from './wait.js'

@@ -1,0 +1,52 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startNode } from './node-process.js'
+
+describe('node-process', () => {
+  let dir: string
+  let script: string
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stockpulse-testing-'))
+    script = join(dir, 'probe.mjs')
+    await writeFile(
+      script,
+      `process.stdout.write('ready\\n')
+const [mode] = process.argv.slice(2)
+if (mode === 'crash') { process.stderr.write('boom: the cause\\n'); process.exit(3) }
+if (mode === 'wait') setTimeout(() => {}, 60_000)
+`,
+    )
+  })
+  afterAll(() => rm(dir, { recursive: true, force: true }))
+
+  it('collects the output and resolves on the expected exit', async () => {
+    const probe = startNode(script)
+    await probe.waitFor('ready', 'the ready line')
+    await probe.expectExit(0)
+    expect({ stdout: probe.stdout, stderr: probe.stderr }).toEqual({
+      stdout: 'ready\n',
+      stderr: '',
+    })
+  })
+
+  it('shows stderr when the exit is wrong, or the process exits before the wait ends', async () => {
+    await expect(startNode(script, ['crash']).expectExit(0)).rejects.toThrow(
+      'exited (code 3), expected code 0; stderr:\nboom: the cause\n',
+    )
+    await expect(
+      startNode(script, ['crash']).waitFor('never printed', 'the line never printed'),
+    ).rejects.toThrow('exited (code 3) before the line never printed; stderr:\nboom: the cause')
+  })
+
+  it('names a process that does not exit in time, and one killed by a signal', async () => {
+    const probe = startNode(script, ['wait'])
+    await probe.waitFor('ready', 'the ready line')
+    await expect(probe.expectExit(0, 50)).rejects.toThrow(
+      'did not exit within 50 ms; stderr:\n(stderr is empty)',
+    )
+    probe.kill('SIGKILL')
+    await expect(probe.expectExit(0)).rejects.toThrow('exited (killed by SIGKILL), expected code 0')
+  })
+})
