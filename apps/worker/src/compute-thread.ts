@@ -7,6 +7,12 @@ const host = createEngineHost()
 const port = parentPort!
 
 port.on('message', async (request: ThreadRequest) => {
+  // Messages come in order, so every request sent before this one has been answered or is
+  // awaiting its input; closing the port lets the thread exit once that settles.
+  if (request.op === 'close') {
+    port.close()
+    return
+  }
   try {
     if (request.op === 'prepare') {
       const result = await host.prepare(request.id, request.setup, request.chunk)

@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { Worker } from 'node:worker_threads'
 import {
   type ChunkSpec,
@@ -27,6 +28,10 @@ export interface ComputePool extends ComputeExecutor {
   readonly threads: number
   /** False once a thread died: the pool refuses work and should be replaced. */
   readonly healthy: boolean
+  /**
+   * Refuses new work, lets every thread finish what it was sent and exit, and resolves once all
+   * have exited. Never terminates a thread: one stopped mid-task can abort the whole process.
+   */
   close(): Promise<void>
 }
 
@@ -41,6 +46,8 @@ export type ThreadRequest =
     }
   | { readonly req: number; readonly op: 'compute'; readonly id: number; readonly need: Uint8Array }
   | { readonly req: number; readonly op: 'release'; readonly id: number }
+  /** Finish what came before, then let the thread exit. */
+  | { readonly op: 'close' }
 
 /** A compute thread's answer to request `req`. */
 export type ThreadReply =
@@ -100,8 +107,14 @@ export function createThreadPool(options: ThreadPoolOptions): ComputePool {
     worker.on('exit', (code) => fail(new Error(`compute thread ${index} exited with code ${code}`)))
     return worker
   })
+  const exited = workers.map((worker) => once(worker, 'exit').then(() => {}))
+  let closed: Promise<void> | undefined
 
-  const call = <T>(thread: number, request: ThreadRequest, transfer: ArrayBuffer[] = []) => {
+  const call = <T>(
+    thread: number,
+    request: Exclude<ThreadRequest, { op: 'close' }>,
+    transfer: ArrayBuffer[] = [],
+  ) => {
     if (failure) return Promise.reject(failure)
     return new Promise<T>((resolve, reject) => {
       pending.set(request.req, { resolve: resolve as (value: unknown) => void, reject })
@@ -142,9 +155,13 @@ export function createThreadPool(options: ThreadPoolOptions): ComputePool {
       const thread = done(id)
       call(thread, { req: nextReq++, op: 'release', id }).catch(() => {})
     },
-    async close() {
-      fail(new Error('the compute pool is closed'))
-      await Promise.all(workers.map((worker) => worker.terminate()))
+    close() {
+      closed ??= (async () => {
+        fail(new Error('the compute pool is closed'))
+        for (const worker of workers) worker.postMessage({ op: 'close' } satisfies ThreadRequest)
+        await Promise.all(exited)
+      })()
+      return closed
     },
   }
 }

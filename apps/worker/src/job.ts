@@ -185,6 +185,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
       return summary
     }
 
+    if (signal?.aborted) return finish('cancelled', cancelMessage(signal))
     let layout: IndicatorLayout
     let codes: string[]
     try {
@@ -226,19 +227,27 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
     const throttle = createProgressThrottle(total)
     const paceStart = performance.now()
 
+    // Ends the task early; the chunks still computing are awaited first, so that no thread is
+    // busy when the caller closes the pool.
+    const stop = async (ended: 'cancelled' | 'failed', reason: string) => {
+      await Promise.allSettled(inflight.splice(0))
+      return finish(ended, reason)
+    }
+
     try {
       for (let i = 0; i < lookahead; i++) schedule(i)
       for (let c = 0; c < chunks.length; c++) {
         const waitStart = performance.now()
         const outcomes = await inflight.shift()!
         state.waitMs += performance.now() - waitStart
+        if (signal?.aborted) return stop('cancelled', cancelMessage(signal))
         schedule(c + lookahead)
         for (const outcome of outcomes) {
-          if (signal?.aborted) return finish('cancelled', cancelMessage(signal))
+          if (signal?.aborted) return stop('cancelled', cancelMessage(signal))
           if (pace !== undefined) {
             const due = paceStart + (state.processed / pace) * 1000 - performance.now()
             if (due > 0) await sleep(due, undefined, { signal }).catch(() => {})
-            if (signal?.aborted) return finish('cancelled', cancelMessage(signal))
+            if (signal?.aborted) return stop('cancelled', cancelMessage(signal))
           }
           const publishStart = performance.now()
           const result = publishStock(outcome)
@@ -266,7 +275,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
         results?.add(taskId, stored.splice(0))
       }
     } catch (error) {
-      return finish('failed', `failed: ${(error as Error).message}`)
+      return stop('failed', `failed: ${(error as Error).message}`)
     }
     const failedNote = state.failed > 0 ? `, ${state.failed} failed` : ''
     return finish('completed', `Completed ${total} stocks: ${state.success} succeeded${failedNote}`)
