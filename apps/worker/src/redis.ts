@@ -1,4 +1,5 @@
 import type { BusListener, EventBus } from '@stockpulse/events'
+import { connectInBackground, type ManagedConnection } from '@stockpulse/lifecycle'
 import type { Logger } from 'pino'
 import { createClient } from 'redis'
 
@@ -11,8 +12,8 @@ export const MAX_RECONNECT_DELAY_MS = 2_000
 /**
  * A node-redis client that never queues commands while disconnected (they fail at once and the
  * caller counts them) and reconnects in the background with capped exponential backoff. Logs
- * one warning per outage and one line when it is back. Not connected yet: call `connect()`
- * without awaiting it, since it only settles once Redis answers.
+ * one warning per outage and one line when it is back. Not connected yet: connect it with
+ * `connectInBackground` (@stockpulse/lifecycle), which also closes it safely in any state.
  */
 export function createRedisClient(url: string, logger: Logger): RedisClient {
   const client = createClient({
@@ -46,7 +47,7 @@ export function createRedisClient(url: string, logger: Logger): RedisClient {
  * `publish` returns node-redis's promise, so a publisher can count what Redis refused. Channels
  * whose SUBSCRIBE was lost to an outage are subscribed again on every reconnection.
  */
-export function createRedisBus(client: RedisClient): EventBus & { close(): void } {
+export function createRedisBus(client: RedisClient): EventBus & { close(): Promise<void> } {
   const subscriber = client.duplicate()
   const listeners = new Map<string, Set<BusListener>>()
   const dispatch = (message: string, channel: string) => {
@@ -57,7 +58,7 @@ export function createRedisBus(client: RedisClient): EventBus & { close(): void 
   }
   subscriber.on('ready', subscribeAll)
   subscriber.on('error', () => {})
-  let connected: Promise<unknown> | undefined
+  let connection: ManagedConnection | undefined
 
   return {
     publish: (channel, message) => client.publish(channel, message),
@@ -65,7 +66,7 @@ export function createRedisBus(client: RedisClient): EventBus & { close(): void 
       const set = listeners.get(channel) ?? new Set()
       set.add(listener)
       listeners.set(channel, set)
-      if (!connected) connected = subscriber.connect().catch(() => {})
+      if (!connection) connection = connectInBackground(subscriber)
       else if (subscriber.isReady) subscriber.subscribe(channel, dispatch).catch(() => {})
     },
     unsubscribe(channel, listener) {
@@ -75,8 +76,8 @@ export function createRedisBus(client: RedisClient): EventBus & { close(): void 
       listeners.delete(channel)
       if (subscriber.isReady) subscriber.unsubscribe(channel, dispatch).catch(() => {})
     },
-    close() {
-      if (subscriber.isOpen) subscriber.destroy()
+    async close() {
+      await connection?.close()
     },
   }
 }
@@ -90,15 +91,22 @@ export function redactUrl(url: string): string {
 
 /**
  * A bounded start-up grace: resolves true once the client is ready, false at its first
- * connection error or after `timeoutMs`, so a job starts at once when Redis is down.
+ * connection error, after `timeoutMs`, or when `signal` aborts, so a job starts at once when
+ * Redis is down and a stop is never held up by the wait.
  */
-export function waitForRedis(client: RedisClient, timeoutMs: number): Promise<boolean> {
+export function waitForRedis(
+  client: RedisClient,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
   if (client.isReady) return Promise.resolve(true)
+  if (signal?.aborted) return Promise.resolve(false)
   return new Promise((resolve) => {
     const settle = (ready: boolean) => {
       clearTimeout(timer)
       client.off('ready', onReady)
       client.off('error', onError)
+      signal?.removeEventListener('abort', onError)
       resolve(ready)
     }
     const onReady = () => settle(true)
@@ -106,5 +114,6 @@ export function waitForRedis(client: RedisClient, timeoutMs: number): Promise<bo
     const timer = setTimeout(onError, timeoutMs)
     client.on('ready', onReady)
     client.on('error', onError)
+    signal?.addEventListener('abort', onError, { once: true })
   })
 }

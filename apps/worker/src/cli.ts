@@ -1,0 +1,91 @@
+import { connectInBackground, SIGNAL_EXIT_CODES, type SignalTrap } from '@stockpulse/lifecycle'
+import { parseConfig, type WorkerConfig } from './config.js'
+import { ConfigError } from './errors.js'
+import { createLogger } from './logger.js'
+import { usage } from './options.js'
+import { createProgressBar, createProgressLog } from './progress-bar.js'
+import { createRedisBus, createRedisClient, waitForRedis } from './redis.js'
+import { createWorkerService, type WorkerService } from './service.js'
+
+/** How long start-up waits for Redis before running without it. */
+const REDIS_GRACE_MS = 2_000
+
+/**
+ * `stockpulse-worker`: parses the configuration, builds the clients and the service, runs the
+ * command and closes everything. Resolves with the exit code: 0, 1 (task failed or could not
+ * start), 2 (bad configuration), 130/143 (`run` cancelled by SIGINT/SIGTERM; `serve` exits 0).
+ */
+export async function runCli(argv: readonly string[], signals: SignalTrap): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage())
+    return 0
+  }
+  let config: WorkerConfig
+  try {
+    config = parseConfig(argv, process.env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`stockpulse-worker: ${error.message}\n`)
+    return 2
+  }
+  const logger = createLogger(config.logLevel)
+  const stopping = () => logger.info({ signal: signals.received }, 'stopping')
+  if (signals.signal.aborted) stopping()
+  else signals.signal.addEventListener('abort', stopping, { once: true })
+  signals.onForce((signal) => {
+    logger.warn({ signal, exit_code: SIGNAL_EXIT_CODES[signal] }, 'stopping again: exiting now')
+  })
+
+  const redis = createRedisClient(config.redisUrl, logger)
+  const connection = connectInBackground(redis)
+  const bus = createRedisBus(redis)
+  const service = createWorkerService({ config, bus, redis, logger })
+  let code = 1
+  try {
+    service.warmUp()
+    await waitForRedis(redis, REDIS_GRACE_MS, signals.signal)
+    code = config.command === 'run' ? await run(config, service) : await serve(service)
+    return code
+  } finally {
+    await service.stop(signals.received ?? 'exit')
+    await Promise.all([bus.close(), connection.close()])
+    logger.info({ exit_code: code }, 'stopped')
+  }
+
+  async function run(config: WorkerConfig, service: WorkerService): Promise<number> {
+    const reporter = process.stderr.isTTY
+      ? createProgressBar(process.stderr)
+      : createProgressLog(logger)
+    const { taskId, date, out } = config.run
+    const reason = () => `worker shutting down (${signals.received})`
+    const cancel = new AbortController()
+    const forward = () => cancel.abort(reason())
+    if (signals.signal.aborted) forward()
+    else signals.signal.addEventListener('abort', forward, { once: true })
+    const summary = await service
+      .runTask(
+        { ...(taskId ? { taskId } : {}), ...(date ? { date } : {}), ...(out ? { out } : {}) },
+        { signal: cancel.signal, onProgress: (progress) => reporter.update(progress) },
+      )
+      .catch((error: unknown) => {
+        logger.fatal({ err: error }, 'task could not start')
+        return undefined
+      })
+    reporter.done()
+    if (!summary) return 1
+    if (config.run.json) process.stdout.write(`${JSON.stringify(summary)}\n`)
+    if (summary.status === 'failed') return 1
+    const signal = signals.received
+    return summary.status === 'cancelled' && signal ? SIGNAL_EXIT_CODES[signal] : 0
+  }
+
+  async function serve(service: WorkerService): Promise<number> {
+    if (!signals.signal.aborted) {
+      service.start()
+      await new Promise((resolve) =>
+        signals.signal.addEventListener('abort', resolve, { once: true }),
+      )
+    }
+    return 0
+  }
+}

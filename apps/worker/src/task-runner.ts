@@ -1,0 +1,230 @@
+import { randomBytes } from 'node:crypto'
+import { historyKeys } from '@stockpulse/events'
+import type { Logger } from 'pino'
+import { epochDay } from './bars.js'
+import { createCache } from './cache.js'
+import { indicatorLayout } from './compute.js'
+import type { WorkerConfig } from './config.js'
+import { type ComputePool, createInlineExecutor, createThreadPool } from './executor.js'
+import { createJob, type JobParams, type JobProgress, type JobSummary } from './job.js'
+import { createPublisher, type EventSink, type Publisher } from './publisher.js'
+import type { RedisClient } from './redis.js'
+import { openResultFile } from './result-file.js'
+import { createResultStore } from './result-store.js'
+import { dateIn } from './schedule.js'
+import type { SourceSpec } from './source.js'
+import { closeStaleTasks } from './stale-tasks.js'
+import type { TaskOverrides } from './task-overrides.js'
+import { notifyTaskEnd } from './user-notice.js'
+
+/** Synthetic universe size when neither the config nor the command says. */
+export const DEFAULT_STOCKS = 5_000
+/** Smaller universes compute on the main thread: starting threads would cost more than it saves. */
+export const POOL_MIN_STOCKS = 500
+
+export interface TaskRunnerOptions {
+  readonly config: WorkerConfig
+  /** Where each task's events go (a plain bus, or the history script). */
+  readonly sink: EventSink
+  /** Lifecycle events outside a task: closing lost tasks, user notifications. */
+  readonly events: Publisher
+  /** Cache and result store; with `history`, lost tasks are closed before a task starts. */
+  readonly redis?: RedisClient
+  /** Whether events go through the history (so the task state in Redis can be trusted). */
+  readonly history: boolean
+  readonly logger: Logger
+  readonly now: () => Date
+  /** The compiled compute-thread entry (tests running from source point it at dist). */
+  readonly threadUrl?: URL
+}
+
+export interface RunOptions {
+  /** Aborting cancels the task; its reason (a string) ends up in the task's last event. */
+  readonly signal?: AbortSignal
+  readonly onProgress?: (progress: JobProgress) => void
+}
+
+/** Runs tasks one at a time, on the compute threads it owns. */
+export interface TaskRunner {
+  /** Runs one task now; rejects when it is refused (see `refuse`). */
+  run(overrides?: TaskOverrides, options?: RunOptions): Promise<JobSummary>
+  /** Why a task with these overrides cannot start now, or undefined. */
+  refuse(overrides: TaskOverrides): string | undefined
+  /** Cancels the running task if it has this id; false when it is not running. */
+  cancel(taskId: string, reason: string): boolean
+  readonly activeTaskId: string | undefined
+  readonly tasksStarted: number
+  /** Boots the compute threads now unless the configured universe is small. */
+  warmUp(): void
+  /** Refuses new tasks, cancels the running one and waits for it, then lets the threads exit. */
+  close(reason: string): Promise<void>
+}
+
+export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
+  const { config, sink, events, redis, history, logger, now } = options
+  const keys = historyKeys(config.keyPrefix)
+  const inline = createInlineExecutor()
+  let pool: ComputePool | undefined
+  let active: { taskId: string; controller: AbortController; done: Promise<unknown> } | undefined
+  let closing: Promise<void> | undefined
+  let tasksStarted = 0
+
+  return {
+    run,
+    refuse,
+    cancel(taskId, reason) {
+      if (active?.taskId !== taskId) return false
+      active.controller.abort(reason)
+      return true
+    },
+    get activeTaskId() {
+      return active?.taskId
+    },
+    get tasksStarted() {
+      return tasksStarted
+    },
+    warmUp() {
+      const small =
+        config.job.source === 'synthetic' && (config.job.stocks ?? DEFAULT_STOCKS) < POOL_MIN_STOCKS
+      if (!small) computePool()
+    },
+    close(reason) {
+      closing ??= (async () => {
+        if (active) {
+          logger.info({ task_id: active.taskId, reason }, 'cancelling the running task')
+          active.controller.abort(`worker shutting down (${reason})`)
+          await active.done.catch(() => {})
+        }
+        await pool?.close()
+        pool = undefined
+      })()
+      return closing
+    },
+  }
+
+  async function run(overrides: TaskOverrides = {}, options: RunOptions = {}): Promise<JobSummary> {
+    const refusal = refuse(overrides)
+    if (refusal) throw new Error(refusal)
+    const params = taskParams(overrides)
+    const controller = new AbortController()
+    const { signal, onProgress } = options
+    const forward = () => controller.abort(signal?.reason)
+    if (signal?.aborted) forward()
+    else signal?.addEventListener('abort', forward, { once: true })
+    const done = runJob(params, overrides.out, controller.signal, onProgress)
+    active = { taskId: params.taskId, controller, done }
+    tasksStarted++
+    try {
+      const summary = await done
+      if (overrides.userId) notifyTaskEnd(events, overrides.userId, summary)
+      return summary
+    } finally {
+      signal?.removeEventListener('abort', forward)
+      active = undefined
+    }
+  }
+
+  async function runJob(
+    params: JobParams,
+    out: string | undefined,
+    signal: AbortSignal,
+    onProgress: ((progress: JobProgress) => void) | undefined,
+  ): Promise<JobSummary> {
+    const layout = indicatorLayout(params.indicators)
+    if (redis && history) await closeLostTasks(redis)
+    const resultFile = out ? await openResultFile(out, layout.indicators) : undefined
+    const job = createJob(params, {
+      publisher: createPublisher(sink, { logger }),
+      logger,
+      ...(redis && config.cacheTtlSeconds > 0
+        ? {
+            cache: createCache(redis, {
+              prefix: config.keyPrefix,
+              ttlSeconds: config.cacheTtlSeconds,
+            }),
+          }
+        : {}),
+      ...(redis
+        ? {
+            results: createResultStore(redis, {
+              prefix: config.keyPrefix,
+              ttlSeconds: config.resultTtlSeconds,
+            }),
+          }
+        : {}),
+      ...(resultFile ? { resultFile } : {}),
+      signal,
+      ...(onProgress ? { onProgress } : {}),
+      executor: (stocks) => (stocks >= POOL_MIN_STOCKS ? (computePool() ?? inline) : inline),
+    })
+    return job.run()
+  }
+
+  // Closes the tasks a lost worker left running; never keeps the new task from starting.
+  async function closeLostTasks(redis: RedisClient): Promise<void> {
+    await closeStaleTasks({
+      redis,
+      keys,
+      publisher: events,
+      staleSeconds: config.history.staleTaskSeconds,
+      now,
+      logger,
+    }).catch((error: unknown) => {
+      logger.debug({ err: error }, 'stale tasks not checked: redis unreachable')
+    })
+  }
+
+  function refuse(overrides: TaskOverrides): string | undefined {
+    if (closing) return 'the worker is stopping'
+    if (active) return `task ${active.taskId} is still running`
+    if (overrides.date !== undefined && epochDay(overrides.date) === undefined) {
+      return `date ${overrides.date} is not a real date`
+    }
+    if (overrides.indicators) {
+      try {
+        indicatorLayout(overrides.indicators)
+      } catch (error) {
+        return (error as Error).message
+      }
+    }
+    return undefined
+  }
+
+  function taskParams(overrides: TaskOverrides): JobParams {
+    const job = config.job
+    const date = overrides.date ?? config.run.date ?? dateIn(config.timeZone, now())
+    const stocks = overrides.stocks ?? job.stocks
+    const source: SourceSpec =
+      job.source === 'csv'
+        ? { kind: 'csv', dir: job.dataDir!, stocks, date }
+        : {
+            kind: 'synthetic',
+            stocks: stocks ?? DEFAULT_STOCKS,
+            days: overrides.days ?? job.days,
+            seed: overrides.seed ?? job.seed,
+            date,
+          }
+    const pace = overrides.pace ?? job.pace
+    return {
+      taskId: overrides.taskId ?? `calc_${now().getTime()}_${randomBytes(2).toString('hex')}`,
+      source,
+      indicators: overrides.indicators ?? job.indicators,
+      concurrency: job.concurrency,
+      ...(pace === undefined ? {} : { pace }),
+    }
+  }
+
+  // The worker threads, started on first use and replaced after a thread died; none with concurrency 1.
+  function computePool(): ComputePool | undefined {
+    if (config.job.concurrency < 2 || closing) return undefined
+    if (pool && !pool.healthy) {
+      void pool.close()
+      pool = undefined
+    }
+    pool ??= createThreadPool({
+      threads: config.job.concurrency,
+      ...(options.threadUrl ? { threadUrl: options.threadUrl } : {}),
+    })
+    return pool
+  }
+}
