@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { DEFAULT_KEY_PREFIX, historyKeys } from '@stockpulse/events'
+import { connectInBackground } from '@stockpulse/lifecycle'
 import { createClient } from 'redis'
 import type { Bridge, BridgeListener, BridgeState } from './bridge.js'
 import { createRedisHistory, DEFAULT_REPLAY_LIMIT } from './history.js'
@@ -66,9 +67,7 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
   reader.on('error', (error: Error) => {
     logger.debug({ error: error.message }, 'redis history reader unavailable')
   })
-  reader.connect().catch((error: Error) => {
-    if (state !== 'closed') logger.error({ error: error.message }, 'redis reader gave up')
-  })
+  const readerConnection = connectInBackground(reader)
   wanted.add(barrierChannel)
   const history = createRedisHistory(reader, {
     keys: historyKeys(keyPrefix),
@@ -94,9 +93,7 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
     resubscribed = false
     if (state === 'ready') setState('down')
   })
-  client.connect().catch((error: Error) => {
-    if (state !== 'closed') logger.error({ error: error.message }, 'redis subscriber gave up')
-  })
+  const clientConnection = connectInBackground(client)
 
   return {
     kind: 'redis',
@@ -123,7 +120,7 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
     async close() {
       if (state === 'closed') return
       setState('closed')
-      await Promise.all([client, reader].map((c) => (c.isReady ? c.close() : c.destroy())))
+      await Promise.all([clientConnection.close(), readerConnection.close()])
     },
   }
 
