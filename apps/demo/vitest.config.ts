@@ -1,3 +1,4 @@
 import { defineConfig } from 'vitest/config'
 
-export default defineConfig({ test: { testTimeout: 60_000 } })
+// Sized for a loaded 2-core CI machine: each test starts the demo (two services) or `pnpm start`.
+export default defineConfig({ test: { testTimeout: 90_000, hookTimeout: 30_000 } })

@@ -8,20 +8,25 @@ import {
   createLogger as createGatewayLogger,
   loadConfig,
 } from '@stockpulse/gateway'
+import type { StopSignal } from '@stockpulse/lifecycle'
 import {
   createLogger as createWorkerLogger,
   createWorkerService,
   parseConfig,
 } from '@stockpulse/worker'
 
-/** A running demo; `stop()` ends it the way SIGTERM ends the separate services. */
+/** A running demo; `stop()` ends it the way a signal ends the separate services. */
 export interface Demo {
   /** `redis`: gateway and worker are separate processes talking over Redis. `memory`: one process. */
   readonly mode: 'redis' | 'memory'
   readonly port: number
-  /** Resolves with the exit code once both services have stopped. */
+  /**
+   * Resolves with the exit code once both services have stopped: 0 when each stopped cleanly
+   * after `stop()`, 1 when one failed or ended on its own (the other is then stopped too).
+   */
   readonly exited: Promise<number>
-  stop(): void
+  /** Stops both services as `signal` would stop each of them. */
+  stop(signal: StopSignal): void
 }
 
 const gatewayMain = fileURLToPath(import.meta.resolve('@stockpulse/gateway')).replace(
@@ -33,24 +38,43 @@ const workerMain = fileURLToPath(import.meta.resolve('@stockpulse/worker')).repl
   'main.js',
 )
 
-/** Gateway and worker as child processes over Redis, as they are deployed. */
-export async function startOverRedis(env: NodeJS.ProcessEnv): Promise<Demo> {
-  const gateway = spawn(process.execPath, [gatewayMain], {
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  })
-  const worker = spawn(process.execPath, [workerMain, 'serve', '--demo'], {
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  })
-  const children = [gateway, worker]
-  const stop = () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM')
+/**
+ * Gateway and worker as child processes over Redis, as they are deployed. Each has a process
+ * group of its own, so a Ctrl-C reaches them once, through `stop()`, not twice (which would
+ * force them out); they are killed if this process exits first.
+ */
+export async function startOverRedis(env: NodeJS.ProcessEnv, log: (line: string) => void) {
+  const services = [
+    { name: 'gateway', child: start(gatewayMain, [], env) },
+    { name: 'worker', child: start(workerMain, ['serve', '--demo'], env) },
+  ]
+  let stopping = false
+  // Once: a second SIGTERM would make a service give up its clean stop.
+  const stop = (signal: StopSignal = 'SIGTERM') => {
+    if (stopping) return
+    stopping = true
+    for (const { child } of services) if (child.exitCode === null) child.kill(signal)
   }
-  // When one service dies, the demo is over: stop the other too.
-  for (const child of children) child.once('exit', stop)
-  const exited = Promise.all(children.map(exitCode)).then((codes) => Math.max(...codes))
-  return { mode: 'redis', port: Number(loadConfig(env).port), exited, stop }
+  const orphaned = () => {
+    for (const { child } of services) if (child.exitCode === null) child.kill('SIGKILL')
+  }
+  process.once('exit', orphaned)
+  const outcomes = services.map(async ({ name, child }) => {
+    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null]
+    // Ending before being asked to is a failure too, even with code 0.
+    const clean = stopping && code === 0
+    if (!clean) {
+      log(`the ${name} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`)
+    }
+    // When one service ends, the demo is over: stop the other too.
+    stop()
+    return clean
+  })
+  const exited = Promise.all(outcomes).then((clean) => {
+    process.off('exit', orphaned)
+    return clean.every(Boolean) ? 0 : 1
+  })
+  return { mode: 'redis', port: Number(loadConfig(env).port), exited, stop } satisfies Demo
 }
 
 /** Gateway and worker in this process over an in-process bus: nothing to install. */
@@ -71,31 +95,32 @@ export async function startInMemory(env: NodeJS.ProcessEnv): Promise<Demo> {
   const address = await gateway.listen()
   worker.warmUp()
   worker.start()
+  let stopped: Promise<number> | undefined
   let resolveExit: (code: number) => void = () => {}
   const exited = new Promise<number>((resolve) => {
     resolveExit = resolve
   })
-  let stopping = false
   return {
     mode: 'memory',
     port: address.port,
     exited,
-    stop() {
-      if (stopping) return
-      stopping = true
-      worker
-        .stop('SIGTERM')
+    stop(signal) {
+      stopped ??= worker
+        .stop(signal)
         .then(() => gateway.close())
         .then(
-          () => resolveExit(0),
-          () => resolveExit(1),
+          () => 0,
+          () => 1,
         )
+      void stopped.then(resolveExit)
     },
   }
 }
 
-async function exitCode(child: ChildProcess): Promise<number> {
-  if (child.exitCode !== null) return child.exitCode
-  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null]
-  return code ?? (signal === 'SIGTERM' ? 0 : 1)
+function start(main: string, args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [main, ...args], {
+    env,
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
 }

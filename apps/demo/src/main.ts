@@ -1,32 +1,45 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url'
-import { ConfigError, parseEnv, SHARED_OPTIONS } from '@stockpulse/config'
-import { startInMemory, startOverRedis } from './demo.js'
-import { redisAnswers } from './redis-probe.js'
+import { trapSignals } from '@stockpulse/lifecycle'
 
+// Signals first: loading gateway and worker takes a moment, and a Ctrl-C meanwhile must still be
+// a clean stop. Exit codes: 0 after a clean stop, 1 when a service failed or ended on its own,
+// 2 for a bad REDIS_URL.
+const signals = trapSignals('stockpulse')
 const REDIS_PROBE_MS = 1_000
-
-const env: NodeJS.ProcessEnv = {
-  STATIC_DIR: fileURLToPath(new URL('../../web/dist/', import.meta.url)),
-  ...process.env,
-}
-let redisUrl: string
+const log = (line: string) => process.stderr.write(`stockpulse: ${line}\n`)
 try {
-  redisUrl = parseEnv({ redisUrl: SHARED_OPTIONS.redisUrl }, env).redisUrl
+  const { ConfigError, parseEnv, SHARED_OPTIONS } = await import('@stockpulse/config')
+  const { startInMemory, startOverRedis } = await import('./demo.js')
+  const { redisAnswers } = await import('./redis-probe.js')
+  const env: NodeJS.ProcessEnv = {
+    STATIC_DIR: fileURLToPath(new URL('../../web/dist/', import.meta.url)),
+    ...process.env,
+  }
+  let redisUrl: string
+  try {
+    redisUrl = parseEnv({ redisUrl: SHARED_OPTIONS.redisUrl }, env).redisUrl
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    log(error.message)
+    process.exit(2)
+  }
+  const viaRedis = await redisAnswers(redisUrl, REDIS_PROBE_MS)
+  if (!viaRedis) {
+    log(`no Redis at ${redisUrl}; running gateway and worker in one process over an in-process bus`)
+  }
+  const demo = await (viaRedis ? startOverRedis(env, log) : startInMemory(env))
+  log(`dashboard at http://localhost:${demo.port}/ (${demo.mode} mode); Ctrl-C stops`)
+  const stop = () => {
+    const signal = signals.received ?? 'SIGTERM'
+    log(`stopping (${signal})`)
+    demo.stop(signal)
+  }
+  if (signals.signal.aborted) stop()
+  else signals.signal.addEventListener('abort', stop, { once: true })
+  process.exitCode = await demo.exited
+  log(process.exitCode === 0 ? 'stopped' : `stopped with exit code ${process.exitCode}`)
 } catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  process.stderr.write(`stockpulse: ${error.message}\n`)
-  process.exit(2)
+  log((error as Error).stack ?? String(error))
+  process.exitCode = 1
 }
-const viaRedis = await redisAnswers(redisUrl, REDIS_PROBE_MS)
-if (!viaRedis) {
-  process.stderr.write(
-    `stockpulse: no Redis at ${redisUrl}; running gateway and worker in one process over an in-process bus\n`,
-  )
-}
-const demo = await (viaRedis ? startOverRedis(env) : startInMemory(env))
-process.stderr.write(
-  `stockpulse: dashboard at http://localhost:${demo.port}/ (${demo.mode} mode); Ctrl-C stops\n`,
-)
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => demo.stop())
-process.exitCode = await demo.exited
