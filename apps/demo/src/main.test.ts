@@ -129,18 +129,11 @@ describe('main', () => {
 
 describe('main, configuration', () => {
   it('exits 2 naming the variable when REDIS_URL is not a Redis URL', async () => {
-    const demo = spawn(process.execPath, [main], {
-      env: { ...process.env, REDIS_URL: 'http://cache:6379' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    const stderr = collect(demo)
-    // 'close': the process has exited and its stderr is read to the end.
-    const [code] = await once(demo, 'close')
-    expect({ code, stderr: stderr.text }).toEqual({
-      code: 2,
-      stderr:
-        'stockpulse: REDIS_URL must be a redis:// or rediss:// URL, got "http://cache:6379"\n',
-    })
+    const running = startNode(main, [], { env: { ...process.env, REDIS_URL: 'http://cache:6379' } })
+    await running.expectExit(2)
+    expect(running.stderr).toBe(
+      'stockpulse: REDIS_URL must be a redis:// or rediss:// URL, got "http://cache:6379"\n',
+    )
   })
 })
 

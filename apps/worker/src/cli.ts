@@ -4,7 +4,7 @@ import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import { usage } from './options.js'
 import { createProgressBar, createProgressLog } from './progress-bar.js'
-import { createRedisBus, createRedisClient, waitForRedis } from './redis.js'
+import { createRedisBus, createRedisClient, redactUrl, waitForRedis } from './redis.js'
 import { createWorkerService, type WorkerService } from './service.js'
 
 /** How long start-up waits for Redis before running without it. */
@@ -43,6 +43,7 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
   let code = 1
   try {
     service.warmUp()
+    logger.debug({ redis: redactUrl(config.redisUrl) }, 'waiting for redis')
     await waitForRedis(redis, REDIS_GRACE_MS, signals.signal)
     code = config.command === 'run' ? await run(config, service) : await serve(service)
     return code

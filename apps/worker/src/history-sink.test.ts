@@ -76,6 +76,7 @@ describe('history-sink', () => {
         await recorder.until(
           () =>
             recorder.of(taskId, taskChannel(taskId)).at(-1)?.event.event_type === 'task.completed',
+          'the task channel to carry task.completed',
         )
         expect(recorder.invalid).toEqual([])
         const epoch = (await redis.get(keys.epoch))!
@@ -213,7 +214,7 @@ describe('history-sink', () => {
       expect(
         await client.scriptExists(createHash('sha1').update(PUBLISH_SCRIPT).digest('hex')),
       ).toEqual([1])
-      await recorder.until(() => recorder.received.length === 2)
+      await recorder.until(() => recorder.received.length === 2, 'both events')
       expect(recorder.received.map((r) => parsePosition(r.event.position!)?.epoch)).toEqual([
         first,
         second,

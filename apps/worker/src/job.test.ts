@@ -13,18 +13,20 @@ import {
   TASKS_ALL,
   taskChannel,
 } from '@stockpulse/events'
-import { startRedisServer } from '@stockpulse/testing'
+import { connectInBackground } from '@stockpulse/lifecycle'
+import { startRedisServer, until } from '@stockpulse/testing'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { createCache } from './cache.js'
-import { createInlineExecutor, createThreadPool } from './executor.js'
+import { type ComputeExecutor, createInlineExecutor, createThreadPool } from './executor.js'
 import { createHistorySink } from './history-sink.js'
 import { createJob, type JobDeps, type JobParams } from './job.js'
 import { busSink, createPublisher } from './publisher.js'
 import { createRedisBus, createRedisClient, waitForRedis } from './redis.js'
 import { openResultFile } from './result-file.js'
 import { createResultStore } from './result-store.js'
-import { recordEvents, THREAD_URL, uniqueId } from './test-support/events.js'
+import { syntheticCodes } from './synthetic.js'
+import { type EventRecorder, recordEvents, THREAD_URL, uniqueId } from './test-support/events.js'
 import { useSharedRedis } from './test-support/redis.js'
 
 const logger = pino({ level: 'silent' })
@@ -331,7 +333,10 @@ describe('job', () => {
         })
         const shared = () =>
           recorder.of(params.taskId).filter((r) => r.channel !== taskChannel(params.taskId))
-        await recorder.until(() => shared().at(-1)?.event.event_type === 'task.completed')
+        await recorder.until(
+          () => shared().at(-1)?.event.event_type === 'task.completed',
+          'task.completed on events:tasks',
+        )
         const events = shared()
         expect(events).toHaveLength(5102)
         expect(events.filter((r) => r.event.event_type === 'task.progress')).toHaveLength(101)
@@ -348,6 +353,7 @@ describe('job', () => {
         })
         await recorder.until(
           () => recorder.of(params.taskId, taskChannel(params.taskId)).length === 5102,
+          '5,102 events on the task channel',
         )
         expect(recorder.invalid).toEqual([])
         const [tasks, indicators, own] = await Promise.all(
@@ -401,9 +407,12 @@ describe('job', () => {
         { write: (line: string) => lines.push(JSON.parse(line)) },
       )
       const client = createRedisClient(server.url, watched)
-      client.connect().catch(() => {})
-      await waitForRedis(client, 5_000)
-      const params = { ...synthetic(1000), pace: 600 }
+      const connection = connectInBackground(client)
+      await waitForRedis(client, 20_000)
+      // Three acts, each gated on the previous: stocks 0-124 with Redis up (the kill starts at the
+      // 100th), 125-249 once it is down for sure (all dropped; the restart starts at the 200th),
+      // 250-999 once it is back and a recorder listens.
+      const params = synthetic(1000)
       const keys = historyKeys(prefix)
       const sink = createHistorySink(client, {
         keys,
@@ -411,23 +420,45 @@ describe('job', () => {
         runHistory: 30,
         retentionSeconds: 86_400,
       })
+      const killed = deferred()
+      const restarted = deferred()
       let before: string | null = null
-      let after: Awaited<ReturnType<typeof recordEvents>> | undefined
+      let recorder: EventRecorder | undefined
+      const inline = createInlineExecutor()
+      const gated: ComputeExecutor = {
+        ...inline,
+        async prepare(setup, chunk) {
+          if (chunk.start >= 125) await killed.promise
+          if (chunk.start >= 250) await restarted.promise
+          return inline.prepare(setup, chunk)
+        },
+      }
       try {
         const job = createJob(params, {
           publisher: createPublisher(sink, { logger: watched }),
           logger,
           cache: createCache(client, { prefix, ttlSeconds: 60 }),
           results: createResultStore(client, { prefix, ttlSeconds: 60 }),
+          executor: () => gated,
           onProgress: ({ processed }) => {
-            if (processed !== 100) return
-            void client.get(keys.epoch).then(async (epoch) => {
-              before = epoch
-              await server.kill()
-              await new Promise((resolve) => setTimeout(resolve, 150))
-              await server.start()
-              after = await recordEvents(server.url, [TASKS_ALL])
-            })
+            if (processed === 100) {
+              killed.settle(
+                (async () => {
+                  before = await client.get(keys.epoch)
+                  await server.kill()
+                  await until(() => !client.isReady, 'the worker to see Redis gone', 20_000)
+                })(),
+              )
+            }
+            if (processed === 200) {
+              restarted.settle(
+                (async () => {
+                  await server.start()
+                  recorder = await recordEvents(server.url, [TASKS_ALL, INDICATORS_ALL])
+                  await until(() => client.isReady, 'the worker to reconnect', 20_000)
+                })(),
+              )
+            }
           },
         })
         const summary = await job.run()
@@ -437,15 +468,19 @@ describe('job', () => {
           success: 998,
           failed: 2,
         })
-        expect(summary.events_dropped).toBeGreaterThan(0)
-        const recorder = after!
-        await recorder.until(
-          () => recorder.of(params.taskId).at(-1)?.event.event_type === 'task.completed',
+        // At least stocks 125-199 and their progress events: published while Redis was down.
+        expect(summary.events_dropped).toBeGreaterThanOrEqual(75)
+        const after = recorder!
+        await after.until(
+          () => after.of(params.taskId).at(-1)?.event.event_type === 'task.completed',
+          'task.completed after the restart',
         )
-        const seen = recorder.of(params.taskId).map((r) => r.event)
-        const resumedAt = seen.find((e) => e.event_type === 'task.progress')
-        expect(resumedAt).toBeDefined()
-        expect((resumedAt as { processed: number }).processed).toBeLessThan(800)
+        const seen = after.of(params.taskId).map((r) => r.event)
+        const stocks = seen.flatMap((e) =>
+          e.event_type === 'stock.indicators.completed' ? [e.stock_code] : [],
+        )
+        expect(stocks.slice(-750)).toEqual(syntheticCodes(1000).slice(250))
+        expect(new Set(stocks).size).toBe(stocks.length)
         expect(seen.at(-1)).toMatchObject({
           status: 'completed',
           result: { success: 998, failed: 2, events_dropped: summary.events_dropped },
@@ -460,10 +495,19 @@ describe('job', () => {
         expect(seen.filter((e) => !e.position?.startsWith(`${epoch}:`))).toEqual([])
       } finally {
         sink.close()
-        await after?.close()
-        client.destroy()
+        await recorder?.close()
+        await connection.close()
         await server.stop()
       }
     })
   })
 })
+
+/** A promise settled later by another promise. */
+function deferred() {
+  let settle: (value: Promise<void>) => void = () => {}
+  const promise = new Promise<void>((resolve) => {
+    settle = resolve
+  })
+  return { promise, settle }
+}

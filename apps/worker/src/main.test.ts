@@ -1,11 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TASKS_ALL } from '@stockpulse/events'
-import { freePort, startRedisServer } from '@stockpulse/testing'
+import { freePort, startNode } from '@stockpulse/testing'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { usage } from './options.js'
@@ -17,24 +15,11 @@ const prefix = `${uniqueId('cli')}:`
 
 // Runs the built CLI to its end.
 async function cli(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [bin, ...args], {
+  const run = startNode(bin, args, {
     env: { ...process.env, KEY_PREFIX: prefix, WORKER_CACHE_TTL_S: '60', ...env },
   })
-  const { stdout, stderr } = collect(child)
-  const [code] = await once(child, 'exit')
-  return { code: code as number, stdout: stdout(), stderr: stderr() }
-}
-
-function collect(child: ChildProcess) {
-  let out = ''
-  let err = ''
-  child.stdout!.on('data', (chunk: Buffer) => {
-    out += chunk
-  })
-  child.stderr!.on('data', (chunk: Buffer) => {
-    err += chunk
-  })
-  return { stdout: () => out, stderr: () => err }
+  const { code } = await run.exited
+  return { code, stdout: run.stdout, stderr: run.stderr }
 }
 
 describe('main', () => {
@@ -63,7 +48,7 @@ describe('main', () => {
       '--task-id',
       taskId,
     ])
-    expect(code).toBe(0)
+    expect(code, stderr).toBe(0)
     const lines = stdout.trim().split('\n')
     expect(lines).toHaveLength(1)
     expect(JSON.parse(lines[0]!)).toMatchObject({
@@ -84,7 +69,10 @@ describe('main', () => {
       service: 'worker',
       level: 30,
     })
-    await recorder.until(() => recorder.of(taskId).at(-1)?.event.event_type === 'task.completed')
+    await recorder.until(
+      () => recorder.of(taskId).at(-1)?.event.event_type === 'task.completed',
+      'task.completed',
+    )
     // start, 102 progress events (every 3 stocks, re-based at 50, 100, ...), completed
     expect(recorder.of(taskId)).toHaveLength(1 + 102 + 1)
     expect(recorder.of(taskId).filter((r) => !r.event.position)).toEqual([])
@@ -94,13 +82,16 @@ describe('main', () => {
   it('publishes plainly with WORKER_HISTORY_MAXLEN=0: no positions, no streams, no task state', async () => {
     const taskId = uniqueId('cli')
     const recorder = await recordEvents('redis://127.0.0.1:6379', [TASKS_ALL])
-    const { code } = await cli(['run', '--stocks', '30', '--task-id', taskId], {
+    const { code, stderr } = await cli(['run', '--stocks', '30', '--task-id', taskId], {
       WORKER_HISTORY_MAXLEN: '0',
       KEY_PREFIX: quiet,
       WORKER_CACHE_TTL_S: '0',
     })
-    expect(code).toBe(0)
-    await recorder.until(() => recorder.of(taskId).at(-1)?.event.event_type === 'task.completed')
+    expect(code, stderr).toBe(0)
+    await recorder.until(
+      () => recorder.of(taskId).at(-1)?.event.event_type === 'task.completed',
+      'task.completed',
+    )
     expect(recorder.of(taskId).length).toBeGreaterThan(2)
     expect(recorder.of(taskId).filter((r) => r.event.position !== undefined)).toEqual([])
     const written: string[] = []
@@ -113,10 +104,13 @@ describe('main', () => {
   it('writes the results to a .jsonl or .csv file', async () => {
     const jsonl = join(dir, 'out.jsonl')
     const csv = join(dir, 'out.csv')
-    expect((await cli(['run', '--stocks', '120', '--out', jsonl])).code).toBe(0)
-    expect(
-      (await cli(['run', '--stocks', '120', '--out', csv, '--indicators', 'SMA_5,MACD'])).code,
-    ).toBe(0)
+    for (const args of [
+      ['--out', jsonl],
+      ['--out', csv, '--indicators', 'SMA_5,MACD'],
+    ]) {
+      const { code, stderr } = await cli(['run', '--stocks', '120', ...args])
+      expect(code, stderr).toBe(0)
+    }
     const rows = (await readFile(jsonl, 'utf8'))
       .trim()
       .split('\n')
@@ -147,7 +141,7 @@ describe('main', () => {
       '--redis',
       `redis://127.0.0.1:${await freePort()}`,
     ])
-    expect(code).toBe(0)
+    expect(code, stderr).toBe(0)
     // start + 50 stocks + 50 snapshots + 50 progress + completed
     expect(JSON.parse(stdout)).toMatchObject({
       status: 'completed',
@@ -181,60 +175,5 @@ describe('main', () => {
     expect(help.stdout).toContain(
       'env STALE_TASK_S; a positive number of seconds up to 86400; default 60',
     )
-  })
-
-  it('run: SIGINT cancels the task, which says so, and exits 130', async () => {
-    const child = spawn(
-      process.execPath,
-      [bin, 'run', '--stocks', '2000', '--pace', '500', '--json'],
-      {
-        env: { ...process.env, KEY_PREFIX: prefix },
-      },
-    )
-    const output = collect(child)
-    const deadline = Date.now() + 10_000
-    while (!output.stderr().includes('"msg":"task started"')) {
-      if (Date.now() > deadline) throw new Error('the task never started')
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    child.kill('SIGINT')
-    const [code] = await once(child, 'exit')
-    expect(code).toBe(130)
-    expect(JSON.parse(output.stdout())).toMatchObject({
-      status: 'cancelled',
-      message: 'cancelled: worker shutting down (SIGINT)',
-    })
-  })
-
-  it('serve: SIGTERM cancels the demo task, says so in its events, and exits 0', async () => {
-    const server = await startRedisServer()
-    const recorder = await recordEvents(server.url, [TASKS_ALL])
-    try {
-      const child = spawn(
-        process.execPath,
-        [bin, 'serve', '--demo', '--stocks', '3000', '--pace', '1000'],
-        {
-          env: { ...process.env, REDIS_URL: server.url },
-        },
-      )
-      const { stderr } = collect(child)
-      await recorder.until(() => recorder.received.length >= 2)
-      child.kill('SIGTERM')
-      const [code] = await once(child, 'exit')
-      expect(code).toBe(0)
-      await recorder.until(() => recorder.received.at(-1)?.event.event_type === 'task.completed')
-      expect(recorder.received.at(-1)?.event).toMatchObject({
-        status: 'cancelled',
-        message: 'cancelled: worker shutting down (SIGTERM)',
-      })
-      const messages = stderr()
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line).msg)
-      expect(messages).toEqual(expect.arrayContaining(['worker serving', 'stopping', 'stopped']))
-    } finally {
-      await recorder.close()
-      await server.stop()
-    }
   })
 })

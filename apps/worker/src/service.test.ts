@@ -9,7 +9,7 @@ import {
   userChannel,
   WORKER_COMMANDS,
 } from '@stockpulse/events'
-import { freePort, type RedisServer, startRedisServer } from '@stockpulse/testing'
+import { freePort, type RedisServer, startRedisServer, until } from '@stockpulse/testing'
 import { pino } from 'pino'
 import { createClient } from 'redis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -64,11 +64,11 @@ describe('service', () => {
         threadUrl: THREAD_URL,
       })
       started.start()
-      const deadline = Date.now() + 5_000
-      while (Number((await sender.pubSubNumSub(WORKER_COMMANDS))[WORKER_COMMANDS]) < 1) {
-        if (Date.now() > deadline) throw new Error('the service never subscribed to commands')
-        await new Promise((resolve) => setTimeout(resolve, 10))
-      }
+      await until(
+        async () => Number((await sender.pubSubNumSub(WORKER_COMMANDS))[WORKER_COMMANDS]) >= 1,
+        'the service to subscribe to commands',
+        20_000,
+      )
       service = started
       return started
     }
@@ -87,18 +87,16 @@ describe('service', () => {
       await send({ command: 'start', task_id: 'svc_b', user_id: 'u1' })
       await send({ command: 'start', indicators: ['NOPE'] })
       await send({ command: 'cancel', task_id: 'svc_other' })
-      await recorder.until(() => recorder.of('svc_a', TASKS_ALL).length > 2)
+      await recorder.until(() => recorder.of('svc_a', TASKS_ALL).length > 2, 'svc_a running')
       await send({ command: 'cancel', task_id: 'svc_a' })
-      await recorder.until(() => completedOf(recorder, 'svc_a') !== undefined)
+      await recorder.until(() => completedOf(recorder, 'svc_a') !== undefined, 'svc_a completed')
       expect(completedOf(recorder, 'svc_a')).toMatchObject({
         status: 'cancelled',
         message: 'cancelled: cancel command',
       })
-      await recorder.until(() =>
-        recorder.received.some((r) => r.event.event_type === 'user.notification'),
-      )
       await recorder.until(
         () => recorder.received.filter((r) => r.channel === userChannel('u1')).length === 2,
+        'two notifications for u1',
       )
       expect(
         recorder.received.filter((r) => r.channel === userChannel('u1')).map((r) => r.event),
@@ -113,7 +111,7 @@ describe('service', () => {
         { user_id: 'u1', level: 'warning', title: 'Task svc_a cancelled', task_id: 'svc_a' },
       ])
       await send({ command: 'start', task_id: 'svc_c', stocks: 40, seed: 9, date: '2026-01-09' })
-      await recorder.until(() => completedOf(recorder, 'svc_c') !== undefined)
+      await recorder.until(() => completedOf(recorder, 'svc_c') !== undefined, 'svc_c completed')
       expect(completedOf(recorder, 'svc_c')).toMatchObject({
         status: 'completed',
         result: { success: 40, failed: 0 },
@@ -135,15 +133,21 @@ describe('service', () => {
           .map((r) => r.event as Extract<StockPulseEvent, { event_type: 'system.heartbeat' }>)
           .filter((beat) => beat.instance_id === 'w-test')
       const running = worker.runTask({ taskId: 'svc_term', stocks: 3000, pace: 400 })
-      await recorder.until(() => beats().some((beat) => beat.active_task_id === 'svc_term'), 3_000)
+      await recorder.until(
+        () => beats().some((beat) => beat.active_task_id === 'svc_term'),
+        'a heartbeat naming svc_term',
+      )
       await worker.stop('SIGTERM')
       const summary = await running
       expect(summary).toMatchObject({
         status: 'cancelled',
         message: 'cancelled: worker shutting down (SIGTERM)',
       })
-      await recorder.until(() => beats().at(-1)?.status === 'stopping')
-      await recorder.until(() => completedOf(recorder, 'svc_term') !== undefined)
+      await recorder.until(() => beats().at(-1)?.status === 'stopping', 'a stopping heartbeat')
+      await recorder.until(
+        () => completedOf(recorder, 'svc_term') !== undefined,
+        'svc_term completed',
+      )
       expect(completedOf(recorder, 'svc_term')).toMatchObject({
         status: 'cancelled',
         message: 'cancelled: worker shutting down (SIGTERM)',
@@ -172,7 +176,10 @@ describe('service', () => {
       const worker = await serve([])
       const summary = await worker.runTask({ taskId: 'svc_next', stocks: 30 })
       expect(summary).toMatchObject({ status: 'completed', success: 30 })
-      await recorder.until(() => completedOf(recorder, 'svc_next') !== undefined)
+      await recorder.until(
+        () => completedOf(recorder, 'svc_next') !== undefined,
+        'svc_next completed',
+      )
       expect(completedOf(recorder, 'svc_lost')).toMatchObject({
         status: 'failed',
         message: 'worker lost: no event since 2026-01-09T08:30:00.000Z',
@@ -193,7 +200,10 @@ describe('service', () => {
       const worker = await serve(['--demo', '--stocks', '120', '--pace', '2000'])
       const taskId = worker.activeTaskId
       expect(taskId).toMatch(/^calc_\d+_[0-9a-f]{4}$/)
-      await recorder.until(() => completedOf(recorder, taskId!) !== undefined)
+      await recorder.until(
+        () => completedOf(recorder, taskId!) !== undefined,
+        'the demo task completed',
+      )
       expect(completedOf(recorder, taskId!)).toMatchObject({ status: 'completed' })
     })
   })

@@ -50,7 +50,10 @@ describe('stale-tasks', () => {
       await publisher.flush()
       const closing = (taskId: string) =>
         recorder.of(taskId, TASKS_ALL).map((r) => r.event as TaskCompletedEvent)
-      await recorder.until(() => closing(lost!).length === 1 && closing(early!).length === 1)
+      await recorder.until(
+        () => closing(lost!).length === 1 && closing(early!).length === 1,
+        'both tasks closed',
+      )
       expect(closing(lost!)[0]).toMatchObject({
         event_type: 'task.completed',
         task_type: 'batch_daily',

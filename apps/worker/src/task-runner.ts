@@ -221,10 +221,13 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       void pool.close()
       pool = undefined
     }
-    pool ??= createThreadPool({
-      threads: config.job.concurrency,
-      ...(options.threadUrl ? { threadUrl: options.threadUrl } : {}),
-    })
+    if (!pool) {
+      logger.debug({ threads: config.job.concurrency }, 'compute threads starting')
+      pool = createThreadPool({
+        threads: config.job.concurrency,
+        ...(options.threadUrl ? { threadUrl: options.threadUrl } : {}),
+      })
+    }
     return pool
   }
 }

@@ -1,4 +1,6 @@
+import { once } from 'node:events'
 import { mkdtemp, writeFile } from 'node:fs/promises'
+import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, type RedisServer, startNode, startRedisServer } from '@stockpulse/testing'
@@ -37,6 +39,17 @@ describe('redis-connection', () => {
       await startNode(script, [server.url, String(delay)]).expectExit(0, 15_000)
     },
   )
+
+  it('closes a client connected to a server that never answers', async () => {
+    const silent = createServer(() => {}).listen(0, '127.0.0.1')
+    await once(silent, 'listening')
+    try {
+      const { port } = silent.address() as AddressInfo
+      await startNode(script, [`redis://127.0.0.1:${port}`, '50']).expectExit(0, 15_000)
+    } finally {
+      silent.close()
+    }
+  })
 
   it.each([0, 30, 300])(
     'closes a client %i ms after connecting to a port nobody listens on',

@@ -5,9 +5,11 @@ export interface RedisConnection {
   connect(): Promise<unknown>
   close(): Promise<unknown>
   destroy(): void
-  on(event: 'ready' | 'error' | 'reconnecting', listener: () => void): unknown
-  off(event: 'ready' | 'error' | 'reconnecting', listener: () => void): unknown
+  on(event: ConnectionEvent, listener: () => void): unknown
+  off(event: ConnectionEvent, listener: () => void): unknown
 }
+
+type ConnectionEvent = 'reconnecting' | 'connect' | 'error'
 
 /** A client connecting in the background that can be closed whatever it is doing. */
 export interface ManagedConnection {
@@ -18,8 +20,9 @@ export interface ManagedConnection {
 /**
  * Starts connecting `client` without waiting (it retries by its own reconnect strategy) and
  * follows its connection attempts: node-redis (5.12 to 6.3 at least) leaks the socket of a client
- * destroyed during an attempt, which then connects anyway, keeps the process alive and can no
- * longer be closed. `close()` therefore lets a running attempt end first.
+ * destroyed while its TCP connection is being set up, which then connects anyway, keeps the
+ * process alive and can no longer be closed. `close()` therefore lets that step end first (it is
+ * bounded by the client's connect timeout).
  */
 export function connectInBackground(client: RedisConnection): ManagedConnection {
   let attempting = true
@@ -32,7 +35,7 @@ export function connectInBackground(client: RedisConnection): ManagedConnection 
     settled?.()
   }
   client.on('reconnecting', starts)
-  client.on('ready', ends)
+  client.on('connect', ends)
   client.on('error', ends)
   client.connect().catch(() => {})
   let closed: Promise<void> | undefined
@@ -45,7 +48,7 @@ export function connectInBackground(client: RedisConnection): ManagedConnection 
           })
         }
         client.off('reconnecting', starts)
-        client.off('ready', ends)
+        client.off('connect', ends)
         client.off('error', ends)
         if (client.isReady) await client.close().catch(() => {})
         if (client.isOpen) client.destroy()

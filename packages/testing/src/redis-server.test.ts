@@ -1,8 +1,24 @@
 import { Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { startRedisServer } from './redis-server.js'
 
 describe('redis-server', () => {
+  it('stops answering while paused, and answers again once resumed', async () => {
+    const redis = await startRedisServer()
+    try {
+      redis.pause()
+      const reply = ping(redis.port)
+      const late = await Promise.race([reply, sleep(300).then(() => 'no reply within 300 ms')])
+      expect(late).toBe('no reply within 300 ms')
+      redis.resume()
+      expect(await reply).toBe('+PONG')
+    } finally {
+      redis.resume()
+      await redis.stop()
+    }
+  })
+
   it('starts, answers PING, dies on kill and comes back empty on start', async () => {
     const redis = await startRedisServer()
     try {

@@ -11,6 +11,10 @@ export interface RedisServer {
   kill(): Promise<void>
   /** Starts it again on the same port, empty. */
   start(): Promise<void>
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered, like a hung host. */
+  pause(): void
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void
   /** Kills it for good. */
   stop(): Promise<void>
 }
@@ -49,6 +53,12 @@ export async function startRedisServer(): Promise<RedisServer> {
       const exited = once(running, 'exit')
       running.kill('SIGKILL')
       await exited
+    },
+    pause() {
+      child?.kill('SIGSTOP')
+    },
+    resume() {
+      child?.kill('SIGCONT')
     },
     stop: () => server.kill(),
   }

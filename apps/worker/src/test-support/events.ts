@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { createTaskProgressEvent, parseEvent, type StockPulseEvent } from '@stockpulse/events'
+import { until } from '@stockpulse/testing'
 import { createClient } from 'redis'
 
 /** The compiled compute-thread entry: tests run from source, threads need JavaScript. */
@@ -23,8 +24,8 @@ export interface EventRecorder {
   readonly invalid: string[]
   /** The events of one task on one channel (shared channels carry other tests' events too). */
   of(taskId: string, channel?: string): Received[]
-  /** Resolves once `done` holds, polling every 10 ms; rejects after `timeoutMs`. */
-  until(done: () => boolean, timeoutMs?: number): Promise<void>
+  /** Resolves once `done` holds; rejects after `timeoutMs` naming `what` never happened. */
+  until(done: () => boolean, what: string, timeoutMs?: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -54,13 +55,7 @@ export async function recordEvents(
         (r) =>
           'task_id' in r.event && r.event.task_id === taskId && (!channel || r.channel === channel),
       ),
-    async until(done, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs
-      while (!done()) {
-        if (Date.now() > deadline) throw new Error('timed out waiting for events')
-        await new Promise((resolve) => setTimeout(resolve, 10))
-      }
-    },
+    until: (done, what, timeoutMs = 20_000) => until(done, what, timeoutMs),
     async close() {
       client.destroy()
     },
