@@ -11,13 +11,8 @@ import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { checkAccess, createAuthenticator, type Principal } from './auth.js'
 import { createBusBridge } from './bus-bridge.js'
-import {
-  startGateway,
-  TestClient,
-  type TestGateway,
-  untilReady,
-  withRedis,
-} from './test-support.js'
+import { startGateway, TestClient, type TestGateway, untilReady } from './test-support/gateway.js'
+import { withRedis } from './test-support/redis.js'
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256'
 const key = new TextEncoder().encode(SECRET)

@@ -4,13 +4,8 @@ import { CloseCode } from '@stockpulse/events'
 import { until } from '@stockpulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { jobMessages, stockEvent, taskProgress } from '../bench/job.js'
-import {
-  startGateway,
-  TestClient,
-  type TestGateway,
-  untilReady,
-  withRedis,
-} from './test-support.js'
+import { startGateway, TestClient, type TestGateway, untilReady } from './test-support/gateway.js'
+import { withRedis } from './test-support/redis.js'
 
 const CAP = 64 * 1024
 /** A larger cap for the conflation test, so that fewer, larger events fill it. */

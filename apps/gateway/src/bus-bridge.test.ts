@@ -2,7 +2,7 @@ import { createMemoryBus } from '@stockpulse/events'
 import { describe, expect, it } from 'vitest'
 import { taskProgress } from '../bench/job.js'
 import { createBusBridge, createGateway, loadConfig } from './index.js'
-import { silentLogger, TestClient } from './test-support.js'
+import { silentLogger, TestClient } from './test-support/gateway.js'
 
 describe('bus-bridge', () => {
   it('runs the gateway in the same process as a producer, without Redis (the demo)', async () => {

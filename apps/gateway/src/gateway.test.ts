@@ -10,8 +10,8 @@ import {
   TestClient,
   type TestGateway,
   untilReady,
-  withRedis,
-} from './test-support.js'
+} from './test-support/gateway.js'
+import { withRedis } from './test-support/redis.js'
 
 const shared = withRedis()
 let test: TestGateway

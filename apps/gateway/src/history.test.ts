@@ -4,7 +4,8 @@ import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HistoryUnavailableError } from './errors.js'
 import { canResume, createRedisHistory, type StreamInfo, withPosition } from './history.js'
-import { runWorkerJob, startGateway, untilReady } from './test-support.js'
+import { startGateway, untilReady } from './test-support/gateway.js'
+import { runWorkerJob } from './test-support/worker-job.js'
 
 let redis: RedisServer
 let client: ReturnType<typeof createClient>
@@ -55,7 +56,7 @@ describe('history', () => {
       taskId: 'calc_splice',
       stocks: 25,
     })
-    expect(await job.exited).toBe(0)
+    await job.expectExit(0)
     await subscriber.close()
     const keys = historyKeys('splice:')
     const epoch = (await client.get(keys.epoch))!
@@ -121,7 +122,7 @@ describe('GET /ws/history', () => {
       await untilReady(test)
       for (const taskId of ['calc_run1', 'calc_run2']) {
         const job = runWorkerJob({ redisUrl: redis.url, keyPrefix: 'runs:', taskId, stocks: 20 })
-        expect(await job.exited).toBe(0)
+        await job.expectExit(0)
       }
       await client.rPush(historyKeys('runs:').runs, ['not json', '{"event_type":"task.progress"}'])
       const res = await fetch(test.httpUrl('/ws/history'))

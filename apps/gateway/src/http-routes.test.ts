@@ -7,7 +7,7 @@ import { until } from '@stockpulse/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { taskProgress } from '../bench/job.js'
 import { createBusBridge } from './bus-bridge.js'
-import { startGateway, TestClient, type TestGateway } from './test-support.js'
+import { startGateway, TestClient, type TestGateway } from './test-support/gateway.js'
 
 const bus = createMemoryBus()
 let test: TestGateway

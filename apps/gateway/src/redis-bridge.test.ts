@@ -4,13 +4,13 @@ import { taskProgress } from '../bench/job.js'
 import type { BridgeState } from './bridge.js'
 import { createRedisBridge } from './redis-bridge.js'
 import {
-  createPublisher,
   silentLogger,
   startGateway,
   TestClient,
   type TestGateway,
   untilReady,
-} from './test-support.js'
+} from './test-support/gateway.js'
+import { createPublisher } from './test-support/redis.js'
 
 let redis: RedisServer
 beforeEach(async () => {

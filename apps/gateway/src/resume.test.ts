@@ -1,20 +1,21 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { historyKeys, parsePosition } from '@stockpulse/events'
 import { type RedisServer, startRedisServer, until } from '@stockpulse/testing'
 import { createClient } from 'redis'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  expectWholeJob,
-  jobChannel,
-  lastPositions,
   type Received,
-  runWorkerJob,
   startGateway,
   TestClient,
   type TestGateway,
   untilReady,
-  withRedis,
-} from './test-support.js'
+} from './test-support/gateway.js'
+import { withRedis } from './test-support/redis.js'
+import {
+  expectWholeJob,
+  jobChannel,
+  lastPositions,
+  runWorkerJob,
+} from './test-support/worker-job.js'
 
 const shared = withRedis()
 const JOB_CHANNELS = ['events:tasks', 'events:indicators']
@@ -63,6 +64,22 @@ async function resume(since: Record<string, string>, channels = JOB_CHANNELS) {
   return { client, ack, before: client.received.slice(2, client.received.indexOf(ack)) }
 }
 
+/** Resolves once `prefix`'s stream of `channel` holds `count` events. */
+async function untilPublished(prefix: string, channel: string, count: number) {
+  const reader = createClient({ url: shared.redis.url })
+  await reader.connect()
+  try {
+    const key = historyKeys(prefix).stream(channel)
+    await until(
+      async () => (await reader.xLen(key)) >= count,
+      `${count} events on ${channel}`,
+      20_000,
+    )
+  } finally {
+    await reader.close()
+  }
+}
+
 /** The epoch and the positions of the first and last entries of a channel's stream. */
 async function streamEnds(prefix: string, channel: string) {
   const reader = createClient({ url: shared.redis.url })
@@ -85,16 +102,18 @@ const stocksOf = (client: TestClient) =>
   client.events().filter((e) => e.event_type === 'stock.indicators.completed').length
 
 describe('resume', () => {
-  it('brings a client back after 2 s away mid-job with every event exactly once, in order', async () => {
+  it('brings a client back after 1,000 stocks away mid-job with every event exactly once, in order', async () => {
     await gateway('away')
     const first = await open('?channels=events:tasks,events:indicators')
-    const job = startJob(5_000, 1_250)
-    await until(() => stocksOf(first) >= 1_000, '1,000 stocks live', 15_000)
+    // 5,000 stocks at 500 a second: the job runs for 10 s, the client is away from 2 s to ~4 s.
+    const job = startJob(5_000, 500)
+    await until(() => stocksOf(first) >= 1_000, '1,000 stocks live', 20_000)
     await first.close()
     const seen = first.events()
-    await sleep(2_000)
+    await untilPublished('away:', 'events:indicators', stocksOf(first) + 1_000)
 
     const { client, ack, before } = await resume(lastPositions(seen))
+    expect(job.child.exitCode, 'the job was still running when the client resumed').toBeNull()
     expect(ack.results).toEqual(
       JOB_CHANNELS.map((channel) => ({
         channel,
@@ -107,7 +126,7 @@ describe('resume', () => {
     expect(before.length).toBeGreaterThan(1_000)
     expect(before.every(isEvent)).toBe(true)
     await client.next((m) => m.event_type === 'task.completed', 20_000)
-    expect(await job.exited).toBe(0)
+    await job.expectExit(0)
     const all = [...seen, ...client.events()]
     expect(all).toHaveLength(5_102)
     expect(new Set(all.map((e) => `${jobChannel(e)} ${e.position}`)).size).toBe(5_102)
@@ -126,13 +145,15 @@ describe('resume', () => {
   it('gives a client joining at ~50 % the current progress before anything live', async () => {
     await gateway('half')
     const watcher = await open('?channels=events:tasks')
-    const job = startJob(2_000, 1_000)
+    // 2,000 stocks at 250 a second: 8 s, the late client joins after about 4.
+    const job = startJob(2_000, 250)
     await until(
       () => watcher.events().some((e) => (e.processed as number) >= 1_000),
       'half of the job',
-      15_000,
+      20_000,
     )
     const late = await open('?channels=events:tasks')
+    expect(job.child.exitCode, 'the job was still running when the late client joined').toBeNull()
     const [connected, current, ack] = late.received
     expect(connected?.type).toBe('connected')
     expect(current).toMatchObject({
@@ -147,7 +168,7 @@ describe('resume', () => {
       results: [{ channel: 'events:tasks', ok: true, position: expect.any(String) }],
     })
     await late.next((m) => m.event_type === 'task.completed', 15_000)
-    expect(await job.exited).toBe(0)
+    await job.expectExit(0)
     // Live from the ack's position on: the snapshot is the progress just before the first live one.
     const live = late.received.slice(3)
     expect(live.every((e) => isEvent(e) && e.position !== undefined)).toBe(true)
@@ -163,7 +184,7 @@ describe('resume', () => {
     await gateway('again')
     const client = await open('?channels=events:indicators')
     const job = startJob(30)
-    expect(await job.exited).toBe(0)
+    await job.expectExit(0)
     await until(() => client.events().length === 30, 'the 30 stocks')
     const stocks = client.events().map((e) => e.stock_code)
     client.send({
@@ -185,7 +206,7 @@ describe('resume', () => {
   it('replays to a dozen clients resuming at once, a few at a time', async () => {
     await gateway('crowd')
     const job = startJob(40)
-    expect(await job.exited).toBe(0)
+    await job.expectExit(0)
     const { first } = await streamEnds('crowd:', 'events:indicators')
     const crowd = await Promise.all(
       Array.from({ length: 12 }, () =>
@@ -202,7 +223,7 @@ describe('resume', () => {
   it('answers positions it cannot replay with recovered: false and, for task channels, a snapshot', async () => {
     await gateway('far', { HISTORY_REPLAY_LIMIT: '20' })
     const job = startJob(30)
-    expect(await job.exited).toBe(0)
+    await job.expectExit(0)
     const { epoch, first, last } = await streamEnds('far:', 'events:indicators')
     const at = (id: string) => `${epoch}:${id}`
     const { ack, before } = await resume(
@@ -245,8 +266,9 @@ describe('resume after Redis lost its data', () => {
     redis = await startRedisServer()
     await gateway('lost', {}, redis.url)
     const first = await open('?channels=events:tasks,events:indicators')
-    const job = startJob(4_000, 1_000)
-    await until(() => stocksOf(first) >= 500, '500 stocks live', 15_000)
+    // 4,000 stocks at 400 a second: 10 s, Redis is back and the client resumes well before.
+    const job = startJob(4_000, 400)
+    await until(() => stocksOf(first) >= 500, '500 stocks live', 20_000)
     await redis.kill()
     await first.next((m) => m.code === 'bridge_down')
     await first.close()
@@ -263,6 +285,7 @@ describe('resume after Redis lost its data', () => {
     await reader.close()
 
     const running = await resume(since)
+    expect(job.child.exitCode, 'the job was still running when the client resumed').toBeNull()
     expect(running.ack.results).toEqual(
       JOB_CHANNELS.map((channel) => ({
         channel,
@@ -279,7 +302,7 @@ describe('resume after Redis lost its data', () => {
     expect(newEpoch).toMatch(/^[a-z0-9]+$/)
     expect(newEpoch).not.toBe(parsePosition(since['events:tasks']!)?.epoch)
 
-    expect(await job.exited).toBe(0)
+    await job.expectExit(0)
     const done = await resume(since)
     expect(done.ack.results).toEqual(
       JOB_CHANNELS.map((channel) => ({

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { historyKeys } from '@stockpulse/events'
 import { until } from '@stockpulse/testing'
 import { createClient } from 'redis'
@@ -11,8 +10,8 @@ import {
   TestClient,
   type TestGateway,
   untilReady,
-  withRedis,
-} from './test-support.js'
+} from './test-support/gateway.js'
+import { withRedis } from './test-support/redis.js'
 
 const shared = withRedis()
 const keys = historyKeys('stale:')
@@ -50,7 +49,7 @@ describe('stale-tasks', () => {
     const test: TestGateway = await startGateway({
       REDIS_URL: shared.redis.url,
       KEY_PREFIX: 'stale:',
-      STALE_TASK_S: '1.5',
+      STALE_TASK_S: '3',
       SWEEP_INTERVAL_S: '0.1',
     })
     try {
@@ -70,7 +69,11 @@ describe('stale-tasks', () => {
       ])
 
       await until(() => test.gateway.stats().stale_tasks === 1, 'the task to go stale')
-      await sleep(500) // several sweeps
+      // A second task going stale 3 s later: by its notice, some 30 sweeps have passed.
+      await writer.hSet(keys.tasks, 'calc_later', running('calc_later', 10, 0))
+      await until(() => notices(all).length === 2, 'the notice of the later task', 20_000)
+      await writer.hDel(keys.tasks, 'calc_later')
+      await until(() => test.gateway.stats().stale_tasks === 1, 'the later task to be gone')
       const expected: Received = {
         type: 'notice',
         code: 'task_stale',
@@ -79,10 +82,11 @@ describe('stale-tasks', () => {
           /^Task calc_stale is still running but sent no event for \d+ s: its worker may have died\.$/,
         ),
       }
+      const later = { ...expected, task_id: 'calc_later', message: expect.any(String) }
       expect(clients.map((client) => notices(client))).toEqual([
+        [expected, later],
         [expected],
-        [expected],
-        [expected],
+        [expected, later],
         [],
       ])
       const metrics = await (await fetch(test.httpUrl('/metrics'))).text()
@@ -91,8 +95,8 @@ describe('stale-tasks', () => {
       // A new event clears it; silent again, it is stale again.
       await writer.hSet(keys.tasks, 'calc_stale', running('calc_stale', 20, 0))
       await until(() => test.gateway.stats().stale_tasks === 0, 'the task to be fresh')
-      await until(() => notices(all).length === 2, 'a second notice')
-      expect(clients.map((client) => notices(client).length)).toEqual([2, 2, 2, 0])
+      await until(() => notices(all).length === 3, 'a second notice', 20_000)
+      expect(clients.map((client) => notices(client).length)).toEqual([3, 2, 3, 0])
 
       // Joining now: the snapshot, then the notice, then the ack.
       const late = await TestClient.open(test.wsUrl('?channels=events:tasks'))
