@@ -1,11 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { freePort, type RedisServer, startRedisServer } from '@stockpulse/testing'
+import {
+  freePort,
+  type NodeProcess,
+  type RedisServer,
+  startNode,
+  startRedisServer,
+  until,
+} from '@stockpulse/testing'
 import { type Browser, chromium, type Page, type WebSocket } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -30,7 +34,7 @@ describe('dashboard end to end', () => {
   const stamp = `${Date.now()}_${process.pid}`
   let redis: RedisServer
   let port: number
-  let gateway: ChildProcess
+  let gateway: NodeProcess
   let browser: Browser
   let page: Page
   const pageProblems: string[] = []
@@ -185,8 +189,8 @@ describe('dashboard end to end', () => {
     return { stocks, resumedFrom, recovered, watch }
   }
 
-  async function startGateway(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [GATEWAY_MAIN], {
+  async function startGateway(): Promise<NodeProcess> {
+    const child = startNode(GATEWAY_MAIN, [], {
       env: {
         ...process.env,
         PORT: String(port),
@@ -195,23 +199,24 @@ describe('dashboard end to end', () => {
         STATIC_DIR,
         LOG_LEVEL: 'warn',
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
     })
-    const deadline = Date.now() + 15_000
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}`)
-      const health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined)
-      if (health?.ok) return child
-      await sleep(50)
-    }
-    throw new Error('the gateway did not become healthy within 15 s')
+    await until(
+      async () => {
+        if (child.child.exitCode !== null) {
+          throw new Error(`the gateway exited with ${child.child.exitCode}: ${child.stderr}`)
+        }
+        const health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined)
+        return health?.ok === true
+      },
+      'the gateway to be healthy',
+      30_000,
+    )
+    return child
   }
 
-  async function stopGateway(child: ChildProcess): Promise<void> {
-    if (child.exitCode !== null) return
-    const exited = once(child, 'exit')
+  async function stopGateway(child: NodeProcess): Promise<void> {
     child.kill('SIGTERM')
-    await exited
+    await child.expectExit(0)
   }
 
   /** Resolves once the gateway counts a subscriber on `channel`, so no event is published unseen. */
@@ -224,26 +229,16 @@ describe('dashboard end to end', () => {
       .toBeGreaterThan(0)
   }
 
-  function startWorker(taskId: string, stocks: number, pace: number): ChildProcess {
-    return spawn(
-      process.execPath,
-      [
-        WORKER_MAIN,
-        'run',
-        ...['--stocks', String(stocks), '--pace', String(pace), '--task-id', taskId],
-        ...['--redis', redis.url, '--log-level', 'warn', '--json'],
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    )
+  function startWorker(taskId: string, stocks: number, pace: number): NodeProcess {
+    return startNode(WORKER_MAIN, [
+      'run',
+      ...['--stocks', String(stocks), '--pace', String(pace), '--task-id', taskId],
+      ...['--redis', redis.url, '--log-level', 'warn', '--json'],
+    ])
   }
 
-  async function finished(worker: ChildProcess): Promise<WorkerSummary> {
-    let out = ''
-    worker.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk
-    })
-    const [code] = await once(worker, 'exit')
-    if (code !== 0) throw new Error(`the worker exited with ${code}: ${out}`)
-    return JSON.parse(out.trim().split('\n').at(-1) ?? '') as WorkerSummary
+  async function finished(worker: NodeProcess): Promise<WorkerSummary> {
+    await worker.expectExit(0, 60_000)
+    return JSON.parse(worker.stdout.trim().split('\n').at(-1) ?? '') as WorkerSummary
   }
 })

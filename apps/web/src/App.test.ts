@@ -7,13 +7,13 @@ import {
 } from '@stockpulse/events'
 import { flushPromises, type VueWrapper } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { mountDashboard } from './testing/mount-dashboard'
+import { mountDashboard } from './test-support/mount-dashboard'
 import {
   eventually,
   type ServerConnection,
   startTestServer,
   type TestServer,
-} from './testing/ws-server'
+} from './test-support/ws-server'
 
 const task = { task_id: 'calc_7', task_type: 'batch_daily' }
 

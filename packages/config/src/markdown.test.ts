@@ -9,7 +9,7 @@ import { MarkdownBlockError } from './errors.js'
 import { markdownTable, optionTable, readBlock, replaceBlock, writeBlocks } from './markdown.js'
 import { option } from './option.js'
 import { defineOptions } from './spec.js'
-import { captureError } from './test-helpers.js'
+import { captureError } from './test-support/errors.js'
 
 const spec = defineOptions({
   port: option.integer({ env: 'PORT', default: 8000, min: 0, max: 65_535, help: 'TCP port' }),

@@ -3,7 +3,7 @@ import { ConfigError } from './errors.js'
 import { option } from './option.js'
 import { parseEnv } from './parse.js'
 import { defineOptions } from './spec.js'
-import { captureError } from './test-helpers.js'
+import { captureError } from './test-support/errors.js'
 
 const help = 'what it does'
 const spec = defineOptions({

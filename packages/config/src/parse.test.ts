@@ -3,7 +3,7 @@ import { ConfigError } from './errors.js'
 import { option } from './option.js'
 import { parseCommandLine, parseEnv } from './parse.js'
 import { defineOptions } from './spec.js'
-import { captureError } from './test-helpers.js'
+import { captureError } from './test-support/errors.js'
 
 const spec = defineOptions({
   stocks: option.integer({ flag: 'stocks', env: 'APP_STOCKS', min: 1, max: 100, help: 'size' }),

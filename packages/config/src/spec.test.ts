@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { OptionSpecError } from './errors.js'
 import { option } from './option.js'
 import { defineOptions } from './spec.js'
-import { captureError } from './test-helpers.js'
+import { captureError } from './test-support/errors.js'
 
 const help = 'what it does'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { atr, atrInto, atrLookback } from './atr.js'
-import { expectSeries, firstValue, randomBars } from './test-helpers.js'
+import { expectSeries, firstValue, randomBars } from './test-support/series.js'
 
 const N = Number.NaN
 

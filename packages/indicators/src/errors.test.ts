@@ -8,7 +8,7 @@ import { macd, macdInto, macdLookback } from './macd.js'
 import { rsi, rsiLookback } from './rsi.js'
 import type { Convention, IndicatorOptions } from './series.js'
 import { sma, smaInto, smaLookback } from './sma.js'
-import { firstValue, randomBars } from './test-helpers.js'
+import { firstValue, randomBars } from './test-support/series.js'
 
 const close = [1, 2, 3, 4]
 const high = [2, 3, 4, 5]

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { kdj, kdjInto, kdjLookback } from './kdj.js'
-import { expectSeries, randomBars } from './test-helpers.js'
+import { expectSeries, randomBars } from './test-support/series.js'
 
 const N = Number.NaN
 

@@ -8,7 +8,7 @@ import { macd } from './macd.js'
 import { DEFAULT_INDICATORS, indicatorById, resolveIndicators } from './registry.js'
 import { rsi } from './rsi.js'
 import { sma } from './sma.js'
-import { randomBars } from './test-helpers.js'
+import { randomBars } from './test-support/series.js'
 
 const bars = randomBars(300, 37)
 

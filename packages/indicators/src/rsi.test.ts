@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { rsi, rsiInto, rsiLookback } from './rsi.js'
-import { expectSeries, firstValue, randomBars } from './test-helpers.js'
+import { expectSeries, firstValue, randomBars } from './test-support/series.js'
 
 const N = Number.NaN
 

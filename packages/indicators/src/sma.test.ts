@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { sma, smaInto, smaLookback } from './sma.js'
-import { expectSeries, randomBars } from './test-helpers.js'
+import { expectSeries, randomBars } from './test-support/series.js'
 
 const N = Number.NaN
 

@@ -15,7 +15,7 @@ import {
   type ServerConnection,
   startTestServer,
   type TestServer,
-} from '../testing/ws-server'
+} from '../test-support/ws-server'
 import {
   backoffDelay,
   type UseEventStreamOptions,

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type EffectScope, effectScope } from 'vue'
-import { eventually } from '../testing/ws-server'
+import { eventually } from '../test-support/ws-server'
 import { type UseGatewayStatsReturn, useGatewayStats } from './useGatewayStats'
 
 describe('useGatewayStats', () => {

@@ -4,7 +4,7 @@ import {
 } from '@stockpulse/events'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type EffectScope, effectScope, ref } from 'vue'
-import { eventually, startTestServer, type TestServer } from '../testing/ws-server'
+import { eventually, startTestServer, type TestServer } from '../test-support/ws-server'
 import { useEventStream } from './useEventStream'
 import { chartsOf, type UseTaskFeedReturn, useTaskFeed } from './useTaskFeed'
 

@@ -1,7 +1,7 @@
 import { createSystemHeartbeatEvent } from '@stockpulse/events'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type EffectScope, effectScope } from 'vue'
-import { eventually, startTestServer, type TestServer } from '../testing/ws-server'
+import { eventually, startTestServer, type TestServer } from '../test-support/ws-server'
 import { useEventStream } from './useEventStream'
 import { type UseWorkersReturn, useWorkers } from './useWorkers'
 

@@ -2,8 +2,8 @@ import { createTaskCompletedEvent, type TaskCompletedEvent } from '@stockpulse/e
 import type { VueWrapper } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import UPlotChart from '../components/UPlotChart.vue'
-import { mountDashboard } from '../testing/mount-dashboard'
-import { eventually, startTestServer, type TestServer } from '../testing/ws-server'
+import { mountDashboard } from '../test-support/mount-dashboard'
+import { eventually, startTestServer, type TestServer } from '../test-support/ws-server'
 
 const run = (id: string, ended: string, duration: number, success: number, failed: number) =>
   createTaskCompletedEvent(

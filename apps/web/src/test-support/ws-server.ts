@@ -85,7 +85,7 @@ export async function startTestServer(): Promise<TestServer> {
  * Retries `assertion` on real time until it passes or `timeoutMs` ends, without moving fake timers
  * (unlike `vi.waitFor`), so tests can assert exact timer bounds while real sockets deliver.
  */
-export async function eventually(assertion: () => void, timeoutMs = 2_000): Promise<void> {
+export async function eventually(assertion: () => void, timeoutMs = 10_000): Promise<void> {
   const deadline = performance.now() + timeoutMs
   for (;;) {
     try {
