@@ -26,10 +26,7 @@ describe('main', () => {
   })
   afterEach(async () => {
     // A failed test must not leave a demo (and its services) running.
-    for (const demo of started.splice(0)) {
-      demo.kill('SIGTERM')
-      await demo.expectExit(0).catch(() => process.kill(-demo.child.pid!, 'SIGKILL'))
-    }
+    for (const demo of started.splice(0)) await demo.stop()
   })
   afterAll(() => redis.stop())
 

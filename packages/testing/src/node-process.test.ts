@@ -16,6 +16,7 @@ describe('node-process', () => {
 const [mode] = process.argv.slice(2)
 if (mode === 'crash') { process.stderr.write('boom: the cause\\n'); process.exit(3) }
 if (mode === 'wait') setTimeout(() => {}, 60_000)
+if (mode === 'stubborn') { process.on('SIGTERM', () => {}); setTimeout(() => {}, 60_000) }
 `,
     )
   })
@@ -48,5 +49,15 @@ if (mode === 'wait') setTimeout(() => {}, 60_000)
     )
     probe.kill('SIGKILL')
     await expect(probe.expectExit(0)).rejects.toThrow('exited (killed by SIGKILL), expected code 0')
+  })
+
+  it('stops a process for cleanup: SIGTERM first, SIGKILL when it does not exit in time', async () => {
+    const polite = startNode(script, ['wait'])
+    await polite.waitFor('ready', 'the ready line')
+    expect(await polite.stop()).toEqual({ code: null, signal: 'SIGTERM' })
+    const stubborn = startNode(script, ['stubborn'])
+    await stubborn.waitFor('ready', 'the ready line')
+    expect(await stubborn.stop(100)).toEqual({ code: null, signal: 'SIGKILL' })
+    expect(await stubborn.stop()).toEqual({ code: null, signal: 'SIGKILL' })
   })
 })

@@ -23,6 +23,11 @@ export interface NodeProcess {
    */
   expectExit(code: number, timeoutMs?: number): Promise<void>
   kill(signal?: NodeJS.Signals): void
+  /**
+   * Cleanup after a test: SIGTERM, then SIGKILL (to the whole group when detached) if it has not
+   * exited within `timeoutMs`. Resolves once it has exited; does nothing to one already gone.
+   */
+  stop(timeoutMs?: number): Promise<Exit>
 }
 
 export interface StartNodeOptions {
@@ -98,6 +103,18 @@ export function startNode(
     },
     kill(signal = 'SIGTERM') {
       if (ended === undefined) child.kill(signal)
+    },
+    async stop(timeoutMs = 20_000) {
+      if (ended) return ended
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => {
+        if (ended) return
+        if (options.detached) process.kill(-child.pid!, 'SIGKILL')
+        else child.kill('SIGKILL')
+      }, timeoutMs)
+      const exit = await exited
+      clearTimeout(timer)
+      return exit
     },
   }
 }
