@@ -81,6 +81,10 @@ describe('events', () => {
       'task.progress with a 1.1 position',
       { ...progress, version: '1.1', position: 'k9x2:1732550000000-3' },
     ],
+    [
+      'stock.indicators.completed with its 1.2 seq and channel',
+      { ...stock, version: '1.2', seq: 5102, channel: 'events:task:calc_1', position: 'e1:17-3' },
+    ],
     ['stock.indicators.completed', stock],
     ['task.completed', completed],
     ['market.snapshot', snapshot],
@@ -121,6 +125,17 @@ describe('events', () => {
       'timestamp without zone',
       { ...progress, timestamp: '2026-01-10T09:00:00' },
       'task.progress /timestamp: Expected string to match',
+    ],
+    [
+      'seq of 0',
+      { ...progress, seq: 0 },
+      'task.progress /seq: Expected integer to be greater or equal to 1',
+    ],
+    ['fractional seq', { ...progress, seq: 1.5 }, 'task.progress /seq: Expected integer'],
+    [
+      'channel outside the catalogue',
+      { ...progress, channel: 'events:everything' },
+      'task.progress /channel: Expected string to match',
     ],
     [
       'timestamp as epoch',

@@ -3,7 +3,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 // ---- Shared pieces ----
 
 /** Contract version stamped on every event this package creates. */
-export const EVENT_VERSION = '1.1'
+export const EVENT_VERSION = '1.2'
 
 /** ISO-8601 timestamp; producers write UTC (`...Z`), consumers also accept an explicit offset. */
 export const Timestamp = Type.String({
@@ -24,6 +24,21 @@ export const POSITION_PATTERN = '^[A-Za-z0-9]{1,32}:\\d{1,20}-\\d{1,20}$'
 export const Position = Type.String({
   pattern: POSITION_PATTERN,
   description: 'Since 1.1: "<epoch>:<stream id>" of this event in its channel; resume from it',
+})
+
+/** Pattern of a channel name of the catalogue (see channels.ts). */
+export const CHANNEL_PATTERN =
+  '^events:(tasks|indicators|market|system|(task|market|user):[A-Za-z0-9_.-]{1,64})$'
+
+/**
+ * Since 1.2: the event's number in the order of publication, one counter for every channel and
+ * task of a history (see history.ts): the same event on two channels has one `seq`, and a later
+ * event a larger one. It starts again at 1 in a new epoch.
+ */
+export const Seq = Type.Integer({
+  minimum: 1,
+  description:
+    'Since 1.2: order of publication across all channels and tasks; one number per event, whatever its channels',
 })
 
 export const TaskStatus = Type.Union(
@@ -68,6 +83,13 @@ const base = <T extends string>(eventType: T) => ({
     Type.String({ description: 'Contract version; absent in pre-1.0 producers, read as "1.0"' }),
   ),
   position: Type.Optional(Position),
+  seq: Type.Optional(Seq),
+  channel: Type.Optional(
+    Type.String({
+      pattern: CHANNEL_PATTERN,
+      description: 'Since 1.2: the channel that carried this copy of the event',
+    }),
+  ),
 })
 
 // ---- Events ----

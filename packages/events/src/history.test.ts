@@ -39,6 +39,7 @@ describe('history', () => {
   it('names the keys under one prefix', () => {
     const keys = historyKeys('sp:')
     expect(keys.epoch).toBe('sp:history:epoch')
+    expect(keys.seq).toBe('sp:history:seq')
     expect(keys.stream('events:tasks')).toBe('sp:history:events:tasks')
     expect(keys.tasks).toBe('sp:tasks')
     expect(keys.runs).toBe('sp:runs')

@@ -3,7 +3,9 @@ import { POSITION_PATTERN, TaskCompletedEvent } from './events.js'
 
 // Every event published on a channel is also appended to a capped Redis Stream for that channel.
 // Its position is "<epoch>:<stream id>": the epoch changes when the streams were lost (Redis
-// restarted without persistence), so a position from another epoch can never be resumed.
+// restarted without persistence), so a position from another epoch can never be resumed. Every
+// event also gets the next number of one counter (`seq`, since 1.2), in the same atomic step, so
+// the events of several channels can be put back in the order they were published.
 
 const POSITION_RE = new RegExp(POSITION_PATTERN)
 
@@ -39,6 +41,8 @@ export function historyKeys(prefix: string = DEFAULT_KEY_PREFIX) {
   return {
     /** String: the current epoch. Created by the first publish after it is lost. */
     epoch: `${prefix}history:epoch`,
+    /** Integer: the `seq` of the latest event; starts again from 1 with a new epoch. */
+    seq: `${prefix}history:seq`,
     /** Stream of one channel's events, capped with `XADD MAXLEN ~`. */
     stream: (channel: string) => `${prefix}history:${channel}`,
     /** Hash: task id -> the latest `task.progress` of each task still running (JSON). */
