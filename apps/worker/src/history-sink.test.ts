@@ -33,8 +33,11 @@ const completed = (taskId: string) =>
   })
 
 // What the script publishes: the stored event with its position appended, as text.
-const withPosition = (json: string, epoch: string, id: string) =>
-  `${json.slice(0, -1)},"position":"${epoch}:${id}"}`
+// What a channel delivers live: the stream entry with its channel and position spliced in.
+const delivered = (json: string, channel: string, epoch: string, id: string) =>
+  `${json.slice(0, -1)},"channel":"${channel}","position":"${epoch}:${id}"}`
+// An event as the history stores it: with the `seq` the script gave it.
+const numbered = (event: object, seq: number) => JSON.stringify({ ...event, seq })
 
 describe('history-sink', () => {
   describe('on the shared Redis (a key prefix of its own)', () => {
@@ -85,7 +88,9 @@ describe('history-sink', () => {
           const entries = await redis.xRange(keys.stream(channel), '-', '+')
           const messages = recorder.of(taskId, channel).map((r) => r.message)
           expect(messages.length).toBeGreaterThan(0)
-          expect(messages).toEqual(entries.map((e) => withPosition(e.message.e!, epoch, e.id)))
+          expect(messages).toEqual(
+            entries.map((e) => delivered(e.message.e!, channel, epoch, e.id)),
+          )
           expect(entries.every((e) => !e.message.e!.includes('"position"'))).toBe(true)
           const ttl = await redis.ttl(keys.stream(channel))
           expect(ttl).toBeGreaterThan(0)
@@ -96,7 +101,17 @@ describe('history-sink', () => {
             expect(compareStreamIds(ids[i - 1]!.id, ids[i]!.id)).toBeLessThan(0)
           }
         }
-        // Each event on two channels: the same event, each message with its own channel's position.
+        // One counter for every channel: seq rises in each channel, in the order of publication.
+        const order = recorder.received.filter(
+          (r) => 'task_id' in r.event && r.event.task_id === taskId,
+        )
+        for (const channel of channels) {
+          const seqs = order.filter((r) => r.channel === channel).map((r) => r.event.seq!)
+          expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+          expect(new Set(seqs).size).toBe(seqs.length)
+        }
+        expect(order.every((r) => r.event.channel === r.channel)).toBe(true)
+        // Each event on two channels: the same event and seq, each copy with its own channel and position.
         const start = recorder.of(taskId).filter((r) => r.event.event_type === 'task.progress')
         expect(start[0]!.channel).toBe(TASKS_ALL)
         expect(start[1]!.channel).toBe(taskChannel(taskId))
@@ -106,7 +121,8 @@ describe('history-sink', () => {
         })
         expect(start[0]!.event.position).toBe(`${epoch}:${onTasks!.id}`)
         expect(start[1]!.event.position).toBe(`${epoch}:${onTask!.id}`)
-        expect({ ...start[0]!.event, position: 'x' }).toEqual({ ...start[1]!.event, position: 'x' })
+        const copy = { position: 'x', channel: 'x' }
+        expect({ ...start[0]!.event, ...copy }).toEqual({ ...start[1]!.event, ...copy })
       } finally {
         sink.close()
         await recorder.close()
@@ -123,13 +139,14 @@ describe('history-sink', () => {
         publisher.publish(runningTask(ids[0]!, 10), [TASKS_ALL, taskChannel(ids[0]!)])
         publisher.publish(latest, [TASKS_ALL, taskChannel(ids[0]!)])
         await publisher.flush()
-        expect(await redis.hGet(keys.tasks, ids[0]!)).toBe(JSON.stringify(latest))
+        const seq = Number(await redis.get(keys.seq))
+        expect(await redis.hGet(keys.tasks, ids[0]!)).toBe(numbered(latest, seq))
         const ends = ids.map(completed)
         for (const end of ends) publisher.publish(end, [TASKS_ALL, taskChannel(end.task_id)])
         await publisher.flush()
         expect(await redis.hExists(keys.tasks, ids[0]!)).toBe(0)
         expect(await redis.lRange(keys.runs, 0, -1)).toEqual(
-          [ends[4], ends[3], ends[2]].map((end) => JSON.stringify(end)),
+          [ends[4], ends[3], ends[2]].map((end, i) => numbered(end, seq + 5 - i)),
         )
         expect(publisher.stats()).toMatchObject({ events: 7, eventsDropped: 0 })
       } finally {
@@ -153,7 +170,7 @@ describe('history-sink', () => {
         expect(publisher.stats().eventsDropped).toBe(0)
         const entries = await redis.xRange(stream, '-', '+')
         expect(entries.map((e) => e.id)).toEqual([recent, expect.stringMatching(/^\d+-\d+$/)])
-        expect(entries[1]!.message.e).toBe(JSON.stringify(event))
+        expect(entries[1]!.message.e).toBe(numbered(event, Number(await redis.get(keys.seq))))
         for (const key of [stream, keys.stream(TASKS_ALL)]) {
           const ttl = await redis.ttl(key)
           expect(ttl).toBeGreaterThan(0)
@@ -184,7 +201,7 @@ describe('history-sink', () => {
     })
   })
 
-  it('creates a new epoch when the old one is lost, and runs a flushed script again (NOSCRIPT)', async () => {
+  it('creates a new epoch, with seq from 1 again, when the old one is lost, and runs a flushed script again (NOSCRIPT)', async () => {
     const server = await startRedisServer()
     const client = createRedisClient(server.url, logger)
     client.connect().catch(() => {})
@@ -219,6 +236,7 @@ describe('history-sink', () => {
         first,
         second,
       ])
+      expect(recorder.received.map((r) => r.event.seq)).toEqual([1, 1])
     } finally {
       sink.close()
       await recorder.close()

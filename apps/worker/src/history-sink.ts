@@ -20,30 +20,34 @@ export interface HistorySink extends EventSink {
 }
 
 /**
- * One event, all its channels, atomically. KEYS: epoch, tasks, runs, then the stream of each
+ * One event, all its channels, atomically. KEYS: epoch, tasks, runs, seq, then the stream of each
  * channel. ARGV: maxlen, epoch candidate, event JSON, event type, task id, run history, retention
- * seconds, then the channels. The epoch is created when missing (Redis lost its data); each channel
- * gets the event in its stream (without position; trimmed and expiring by the retention) and on
- * Pub/Sub with `"position":"<epoch>:<id>"` appended as text, so what the gateway replays from the
- * stream reads exactly as what was delivered live.
+ * seconds, then the channels. The epoch is created when missing (Redis lost its data), and the
+ * counter starts again with it. The event gets the counter's next value as `"seq":N`, stored so in
+ * each channel's stream (trimmed and expiring by the retention), in the task state and the run
+ * history; each channel publishes it with `"channel":"<name>","position":"<epoch>:<id>"`
+ * appended as text, so what the gateway replays from a stream reads exactly as what was delivered
+ * live.
  */
 export const PUBLISH_SCRIPT = `
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then
   epoch = ARGV[2]
   redis.call('SET', KEYS[1], epoch)
+  redis.call('SET', KEYS[4], 0)
 end
-local event = ARGV[3]
-local head = string.sub(event, 1, -2) .. ',"position":"' .. epoch .. ':'
+local seq = redis.call('INCR', KEYS[4])
+local event = string.sub(ARGV[3], 1, -2) .. ',"seq":' .. seq .. '}'
+local head = string.sub(event, 1, -2) .. ',"channel":"'
 local now = redis.call('TIME')
 local ms = (tonumber(now[1]) - tonumber(ARGV[7])) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local minid = string.format('%.0f', ms)
-for i = 4, #KEYS do
+for i = 5, #KEYS do
   local id = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'e', event)
   -- Exact MINID: with ~, old entries sharing a stream node with new ones would stay.
   redis.call('XTRIM', KEYS[i], 'MINID', minid)
   redis.call('EXPIRE', KEYS[i], ARGV[7])
-  redis.call('PUBLISH', ARGV[i + 4], head .. id .. '"}')
+  redis.call('PUBLISH', ARGV[i + 3], head .. ARGV[i + 3] .. '","position":"' .. epoch .. ':' .. id .. '"}')
 end
 if ARGV[4] == 'task.progress' then
   redis.call('HSET', KEYS[2], ARGV[5], event)
@@ -62,7 +66,7 @@ const SHA = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex')
  */
 export function createHistorySink(redis: RedisClient, options: HistorySinkOptions): HistorySink {
   const { keys, maxlen, runHistory, retentionSeconds } = options
-  const fixed = [keys.epoch, keys.tasks, keys.runs]
+  const fixed = [keys.epoch, keys.tasks, keys.runs, keys.seq]
   const limits = {
     maxlen: String(maxlen),
     runs: String(runHistory),

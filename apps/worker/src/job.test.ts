@@ -96,7 +96,9 @@ describe('job', () => {
           .filter((e) => e.channel === taskChannel(params.taskId))
           .map((e) => e.event)
         expect(own).toHaveLength(1 + stocks + progressCount + 1)
-        expect(own[0]).toEqual(progress[0])
+        // The same event on both channels: one seq, each copy naming its own channel.
+        expect({ ...own[0], channel: TASKS_ALL }).toEqual(progress[0])
+        expect(own.every((e) => e.channel === taskChannel(params.taskId))).toBe(true)
         expect(summary).toMatchObject({ status: 'completed', total: stocks, processed: stocks })
       },
     )
@@ -368,8 +370,13 @@ describe('job', () => {
         expect(events.filter((r) => !r.event.position?.startsWith(`${epoch}:`))).toEqual([])
         expect(await redis.hExists(keys.tasks, params.taskId)).toBe(0)
         expect(await redis.lIndex(keys.runs, 0)).toBe(
-          events.at(-1)!.message.replace(/,"position":"[^"]+"}$/, '}'),
+          events.at(-1)!.message.replace(/,"channel":"[^"]+","position":"[^"]+"}$/, '}'),
         )
+        // One order for the whole job: seq rises with every event, whatever its channel.
+        const seqs = recorder.of(params.taskId, taskChannel(params.taskId)).map((r) => r.event.seq!)
+        expect(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!)).toBe(true)
+        // The task channel carries every event of the two shared channels, with the same seqs.
+        expect(events.map((r) => r.event.seq!).sort((a, b) => a - b)).toEqual(seqs)
       } finally {
         sink.close()
         await pool.close()

@@ -12,7 +12,7 @@ function capture(lines: { level: number; msg: string }[]) {
 }
 
 describe('publisher', () => {
-  it('publishes typed events to an EventBus, encoding an event once for its channels', async () => {
+  it('publishes typed events to an EventBus, numbered, each copy naming its channel', async () => {
     const bus = createMemoryBus()
     const got: string[] = []
     bus.subscribe(TASKS_ALL, (message, channel) => got.push(`${channel} ${message}`))
@@ -24,8 +24,13 @@ describe('publisher', () => {
     publisher.publish(event, [TASKS_ALL, INDICATORS_ALL])
     await publisher.flush()
     await Promise.resolve()
-    const json = JSON.stringify(event)
-    expect(got).toEqual([`events:tasks ${json}`, `events:task:t1 ${json}`, `events:tasks ${json}`])
+    const copy = (seq: number, channel: string) =>
+      `${channel} ${JSON.stringify({ ...event, seq, channel })}`
+    expect(got).toEqual([
+      copy(1, 'events:tasks'),
+      copy(1, 'events:task:t1'),
+      copy(2, 'events:tasks'),
+    ])
     expect(publisher.stats()).toEqual({ events: 2, messages: 4, eventsDropped: 0 })
   })
 

@@ -58,11 +58,17 @@ export interface Publisher {
 
 const defaults = { window: 256 }
 
-/** A sink publishing an event's message on each of its channels, one PUBLISH each (no history). */
+/**
+ * A sink publishing an event's message on each of its channels, one PUBLISH each (no history).
+ * Like the history script, it numbers the events (`seq`, counted by this sink alone, from 1) and
+ * names the channel of each copy, so that clients can drop the copies exactly.
+ */
 export function busSink(target: PublishTarget): EventSink {
+  let seq = 0
   return {
     send(_event, message, channels) {
-      const replies = channels.map((channel) => target.publish(channel, message))
+      const head = `${message.slice(0, -1)},"seq":${++seq},"channel":"`
+      const replies = channels.map((channel) => target.publish(channel, `${head}${channel}"}`))
       return replies.some((reply) => reply instanceof Promise) ? Promise.all(replies) : undefined
     },
   }
