@@ -23,8 +23,10 @@ export interface OutboundEvent {
   readonly timestamp: number
   /** Its `position` in `channel`, when the worker's history gave it one. */
   readonly position: string | undefined
+  /** Its `seq`: the order of publication across channels, when the producer numbered it. */
+  readonly seq: number | undefined
   /** Order of arrival at this gateway, across channels. */
-  readonly seq: number
+  readonly arrival: number
 }
 
 /** Where a message comes from: Pub/Sub, or the history (a replay or a snapshot). */
@@ -75,7 +77,7 @@ export function createFanout(options: FanoutOptions): Fanout {
   let dirty: Connection[] = []
   let tick: OutboundEvent[] = []
   let scheduled = false
-  let seq = 0
+  let arrival = 0
   const batches: Array<{ events: readonly OutboundEvent[]; frame: readonly Buffer[] }> = []
   const backpressure: Backpressure = createBackpressure({
     capBytes: maxClientBufferBytes,
@@ -107,7 +109,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         return undefined
       }
       const event = result.value
-      if (!isEventAllowedOn(family, event.event_type)) {
+      if (!isEventAllowedOn(family, event.event_type) || (event.channel ?? channel) !== channel) {
         stats.dropped[origin === 'live' ? 'wrong_channel' : 'invalid_history']++
         logger.warn(
           { channel, origin, event_type: event.event_type },
@@ -126,7 +128,8 @@ export function createFanout(options: FanoutOptions): Fanout {
         size: frame[0]?.length ?? 0,
         timestamp: Date.parse(event.timestamp),
         position: event.position,
-        seq: seq++,
+        seq: event.seq,
+        arrival: arrival++,
       }
     },
     write,

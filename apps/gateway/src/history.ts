@@ -157,9 +157,17 @@ export function canResume(
   return after <= limit
 }
 
-/** The event as it was delivered live: `,"position":"<epoch>:<id>"` spliced before its final `}`. */
-export function withPosition(json: string, epoch: string, id: string): string {
-  return `${json.slice(0, -1)},"position":"${formatPosition(epoch, id)}"}`
+/** A task state entry as a snapshot copy on `channel`: `,"channel":"<channel>"` spliced in, no position. */
+export function asSnapshot(json: string, channel: string): string {
+  return `${json.slice(0, -1)},"channel":"${channel}"}`
+}
+
+/**
+ * A stream entry as it was delivered live on `channel`: `,"channel":"<channel>","position":
+ * "<epoch>:<id>"` spliced before its final `}`, as the worker's script does when it publishes.
+ */
+export function asDelivered(json: string, channel: string, epoch: string, id: string): string {
+  return `${json.slice(0, -1)},"channel":"${channel}","position":"${formatPosition(epoch, id)}"}`
 }
 
 // ---- Helpers ----

@@ -11,7 +11,7 @@ import type { Bridge } from './bridge.js'
 import type { Connection } from './connection.js'
 import type { Fanout, OutboundEvent } from './fanout.js'
 import { drained } from './frames.js'
-import { type ChannelHistory, withPosition } from './history.js'
+import { asDelivered, asSnapshot, type ChannelHistory } from './history.js'
 import type { Logger } from './logger.js'
 import type { GatewayStats } from './metrics.js'
 import { staleTask } from './stale-tasks.js'
@@ -107,19 +107,20 @@ export function createResume(options: ResumeOptions): Resume {
             logger.warn({ error: (error as Error).message }, 'history unreadable: joined live only')
           }
         }
-        for (const join of joins) {
+        const sources = joins.flatMap((join): Source[] => {
           const read = reads.get(join)
-          if (!read || !holding(connection, join.channel.name)) continue
-          if (read.recoverable) await replay(connection, join.channel, read)
-          else snapshot(connection, join.channel, read.tasks)
-        }
+          if (!read || !holding(connection, join.channel.name)) return []
+          return [read.recoverable ? replayOf(join.channel, read) : snapshotOf(join.channel, read)]
+        })
+        await writeInOrder(connection, sources)
       } finally {
         if (resumes) done()
       }
       return {
         results: joins.map((join) => result(join, reads.get(join))),
         live() {
-          // One delivery in arrival order: channel by channel would put, say, a task's last
+          // One delivery in arrival order, which is the order of publication (one subscriber
+          // connection hears every channel): channel by channel would put, say, a task's last
           // event (events:tasks) before stocks that came ahead of it (events:indicators).
           const newer = joins.flatMap((join) => {
             const buffered = subscriptions.release(connection, join.channel.name) ?? []
@@ -128,7 +129,7 @@ export function createResume(options: ResumeOptions): Resume {
           })
           fanout.deliver(
             connection,
-            newer.sort((a, b) => a.seq - b.seq),
+            newer.sort((a, b) => a.arrival - b.arrival),
           )
         },
       }
@@ -149,30 +150,89 @@ export function createResume(options: ResumeOptions): Resume {
     }
   }
 
-  /** Writes the entries after `since`, as delivered live, pacing on the socket's buffer. */
-  async function replay(connection: Connection, channel: ParsedChannel, read: ChannelHistory) {
-    const epoch = read.epoch ?? ''
-    for (let start = 0; start < read.entries.length; start += REPLAY_CHUNK) {
-      if (!holding(connection, channel.name)) return
+  /**
+   * Writes what the joined channels missed (replays) or need (snapshots) as one sequence in the
+   * order of publication (`seq`) across channels, the copies of one event on two channels one
+   * after the other; REPLAY_CHUNK events per write, pacing on the socket's buffer. Then the
+   * `task_stale` notices of the snapshots' tasks.
+   */
+  async function writeInOrder(connection: Connection, sources: Source[]): Promise<void> {
+    const live = sources.filter((source) => source.next() !== undefined)
+    while (live.length > 0) {
+      if (connection.readyState !== WebSocket.OPEN) return
       const events: OutboundEvent[] = []
-      for (const { id, json } of read.entries.slice(start, start + REPLAY_CHUNK)) {
-        const key = `${channel.name} ${epoch}:${id}`
-        let event = prepared.get(key)
-        if (!event) {
-          event = fanout.prepare(
-            channel.name,
-            channel.kind,
-            withPosition(json, epoch, id),
-            'history',
-          )
-          if (event) remember(key, event)
+      while (events.length < REPLAY_CHUNK && live.length > 0) {
+        let first = 0
+        for (let i = 1; i < live.length; i++) {
+          if (publishedBefore(live[i]!.next()!, live[first]!.next()!)) first = i
         }
-        if (event) events.push(event)
+        const source = live[first]!
+        events.push(source.take())
+        if (source.next() === undefined) live.splice(first, 1)
       }
       fanout.write(connection, events)
-      stats.history.replayed += events.length
+      for (const event of events) {
+        if (event.position === undefined) stats.history.snapshot++
+        else stats.history.replayed++
+      }
       if (connection.bufferedAmount > maxClientBufferBytes / 2) await drained(connection)
       else await yieldToLive()
+    }
+    const now = Date.now()
+    for (const source of sources) {
+      for (const text of source.notices(now)) {
+        if (connection.readyState === WebSocket.OPEN) connection.send(text)
+      }
+    }
+  }
+
+  /** The entries after `since`, prepared as delivered live, one at a time. */
+  function replayOf(channel: ParsedChannel, read: ChannelHistory): Source {
+    const epoch = read.epoch ?? ''
+    let index = 0
+    let head: OutboundEvent | undefined
+    const advance = () => {
+      head = undefined
+      while (head === undefined && index < read.entries.length) {
+        const { id, json } = read.entries[index++]!
+        const key = `${channel.name} ${epoch}:${id}`
+        head = prepared.get(key)
+        if (head) continue
+        head = fanout.prepare(
+          channel.name,
+          channel.kind,
+          asDelivered(json, channel.name, epoch, id),
+          'history',
+        )
+        if (head) remember(key, head)
+      }
+    }
+    advance()
+    return {
+      next: () => head,
+      take() {
+        const event = head!
+        advance()
+        return event
+      },
+      notices: () => [],
+    }
+  }
+
+  /** The latest progress of the channel's running tasks (no position), oldest first. */
+  function snapshotOf(channel: ParsedChannel, read: ChannelHistory): Source {
+    const events = read.tasks
+      .map((text) =>
+        fanout.prepare(channel.name, channel.kind, asSnapshot(text, channel.name), 'history'),
+      )
+      .filter((event) => event !== undefined)
+      .sort((a, b) => (publishedBefore(a, b) ? -1 : publishedBefore(b, a) ? 1 : 0))
+    let index = 0
+    return {
+      next: () => events[index],
+      take: () => events[index++]!,
+      notices: (now) =>
+        events.flatMap((event) => staleTask(event.text, staleTaskMs, now)?.notice ?? []),
     }
   }
 
@@ -197,21 +257,6 @@ export function createResume(options: ResumeOptions): Resume {
     if (prepared.size > MAX_PREPARED) prepared.delete(prepared.keys().next().value as string)
   }
 
-  /** Writes the latest progress of the channel's running tasks (no position), then stale notices. */
-  function snapshot(connection: Connection, channel: ParsedChannel, tasks: readonly string[]) {
-    const events = tasks
-      .map((text) => fanout.prepare(channel.name, channel.kind, text, 'history'))
-      .filter((event) => event !== undefined)
-      .sort((a, b) => a.timestamp - b.timestamp)
-    fanout.write(connection, events)
-    stats.history.snapshot += events.length
-    const now = Date.now()
-    for (const event of events) {
-      const stale = staleTask(event.text, staleTaskMs, now)
-      if (stale) connection.send(stale.notice)
-    }
-  }
-
   function holding(connection: Connection, channel: string): boolean {
     return (
       connection.readyState === WebSocket.OPEN &&
@@ -231,4 +276,21 @@ function isAfter(event: OutboundEvent, read: ChannelHistory | undefined): boolea
     position.epoch !== read.epoch ||
     compareStreamIds(position.id, read.lastId) > 0
   )
+}
+
+/** Events of one joined channel to write before it goes live, in their channel's order. */
+interface Source {
+  /** The next event, undefined once all are taken. */
+  next(): OutboundEvent | undefined
+  take(): OutboundEvent
+  /** Notices to send after the events: the `task_stale` of a snapshot's silent tasks. */
+  notices(now: number): string[]
+}
+
+/**
+ * Whether `a` was published before `b`: by `seq` (one counter for every channel), else by
+ * timestamp for events of producers older than contract 1.2.
+ */
+function publishedBefore(a: OutboundEvent, b: OutboundEvent): boolean {
+  return a.seq !== undefined && b.seq !== undefined ? a.seq < b.seq : a.timestamp < b.timestamp
 }
