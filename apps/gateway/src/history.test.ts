@@ -1,9 +1,9 @@
 import { historyKeys, parseChannel, parsePosition, validateEvent } from '@stockpulse/events'
-import { type RedisServer, startRedisServer } from '@stockpulse/testing'
+import { type RedisServer, startRedisServer, until } from '@stockpulse/testing'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HistoryUnavailableError } from './errors.js'
-import { canResume, createRedisHistory, type StreamInfo, withPosition } from './history.js'
+import { asDelivered, canResume, createRedisHistory, type StreamInfo } from './history.js'
 import { startGateway, untilReady } from './test-support/gateway.js'
 import { runWorkerJob } from './test-support/worker-job.js'
 
@@ -57,12 +57,15 @@ describe('history', () => {
       stocks: 25,
     })
     await job.expectExit(0)
+    await until(() => published.length === 25, 'the 25 stocks on events:indicators')
     await subscriber.close()
     const keys = historyKeys('splice:')
     const epoch = (await client.get(keys.epoch))!
     const entries = await client.xRange(keys.stream('events:indicators'), '-', '+')
     expect(entries).toHaveLength(25)
-    expect(entries.map(({ id, message }) => withPosition(message.e!, epoch, id))).toEqual(published)
+    expect(
+      entries.map(({ id, message }) => asDelivered(message.e!, 'events:indicators', epoch, id)),
+    ).toEqual(published)
   })
 
   it('reads epoch, streams and task state in one step, a missing stream included', async () => {

@@ -143,6 +143,49 @@ describe('main (the built stockpulse-gateway)', () => {
     }
   })
 
+  it('lets a client resume every event, in order, when the gateway is back only after the job ended', async () => {
+    const port = await freePort()
+    const env = { PORT: String(port), HOST: '127.0.0.1', REDIS_URL: redis.url, KEY_PREFIX: 'late:' }
+    const url = `ws://127.0.0.1:${port}/ws/events`
+    let gateway = start(env)
+    const job = runWorkerJob({
+      redisUrl: redis.url,
+      keyPrefix: 'late:',
+      taskId: 'calc_late',
+      stocks: 5_000,
+      pace: 2_500,
+    })
+    try {
+      await untilHealthy(port)
+      const first = await TestClient.open(`${url}?channels=events:tasks,events:indicators`)
+      await until(() => first.events().length >= 1_500, '30 % of the job live', 20_000)
+      gateway.kill('SIGKILL')
+      expect((await first.closed).code).toBe(1006)
+      await job.expectExit(0)
+      gateway = start(env)
+      await untilHealthy(port)
+
+      const second = await TestClient.open(`${url}?channels=`)
+      second.send({
+        type: 'subscribe',
+        channels: ['events:tasks', 'events:indicators'],
+        since: lastPositions(first.events()),
+      })
+      const ack = await second.next((m) => m.type === 'subscribed' && m !== second.received[1])
+      expect(ack.results).toMatchObject([
+        { channel: 'events:tasks', recovered: true },
+        { channel: 'events:indicators', recovered: true },
+      ])
+      const all = [...first.events(), ...second.events()]
+      expect(all).toHaveLength(5_102)
+      expectWholeJob(all, 5_000)
+      await second.close()
+    } finally {
+      job.kill('SIGKILL')
+      gateway.kill('SIGKILL')
+    }
+  })
+
   it('exits 2 naming the bad variable', async () => {
     const gateway = start({ PORT: 'eighty' })
     await gateway.expectExit(2)

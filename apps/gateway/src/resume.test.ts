@@ -1,5 +1,5 @@
 import { historyKeys, parsePosition } from '@stockpulse/events'
-import { type RedisServer, startRedisServer, until } from '@stockpulse/testing'
+import { type NodeProcess, type RedisServer, startRedisServer, until } from '@stockpulse/testing'
 import { createClient } from 'redis'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -10,19 +10,17 @@ import {
   untilReady,
 } from './test-support/gateway.js'
 import { withRedis } from './test-support/redis.js'
-import {
-  expectWholeJob,
-  jobChannel,
-  lastPositions,
-  runWorkerJob,
-} from './test-support/worker-job.js'
+import { expectWholeJob, lastPositions, runWorkerJob } from './test-support/worker-job.js'
 
 const shared = withRedis()
 const JOB_CHANNELS = ['events:tasks', 'events:indicators']
 let test: TestGateway | undefined
 const clients: TestClient[] = []
+const jobs: NodeProcess[] = []
 
 afterEach(async () => {
+  // A job outliving its test would publish into the next one's channels.
+  await Promise.all(jobs.splice(0).map((job) => job.stop()))
   await Promise.all(clients.splice(0).map((client) => client.close()))
   await test?.close()
   test = undefined
@@ -47,7 +45,12 @@ async function gateway(
 function startJob(stocks: number, pace?: number) {
   const { name, redisUrl } = place
   const options = { redisUrl, keyPrefix: `${name}:`, taskId: `calc_${name}`, stocks }
-  return runWorkerJob(pace === undefined ? options : { ...options, pace })
+  return track(runWorkerJob(pace === undefined ? options : { ...options, pace }))
+}
+
+function track(job: NodeProcess): NodeProcess {
+  jobs.push(job)
+  return job
 }
 
 async function open(query: string): Promise<TestClient> {
@@ -129,7 +132,7 @@ describe('resume', () => {
     await job.expectExit(0)
     const all = [...seen, ...client.events()]
     expect(all).toHaveLength(5_102)
-    expect(new Set(all.map((e) => `${jobChannel(e)} ${e.position}`)).size).toBe(5_102)
+    expect(new Set(all.map((e) => `${e.channel} ${e.position}`)).size).toBe(5_102)
     expectWholeJob(all, 5_000)
     expect(test!.gateway.stats()).toMatchObject({
       resumes: { recovered: 2, unrecovered: 0 },
@@ -140,6 +143,95 @@ describe('resume', () => {
     expect(metrics).toContain(
       `stockpulse_gateway_history_events_total{kind="replayed"} ${before.length}`,
     )
+  })
+
+  it('brings back a client away from 30 % to after the end: every event once, the completion last', async () => {
+    await gateway('late')
+    const first = await open('?channels=events:tasks,events:indicators')
+    const job = startJob(5_000, 2_500)
+    await until(() => stocksOf(first) >= 1_500, '30 % of the job live', 20_000)
+    await first.close()
+    await job.expectExit(0)
+
+    const { client, ack, before } = await resume(lastPositions(first.events()))
+    expect(ack.results).toMatchObject(JOB_CHANNELS.map((channel) => ({ channel, recovered: true })))
+    // The whole rest of the job came in the replay, before the ack, in the order of publication.
+    expect(client.events()).toEqual(before)
+    const all = [...first.events(), ...client.events()]
+    expect(all).toHaveLength(5_102)
+    expectWholeJob(all, 5_000)
+  })
+
+  it('keeps two interleaved tasks in the order of publication across a resume', async () => {
+    await gateway('pair')
+    const watcher = await open('?channels=events:tasks,events:indicators')
+    const away = await open('?channels=events:tasks,events:indicators')
+    const pair = ['calc_pair_a', 'calc_pair_b'].map((taskId) =>
+      track(
+        runWorkerJob({
+          redisUrl: shared.redis.url,
+          keyPrefix: 'pair:',
+          taskId,
+          stocks: 1_000,
+          pace: 500,
+        }),
+      ),
+    )
+    await until(() => stocksOf(away) >= 800, '800 stocks of the two tasks live', 20_000)
+    await away.close()
+    await Promise.all(pair.map((job) => job.expectExit(0)))
+    const ends = () => watcher.events().filter((e) => e.event_type === 'task.completed')
+    await until(() => ends().length === 2, 'both tasks completed')
+
+    const { client } = await resume(lastPositions(away.events()))
+    const copy = (e: Received) => `${e.seq} ${e.channel}`
+    const seen = [...away.events(), ...client.events()]
+    expect(seen.map(copy)).toEqual(watcher.events().map(copy))
+    for (const taskId of ['calc_pair_a', 'calc_pair_b']) {
+      const own = seen.filter((e) => e.task_id === taskId)
+      expect(own.filter((e) => e.event_type === 'stock.indicators.completed')).toHaveLength(1_000)
+      expect(own.at(-1)?.event_type).toBe('task.completed')
+    }
+  })
+
+  it('merges the replay of one channel with the snapshot of another joined plainly', async () => {
+    await gateway('mixed')
+    const watcher = await open('?channels=events:tasks,events:indicators')
+    const first = await open('?channels=events:indicators')
+    // 2,000 stocks at 250 a second: 8 s, the client is back after about 3.
+    const job = startJob(2_000, 250)
+    await until(() => stocksOf(first) >= 500, '500 stocks live', 20_000)
+    await first.close()
+    await untilPublished('mixed:', 'events:indicators', stocksOf(first) + 200)
+
+    const { client, ack, before } = await resume(lastPositions(first.events()))
+    expect(job.child.exitCode, 'the job was still running when the client came back').toBeNull()
+    expect(ack.results).toMatchObject([
+      { channel: 'events:tasks', ok: true },
+      { channel: 'events:indicators', ok: true, recovered: true },
+    ])
+    const [snapshot, ...others] = before.filter((e) => e.channel === 'events:tasks')
+    expect(others).toEqual([])
+    expect(snapshot).toMatchObject({ event_type: 'task.progress', status: 'running' })
+    expect(snapshot).not.toHaveProperty('position')
+    await client.next((m) => m.event_type === 'task.completed', 20_000)
+    await job.expectExit(0)
+
+    // One order: the snapshot stands at its seq among the replayed stocks, then all goes live.
+    const seen = [...first.events(), ...client.events()]
+    const seqs = seen.map((e) => e.seq as number)
+    expect(seqs.findIndex((seq, i) => i > 0 && !(seq > seqs[i - 1]!))).toBe(-1)
+    const copy = (e: Received) => `${e.seq} ${e.channel}`
+    const on = (events: Received[], channel: string) => events.filter((e) => e.channel === channel)
+    expect(on(seen, 'events:indicators').map(copy)).toEqual(
+      on(watcher.events(), 'events:indicators').map(copy),
+    )
+    expect(on(seen, 'events:tasks').map((e) => e.seq)).toEqual([
+      snapshot!.seq,
+      ...on(watcher.events(), 'events:tasks')
+        .map((e) => e.seq)
+        .filter((seq) => (seq as number) > (snapshot!.seq as number)),
+    ])
   })
 
   it('gives a client joining at ~50 % the current progress before anything live', async () => {
@@ -176,6 +268,7 @@ describe('resume', () => {
     const next = watched.findIndex((e) => e.position === live[0]?.position)
     expect(watched.slice(next)).toEqual(live)
     expect(watched[next - 1]?.position).toBe(ackPosition(ack))
+    // The snapshot is the stored event, on its channel: the same seq, without a position.
     const { position: _, ...snapshotted } = watched[next - 1]!
     expect(snapshotted).toEqual(current)
   })

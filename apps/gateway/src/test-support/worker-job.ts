@@ -41,27 +41,31 @@ export function runWorkerJob(options: {
   return startNode(workerMain, args, { env: { PATH: process.env.PATH } })
 }
 
-/** The channel an event arrived on, for a client joined to `events:tasks` and `events:indicators`. */
-export function jobChannel(event: Received): string {
-  return event.event_type === 'stock.indicators.completed' ? 'events:indicators' : 'events:tasks'
-}
-
 /** `since` for a resume: the position of the last event received on each channel. */
 export function lastPositions(events: readonly Received[]): Record<string, string> {
   const since: Record<string, string> = {}
-  for (const event of events) since[jobChannel(event)] = event.position as string
+  for (const event of events) since[event.channel as string] = event.position as string
   return since
 }
 
 /**
  * Checks that `events` are one whole worker job of `stocks` stocks on `events:tasks` and
- * `events:indicators`, each event exactly once and in order: positions rising in each channel,
- * every stock once, progress never going back, the completion last.
+ * `events:indicators`, each event exactly once and in the order of publication: `seq` rising
+ * across both channels, positions rising in each, every stock once, progress never going back,
+ * the completion last.
  */
 export function expectWholeJob(events: readonly Received[], stocks: number): void {
   const last = new Map<string, string>()
+  const seqs = events.map((event) => event.seq as number)
+  expect(
+    seqs.findIndex((seq, i) => i > 0 && !(seq > seqs[i - 1]!)),
+    'the first event out of seq order',
+  ).toBe(-1)
   for (const event of events) {
-    const channel = jobChannel(event)
+    const channel = event.channel as string
+    expect(channel).toBe(
+      event.event_type === 'stock.indicators.completed' ? 'events:indicators' : 'events:tasks',
+    )
     const position = parsePosition(event.position as string)
     expect(position, `position of ${JSON.stringify(event).slice(0, 120)}`).toBeDefined()
     const previous = last.get(channel)
