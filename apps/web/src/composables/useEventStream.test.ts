@@ -249,16 +249,20 @@ describe('useEventStream', () => {
 
   it('drops what a resume replays again, and the second copy of an event two channels carry', async () => {
     const t1 = taskChannel('t1')
+    // Copies as the gateway sends them (contract 1.2): one seq, each its channel and position.
+    const on = <E extends object>(event: E, seq: number, channel: string, position: string) => ({
+      ...event,
+      seq,
+      channel,
+      position,
+    })
     start({ channels: [TASKS_ALL, t1] })
     const first = await opened(1)
-    first.send({ ...stock, position: 'e1:10-0' })
-    first.send({ ...progress, position: 'e1:11-0' })
-    first.send({ ...progress, position: 'e1:11-1' })
+    first.send(on(stock, 1, t1, 'e1:10-0'))
+    first.send(on(progress, 2, TASKS_ALL, 'e1:11-0'))
+    first.send(on(progress, 2, t1, 'e1:11-1'))
     await eventually(() => expect(stream.repeats.value).toBe(1))
-    expect(events).toEqual([
-      { ...stock, position: 'e1:10-0' },
-      { ...progress, position: 'e1:11-0' },
-    ])
+    expect(events).toEqual([on(stock, 1, t1, 'e1:10-0'), on(progress, 2, TASKS_ALL, 'e1:11-0')])
 
     const second = await restart(first, 2)
     await eventually(() =>
@@ -266,7 +270,7 @@ describe('useEventStream', () => {
         {
           type: 'subscribe',
           channels: [TASKS_ALL, t1],
-          since: { [TASKS_ALL]: 'e1:11-0', [t1]: 'e1:11-0' },
+          since: { [TASKS_ALL]: 'e1:11-0', [t1]: 'e1:11-1' },
         },
       ]),
     )
@@ -281,14 +285,14 @@ describe('useEventStream', () => {
     second.send({
       type: 'batch',
       events: [
-        { ...progress, position: 'e1:11-1' },
-        { ...stock, position: 'e1:10-0' },
-        { ...next, position: 'e1:11-5' },
-        { ...next, position: 'e1:11-5' },
+        on(progress, 2, t1, 'e1:11-1'),
+        on(stock, 1, t1, 'e1:10-0'),
+        on(next, 3, t1, 'e1:11-5'),
+        on(next, 3, t1, 'e1:11-5'),
       ],
     })
     await eventually(() => expect(stream.repeats.value).toBe(4))
-    expect(events.at(-1)).toEqual({ ...next, position: 'e1:11-5' })
+    expect(events.at(-1)).toEqual(on(next, 3, t1, 'e1:11-5'))
     expect(events).toHaveLength(3)
     expect(stream.recovery.value).toEqual([
       { channel: TASKS_ALL, recovered: true },

@@ -146,6 +146,7 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
     socket = ws
     ws.onopen = () => {
       state.value = 'open'
+      if (resuming && !positions.since([...wanted.keys()])) positions.restart()
       resuming = true
       syncChannels()
       startHeartbeat(heartbeatIntervalMs)

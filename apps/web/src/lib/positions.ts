@@ -14,23 +14,23 @@ import {
   userChannel,
 } from '@stockpulse/events'
 
-// Events do not say which channel delivered them, and the gateway sends an event once per joined
-// channel that carries it, each copy with its position in that channel. So a position is credited
-// to the one joined channel that can carry the event; when two joined channels can (events:tasks
-// and events:task:{id} both carry that task's progress), the first copy is delivered, later copies
-// are recognised by their content and dropped, and once the two copies are in, each channel is
-// credited with the older of their positions: never ahead of what it delivered, so a resume can
-// replay a little again (and the copies are dropped) but never skip an event.
+// The gateway sends an event once per joined channel that carries it. Since contract 1.2 each
+// copy names its channel and carries its position there, and every copy of one event has the same
+// `seq`: a position is credited to exactly the channel that delivered it, and a copy is dropped
+// when its `seq` was delivered already (on another channel, or before a reconnect). Events of
+// older producers (no `channel`, no `seq`) are credited to the one joined channel that can carry
+// them, and delivered as they come.
 
 export interface PositionTrackerOptions {
-  /** How many events that two joined channels carry are remembered to recognise their copies. */
+  /** How many `seq` of delivered events are remembered to recognise their copies. */
   memory?: number
 }
 
 export interface PositionTracker {
   /**
    * Whether `event`, arrived while `joined` were joined, is new; records its position. False for
-   * an event at or before its channel's last position (same epoch) and for a second copy.
+   * an event at or before its channel's last position (same epoch) and for a copy of an event
+   * already delivered.
    */
   admit(event: StockPulseEvent, joined: ReadonlySet<string>): boolean
   /** Takes an ok ack entry's `position` as the resume point, unless its replay is still to come. */
@@ -39,6 +39,12 @@ export interface PositionTracker {
   since(channels: readonly string[]): Record<string, string> | undefined
   /** Drops a channel's position, when it is left: joining it again starts afresh. */
   forget(channel: string): void
+  /**
+   * A new connection that resumes nothing: no copy of an earlier event can come on it, and its
+   * producer may have started counting again (the one-process demo restarted), so the `seq`
+   * remembered are forgotten.
+   */
+  restart(): void
 }
 
 /** Channels an event can travel on, by the contract's channel catalogue. */
@@ -60,13 +66,14 @@ export function channelsCarrying(event: StockPulseEvent): string[] {
 
 /** Per-channel positions of a connection's events, kept across reconnects to resume from. */
 export function createPositionTracker(options: PositionTrackerOptions = {}): PositionTracker {
-  const { memory = 1_000 } = options
+  const { memory = 10_000 } = options
   /** Newest position delivered on each channel: older events there are repeats. */
   const seen = new Map<string, ParsedPosition>()
   /** Where each channel resumes: `seen`, or a newer ack position. */
   const resume = new Map<string, ParsedPosition>()
-  /** Events two joined channels carry, by content, with the position of their first copy. */
-  const shared = new Map<string, ParsedPosition | undefined>()
+  /** `seq` of the events delivered lately, in the current epoch. */
+  const delivered = new Set<number>()
+  let epoch: string | undefined
 
   function credit(channel: string, position: ParsedPosition) {
     seen.set(channel, newer(seen.get(channel), position))
@@ -75,31 +82,22 @@ export function createPositionTracker(options: PositionTrackerOptions = {}): Pos
 
   return {
     admit(event, joined) {
-      const channels = channelsCarrying(event).filter((channel) => joined.has(channel))
       const position = event.position === undefined ? undefined : parsePosition(event.position)
-      const repeat = (channel: string) => {
+      if (position && position.epoch !== epoch) {
+        // A new history: its numbering starts again.
+        if (epoch !== undefined) delivered.clear()
+        epoch = position.epoch
+      }
+      const channel = event.channel ?? soleCarrier(event, joined)
+      if (channel !== undefined && position) {
         const last = seen.get(channel)
-        return position !== undefined && last !== undefined && !isAfter(position, last)
+        if (last !== undefined && !isAfter(position, last)) return false
+        credit(channel, position)
       }
-      const [only, other] = channels
-      if (only === undefined) return true
-      if (other === undefined) {
-        if (repeat(only)) return false
-        if (position) credit(only, position)
-        return true
-      }
-      const key = contentKey(event)
-      if (shared.has(key)) {
-        const first = shared.get(key)
-        if (first && position && first.epoch === position.epoch && first.id !== position.id) {
-          const older = compareStreamIds(first.id, position.id) < 0 ? first : position
-          for (const channel of channels) credit(channel, older)
-        }
-        return false
-      }
-      if (channels.every(repeat)) return false
-      shared.set(key, position)
-      if (shared.size > memory) shared.delete(shared.keys().next().value as string)
+      if (event.seq === undefined) return true
+      if (delivered.has(event.seq)) return false
+      delivered.add(event.seq)
+      if (delivered.size > memory) delivered.delete(delivered.values().next().value as number)
       return true
     },
     acknowledge(result) {
@@ -118,7 +116,16 @@ export function createPositionTracker(options: PositionTrackerOptions = {}): Pos
       seen.delete(channel)
       resume.delete(channel)
     },
+    restart() {
+      delivered.clear()
+    },
   }
+}
+
+/** The one joined channel that can carry `event`, when there is exactly one. */
+function soleCarrier(event: StockPulseEvent, joined: ReadonlySet<string>): string | undefined {
+  const carriers = channelsCarrying(event).filter((channel) => joined.has(channel))
+  return carriers.length === 1 ? carriers[0] : undefined
 }
 
 /** After `last` in the same epoch; any position of another epoch is new (the history restarted). */
@@ -129,9 +136,4 @@ function isAfter(position: ParsedPosition, last: ParsedPosition): boolean {
 /** The later of two positions; the new one when their epochs differ. */
 function newer(known: ParsedPosition | undefined, next: ParsedPosition): ParsedPosition {
   return known && !isAfter(next, known) ? known : next
-}
-
-/** The event without its position: the same for every copy of it. */
-function contentKey(event: StockPulseEvent): string {
-  return JSON.stringify({ ...event, position: undefined })
 }
