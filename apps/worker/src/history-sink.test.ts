@@ -146,7 +146,10 @@ describe('history-sink', () => {
         await publisher.flush()
         expect(await redis.hExists(keys.tasks, ids[0]!)).toBe(0)
         expect(await redis.lRange(keys.runs, 0, -1)).toEqual(
-          [ends[4], ends[3], ends[2]].map((end, i) => numbered(end, seq + 5 - i)),
+          ends
+            .slice(2)
+            .reverse()
+            .map((end, i) => numbered(end, seq + 5 - i)),
         )
         expect(publisher.stats()).toMatchObject({ events: 7, eventsDropped: 0 })
       } finally {
