@@ -95,17 +95,18 @@ describe('main (the built stockpulse-gateway)', () => {
     const reader = createClient({ url: redis.url })
     await reader.connect()
     let gateway = start(env)
-    // 2,000 stocks at 200 a second: about 10 s, the client is back long before the end.
-    const job = runWorkerJob({
-      redisUrl: redis.url,
-      keyPrefix: 'kill:',
-      taskId: 'calc_kill',
-      stocks: 2_000,
-      pace: 200,
-    })
+    let job: NodeProcess | undefined
     try {
       await untilHealthy(port)
       const first = await TestClient.open(`${url}?channels=events:tasks,events:indicators`)
+      // 2,000 stocks at 200 a second: about 10 s, the client is back long before the end.
+      job = runWorkerJob({
+        redisUrl: redis.url,
+        keyPrefix: 'kill:',
+        taskId: 'calc_kill',
+        stocks: 2_000,
+        pace: 200,
+      })
       await until(() => first.events().length >= 300, '300 events live', 20_000)
       gateway.kill('SIGKILL')
       expect((await first.closed).code).toBe(1006)
@@ -137,7 +138,7 @@ describe('main (the built stockpulse-gateway)', () => {
       expectWholeJob(all, 2_000)
       await second.close()
     } finally {
-      job.kill('SIGKILL')
+      job?.kill('SIGKILL')
       gateway.kill('SIGKILL')
       await reader.close()
     }
@@ -148,16 +149,17 @@ describe('main (the built stockpulse-gateway)', () => {
     const env = { PORT: String(port), HOST: '127.0.0.1', REDIS_URL: redis.url, KEY_PREFIX: 'late:' }
     const url = `ws://127.0.0.1:${port}/ws/events`
     let gateway = start(env)
-    const job = runWorkerJob({
-      redisUrl: redis.url,
-      keyPrefix: 'late:',
-      taskId: 'calc_late',
-      stocks: 5_000,
-      pace: 2_500,
-    })
+    let job: NodeProcess | undefined
     try {
       await untilHealthy(port)
       const first = await TestClient.open(`${url}?channels=events:tasks,events:indicators`)
+      job = runWorkerJob({
+        redisUrl: redis.url,
+        keyPrefix: 'late:',
+        taskId: 'calc_late',
+        stocks: 5_000,
+        pace: 2_500,
+      })
       await until(() => first.events().length >= 1_500, '30 % of the job live', 20_000)
       gateway.kill('SIGKILL')
       expect((await first.closed).code).toBe(1006)
@@ -181,7 +183,7 @@ describe('main (the built stockpulse-gateway)', () => {
       expectWholeJob(all, 5_000)
       await second.close()
     } finally {
-      job.kill('SIGKILL')
+      job?.kill('SIGKILL')
       gateway.kill('SIGKILL')
     }
   })
