@@ -12,11 +12,12 @@ describe('node-process', () => {
     script = join(dir, 'probe.mjs')
     await writeFile(
       script,
-      `process.stdout.write('ready\\n')
-const [mode] = process.argv.slice(2)
-if (mode === 'crash') { process.stderr.write('boom: the cause\\n'); process.exit(3) }
+      // 'ready' comes last: by then the process is set up (its SIGTERM handler too).
+      `const [mode] = process.argv.slice(2)
 if (mode === 'wait') setTimeout(() => {}, 60_000)
 if (mode === 'stubborn') { process.on('SIGTERM', () => {}); setTimeout(() => {}, 60_000) }
+process.stdout.write('ready\\n')
+if (mode === 'crash') { process.stderr.write('boom: the cause\\n'); process.exit(3) }
 `,
     )
   })
