@@ -2,11 +2,13 @@ import type { Bar } from '@stockpulse/events'
 import { type Indicator, type IndicatorValues, resolveIndicators } from '@stockpulse/indicators'
 import { isoDate, type StockBars } from './bars.js'
 import { fingerprint } from './fingerprint.js'
+import type { PackedBars } from './packed-bars.js'
 import { createBarLoader, type SourceSpec } from './source.js'
 
 /** Everything a compute engine needs; plain data, sent along with each chunk. */
 export interface EngineSetup {
   readonly indicators: readonly string[]
+  /** What the engine loads from: `Universe.engineSource`. */
   readonly source: SourceSpec
 }
 
@@ -15,6 +17,8 @@ export interface ChunkSpec {
   /** Position of the first stock in the universe. */
   readonly start: number
   readonly codes: readonly string[]
+  /** The chunk's bars when the main thread read them (source `preloaded`); transferred with it. */
+  readonly bars?: PackedBars
 }
 
 /** A stock after loading: what the cache key and the snapshot need, or why it failed as a whole. */
@@ -97,11 +101,11 @@ export function createComputeEngine(setup: EngineSetup): ComputeEngine {
     })
   }
 
-  const prepareStock = async (code: string, index: number) => {
+  const prepareStock = async (code: string, index: number, chunk: ChunkSpec) => {
     const started = performance.now()
     let bars: StockBars
     try {
-      bars = await load(code, index)
+      bars = await load(code, index, chunk)
     } catch (cause) {
       const prepared: PreparedStock = {
         code,
@@ -131,7 +135,7 @@ export function createComputeEngine(setup: EngineSetup): ComputeEngine {
       const kept: (StockBars | undefined)[] = []
       const prepared: PreparedStock[] = []
       for (const [i, code] of chunk.codes.entries()) {
-        const stock = await prepareStock(code, chunk.start + i)
+        const stock = await prepareStock(code, chunk.start + i, chunk)
         kept.push(stock.bars)
         prepared.push(stock.prepared)
       }

@@ -24,6 +24,7 @@ describe('config', () => {
       timeZone: 'Asia/Shanghai',
       job: {
         source: 'synthetic',
+        csvDialect: 'auto',
         days: 250,
         seed: 42,
         indicators: [...DEFAULT_INDICATORS],
@@ -98,7 +99,7 @@ describe('config', () => {
       ],
       env,
     )
-    expect(run.job).toMatchObject({ source: 'csv', dataDir: '/d', stocks: 300 })
+    expect(run.job).toMatchObject({ source: 'csv', dataPath: '/d', stocks: 300 })
     expect(run.run).toEqual({ date: '2026-01-09', out: 'r.csv', json: true })
   })
 
@@ -165,7 +166,7 @@ describe('config', () => {
       ['run', '--source', 'csv'],
       {},
       '--data',
-      '--source csv needs --data DIR (or WORKER_DATA_DIR)',
+      '--source csv needs --data PATH (or WORKER_DATA_DIR)',
     ],
     [
       ['run'],
@@ -266,7 +267,7 @@ describe('config', () => {
       [
         '  --stocks N             universe size; csv takes the first N codes',
         '                         env WORKER_STOCKS; an integer from 1 to 100000; default 5000 synthetic, every file for csv',
-        '  --days N               synthetic history in trading days',
+        '  --days N               history: synthetic trading days; csv keeps the last N bars up to --date',
         '                         env WORKER_DAYS; an integer from 1 to 20000; default 250',
       ].join('\n'),
     )

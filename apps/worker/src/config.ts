@@ -1,5 +1,11 @@
 import { availableParallelism, hostname } from 'node:os'
-import { deepFreeze, type LogLevel, type OptionValues, parseCommandLine } from '@stockpulse/config'
+import {
+  deepFreeze,
+  type LogLevel,
+  type OptionValues,
+  type Origins,
+  parseCommandLine,
+} from '@stockpulse/config'
 import { resolveIndicators } from '@stockpulse/indicators'
 import { ConfigError } from './errors.js'
 import { COMMANDS, type Command, WORKER_OPTIONS } from './options.js'
@@ -9,9 +15,11 @@ export type { LogLevel }
 /** Defaults for every job: the one `run` does, scheduled ones and those started by command. */
 export interface JobDefaults {
   readonly source: WorkerValues['source']
-  /** The csv directory; only with source csv. */
-  readonly dataDir?: string
-  /** Universe size: 5,000 synthetic stocks by default, every file of `dataDir` for csv. */
+  /** The csv directory, or one long file; only with source csv. */
+  readonly dataPath?: string
+  /** How csv headers are read; `auto` with other sources. */
+  readonly csvDialect: WorkerValues['csvDialect']
+  /** Universe size: 5,000 synthetic stocks by default, every stock of the csv. */
   readonly stocks?: number
   readonly days: number
   readonly seed: number
@@ -105,7 +113,7 @@ export function parseConfig(
       staleTaskSeconds: values.staleTask,
     },
     timeZone: values.timeZone,
-    job: jobDefaults(values, origins.data, context),
+    job: jobDefaults(values, origins, context),
     run: {
       ...(values.taskId === undefined ? {} : { taskId: values.taskId }),
       ...(values.date === undefined ? {} : { date: values.date }),
@@ -127,19 +135,22 @@ export function parseConfig(
 // The job's options, with the rules that join two of them.
 function jobDefaults(
   values: WorkerValues,
-  dataFrom: string | undefined,
+  origins: Origins<typeof WORKER_OPTIONS>,
   context: ConfigContext,
 ): JobDefaults {
   const { source, data } = values
   if (source === 'csv' && data === undefined) {
-    throw new ConfigError('--data', '--source csv needs --data DIR (or WORKER_DATA_DIR)')
+    throw new ConfigError('--data', '--source csv needs --data PATH (or WORKER_DATA_DIR)')
   }
-  if (source === 'synthetic' && dataFrom !== undefined) {
-    throw new ConfigError(dataFrom, `${dataFrom} is only used with --source csv`)
+  for (const from of [origins.data, origins.csvDialect]) {
+    if (source !== 'csv' && from !== undefined) {
+      throw new ConfigError(from, `${from} is only used with --source csv`)
+    }
   }
   return {
     source,
-    ...(data === undefined ? {} : { dataDir: data }),
+    ...(data === undefined ? {} : { dataPath: data }),
+    csvDialect: values.csvDialect,
     ...(values.stocks === undefined ? {} : { stocks: values.stocks }),
     days: values.days,
     seed: values.seed,

@@ -6,6 +6,11 @@ import { BarDataError } from './errors.js'
 
 const fixtures = fileURLToPath(new URL('../fixtures/csv', import.meta.url))
 const header = 'date,open,high,low,close,volume'
+const window = (date: string, days = 250) => ({
+  lastDay: epochDay(date)!,
+  days,
+  dialect: 'auto' as const,
+})
 
 describe('csv', () => {
   it('lists <code>.csv files by code and sets other names apart', async () => {
@@ -26,7 +31,7 @@ describe('csv', () => {
   })
 
   it('parses a file into bars, keeping those up to the date', async () => {
-    const load = createCsvLoader(fixtures, epochDay('2025-10-03')!)
+    const load = createCsvLoader(fixtures, window('2025-10-03'))
     const bars = await load('000001')
     expect(Array.from(bars.dates)).toEqual([
       epochDay('2025-10-01'),
@@ -34,9 +39,7 @@ describe('csv', () => {
       epochDay('2025-10-03'),
     ])
     expect(Array.from(bars.close.slice(0, 2))).toEqual([9.79, 9.84])
-    expect((await createCsvLoader(fixtures, epochDay('2030-01-01')!)('000001')).close).toHaveLength(
-      80,
-    )
+    expect((await createCsvLoader(fixtures, window('2030-01-01'))('000001')).close).toHaveLength(80)
   })
 
   it.each([
@@ -45,9 +48,9 @@ describe('csv', () => {
     ['000004', 'line 3: high is NaN'],
     ['000005', 'line 4: open must be > 0, got -3.1'],
     ['000006', 'line 6: high 9.44 is below low 9.68'],
-    ['000007', 'line 8: date 2025-09-01 is not after 2025-10-08: dates must increase'],
+    ['000007', 'line 8: date 2025-10-08 repeats line 7'],
   ])('rejects %s with the line at fault', async (code, reason) => {
-    const load = createCsvLoader(fixtures, epochDay('2030-01-01')!)
+    const load = createCsvLoader(fixtures, window('2030-01-01'))
     await expect(load(code)).rejects.toBeInstanceOf(BarDataError)
     await expect(load(code)).rejects.toThrow(`${code}.csv ${reason}`)
   })
@@ -56,7 +59,7 @@ describe('csv', () => {
     [
       'no header',
       'date;open\n',
-      'line 1: expected the header date,open,high,low,close,volume, got "date;open"',
+      'line 1: unknown header "date;open": expected date,open,high,low,close,volume, or a tushare, akshare, Yahoo or long (code column) header; see --csv-dialect',
     ],
     ['no rows', `${header}\n\n`, 'no bars'],
     [
@@ -72,8 +75,8 @@ describe('csv', () => {
     ['an empty cell', `${header}\n2025-01-02,1,,1,1,5\n`, 'line 2: high is not a number: ""'],
     [
       'a repeated date',
-      `${header}\n2025-01-02,1,1,1,1,5\n2025-01-02,1,1,1,1,5\n`,
-      'line 3: date 2025-01-02 is not after 2025-01-02: dates must increase',
+      `${header}\n2025-01-02,1,1,1,1,5\n2025-01-03,1,1,1,1,5\n2025-01-02,1,1,1,1,5\n`,
+      'line 4: date 2025-01-02 repeats line 2',
     ],
   ])('rejects %s', (_, text, reason) => {
     const error = (() => {
@@ -98,7 +101,7 @@ describe('csv', () => {
   })
 
   it('names an unreadable file', async () => {
-    await expect(createCsvLoader(fixtures, 0)('999999')).rejects.toThrow(
+    await expect(createCsvLoader(fixtures, window('1970-01-01'))('999999')).rejects.toThrow(
       /^999999\.csv: cannot read: ENOENT/,
     )
   })

@@ -1,14 +1,17 @@
 /** Bad configuration: names the flag or variable at fault (`variable`); one class for every app. */
 export { ConfigError } from '@stockpulse/config'
 
-/** A bar file is unreadable or corrupt; `line` is 1-based, 0 when the whole file is at fault. */
+/**
+ * A stock's bars are unreadable or corrupt. `location` says where: `000006.csv line 6`,
+ * `bars.csv line 12` (a long file), `daily_bars 000006 2025-10-07`, or the file alone.
+ */
 export class BarDataError extends Error {
   override readonly name = 'BarDataError'
   constructor(
     readonly stockCode: string,
-    readonly line: number,
+    readonly location: string,
     readonly reason: string,
   ) {
-    super(line > 0 ? `${stockCode}.csv line ${line}: ${reason}` : `${stockCode}.csv: ${reason}`)
+    super(`${location}: ${reason}`)
   }
 }

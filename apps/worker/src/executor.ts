@@ -7,6 +7,7 @@ import {
   type EngineSetup,
   type PreparedStock,
 } from './compute.js'
+import { packedBuffers } from './packed-bars.js'
 
 /** A loaded chunk: its handle for `compute`/`release`, and its stocks. */
 export interface PreparedChunk {
@@ -79,7 +80,8 @@ export interface ThreadPoolOptions {
 
 /**
  * `threads` worker threads. A chunk is prepared on the least busy thread and computed on the
- * same one (it keeps the bars); results come back as transferred buffers, not copies.
+ * same one (it keeps the bars); bars handed with a chunk go there, and results come back, as
+ * transferred buffers, not copies.
  */
 export function createThreadPool(options: ThreadPoolOptions): ComputePool {
   const { threads, threadUrl } = { threadUrl: COMPUTE_THREAD_URL, ...options }
@@ -138,13 +140,11 @@ export function createThreadPool(options: ThreadPoolOptions): ComputePool {
       const thread = load.indexOf(Math.min(...load))
       load[thread]!++
       owner.set(id, thread)
-      const stocks = await call<PreparedStock[]>(thread, {
-        req: nextReq++,
-        op: 'prepare',
-        id,
-        setup,
-        chunk,
-      })
+      const stocks = await call<PreparedStock[]>(
+        thread,
+        { req: nextReq++, op: 'prepare', id, setup, chunk },
+        chunk.bars ? packedBuffers(chunk.bars) : [],
+      )
       return { id, stocks }
     },
     compute(id, need) {

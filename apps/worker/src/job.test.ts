@@ -32,6 +32,7 @@ import { useSharedRedis } from './test-support/redis.js'
 const logger = pino({ level: 'silent' })
 const fixtures = fileURLToPath(new URL('../fixtures/csv', import.meta.url))
 const INDICATORS = ['SMA_5', 'SMA_10', 'SMA_20', 'SMA_60', 'MACD', 'RSI', 'BBANDS', 'ATR', 'KDJ']
+const CSV = { stocks: undefined, days: 250, dialect: 'auto' } as const
 
 const synthetic = (stocks: number, taskId = uniqueId('job')): JobParams => ({
   taskId,
@@ -166,7 +167,7 @@ describe('job', () => {
     it('loads csv files one by one and names the corrupt line', async () => {
       const { summary, events } = await runOnBus({
         taskId: uniqueId('csv'),
-        source: { kind: 'csv', dir: fixtures, stocks: undefined, date: '2030-01-01' },
+        source: { kind: 'csv', path: fixtures, ...CSV, date: '2030-01-01' },
         indicators: INDICATORS,
         concurrency: 1,
       })
@@ -177,7 +178,7 @@ describe('job', () => {
         '000004: 000004.csv line 3: high is NaN',
         '000005: 000005.csv line 4: open must be > 0, got -3.1',
         '000006: 000006.csv line 6: high 9.44 is below low 9.68',
-        '000007: 000007.csv line 8: date 2025-09-01 is not after 2025-10-08: dates must increase',
+        '000007: 000007.csv line 8: date 2025-10-08 repeats line 7',
         '000008: too short history: 10 bars, the indicators need at least 60',
       ])
       const snapshots = events.filter((e) => e.channel === MARKET_ALL).map((e) => e.event)
@@ -204,7 +205,7 @@ describe('job', () => {
       try {
         const { summary, events } = await runOnBus({
           taskId: uniqueId('overflow'),
-          source: { kind: 'csv', dir, stocks: undefined, date: '2030-01-01' },
+          source: { kind: 'csv', path: dir, ...CSV, date: '2030-01-01' },
           indicators: INDICATORS,
           concurrency: 1,
         })
@@ -229,15 +230,15 @@ describe('job', () => {
         taskId: uniqueId('missing'),
         source: {
           kind: 'csv',
-          dir: '/nonexistent/stockpulse',
-          stocks: undefined,
+          path: '/nonexistent/stockpulse',
+          ...CSV,
           date: '2026-01-09',
         },
         indicators: INDICATORS,
         concurrency: 1,
       })
       expect(summary.status).toBe('failed')
-      expect(summary.message).toMatch(/^failed: ENOENT: no such file or directory, scandir/)
+      expect(summary.message).toMatch(/^failed: ENOENT: no such file or directory, stat/)
       expect(events.map((e) => `${e.channel} ${e.event.event_type}`)).toEqual([
         `${TASKS_ALL} task.completed`,
         `${taskChannel(summary.task_id)} task.completed`,

@@ -21,11 +21,12 @@ import {
   indicatorLayout,
 } from './compute.js'
 import { type ComputeExecutor, createInlineExecutor } from './executor.js'
+import type { PackedBars } from './packed-bars.js'
 import { createProgressThrottle, percent } from './progress.js'
 import type { Publisher } from './publisher.js'
 import type { ResultFile, StockResult } from './result-file.js'
 import type { ResultStore } from './result-store.js'
-import { listStocks, type SourceSpec } from './source.js'
+import { type JobSource, openUniverse, type Universe } from './source.js'
 
 /** `task_type` of every task this worker runs. */
 export const TASK_TYPE = 'batch_daily'
@@ -35,7 +36,7 @@ export const MAX_FAILURES = 100
 /** One task: what to compute. */
 export interface JobParams {
   readonly taskId: string
-  readonly source: SourceSpec
+  readonly source: JobSource
   readonly indicators: readonly string[]
   /** Compute threads for large universes; 1 computes on the main thread. */
   readonly concurrency: number
@@ -72,6 +73,8 @@ export interface JobTimings {
   readonly wait_ms: number
   /** Main thread building, encoding and publishing events (pacing excluded). */
   readonly publish_ms: number
+  /** From the start until the universe was known and (sources read here) its last bars parsed. */
+  readonly load_ms: number
 }
 
 /** What `run` returns, and what `stockpulse-worker run --json` prints. */
@@ -128,9 +131,15 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
       computeMs: 0,
       waitMs: 0,
       publishMs: 0,
+      loadMs: 0,
     }
     const stored: [string, string][] = []
+    const loading = new AbortController()
+    const stopLoading = () => loading.abort()
+    signal?.addEventListener('abort', stopLoading, { once: true })
     const finish = async (ended: JobSummary['status'], reason: string): Promise<JobSummary> => {
+      signal?.removeEventListener('abort', stopLoading)
+      loading.abort()
       results?.add(taskId, stored.splice(0))
       // The file is part of what was asked for: one that cannot be written fails the task.
       const fileError = await resultFile?.close().then(
@@ -178,6 +187,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
           compute_ms: state.computeMs,
           wait_ms: state.waitMs,
           publish_ms: state.publishMs,
+          load_ms: state.loadMs,
         },
       }
       const level = status === 'failed' ? 'error' : 'info'
@@ -187,27 +197,27 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
 
     if (signal?.aborted) return finish('cancelled', cancelMessage(signal))
     let layout: IndicatorLayout
-    let codes: string[]
+    let universe: Universe
     try {
       layout = indicatorLayout(params.indicators)
-      const listed = await listStocks(params.source)
-      codes = listed.codes
-      if (listed.ignored.length > 0) {
+      universe = await openUniverse(params.source)
+      if (universe.ignored.length > 0) {
         log.warn(
-          { files: listed.ignored.slice(0, 10), count: listed.ignored.length },
-          'ignored files',
+          { names: universe.ignored.slice(0, 10), count: universe.ignored.length },
+          'ignored stocks: not a valid stock code',
         )
       }
     } catch (error) {
       return finish('failed', `failed: ${(error as Error).message}`)
     }
+    const codes = universe.codes
     const total = codes.length
     state.total = total
     const date = params.source.date
     publishProgress(0, 0, `Starting daily calculation for ${date}: ${total} stocks`)
     log.info({ total, date, source: params.source.kind }, 'task started')
 
-    const setup: EngineSetup = { indicators: params.indicators, source: params.source }
+    const setup: EngineSetup = { indicators: params.indicators, source: universe.engineSource }
     const executor = deps.executor?.(total) ?? createInlineExecutor()
     const threads = params.concurrency
     const size = Math.max(16, Math.min(125, Math.ceil(total / (threads * 4))))
@@ -215,12 +225,30 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
     for (let start = 0; start < total; start += size) {
       chunks.push({ start, codes: codes.slice(start, start + size) })
     }
+    const handed = universe.load?.(
+      chunks.map((chunk) => chunk.codes.length),
+      loading.signal,
+    )
+    state.loadMs = performance.now() - started
+    if (handed) {
+      Promise.all(handed).then(
+        () => {
+          state.loadMs = performance.now() - started
+        },
+        () => {},
+      )
+    }
     const lookahead = threads * 2
     const inflight: Promise<StockOutcome[]>[] = []
     const schedule = (index: number) => {
       const chunk = chunks[index]
       if (!chunk) return
-      const outcome = computeChunk(setup, chunk, executor, layout, cache)
+      const bars: Promise<PackedBars> | undefined = handed?.[index]
+      const outcome = bars
+        ? bars.then((packed) =>
+            computeChunk(setup, { ...chunk, bars: packed }, executor, layout, cache),
+          )
+        : computeChunk(setup, chunk, executor, layout, cache)
       outcome.catch(() => {})
       inflight.push(outcome)
     }

@@ -2,6 +2,7 @@ import { defineOptions, option, optionHelp, SHARED_OPTIONS } from '@stockpulse/c
 import { DEFAULT_RUN_HISTORY } from '@stockpulse/events'
 import { DEFAULT_INDICATORS, resolveIndicators } from '@stockpulse/indicators'
 import { epochDay } from './bars.js'
+import { CSV_DIALECTS } from './csv-dialects.js'
 
 /** The two commands of `stockpulse-worker`. */
 export type Command = 'run' | 'serve'
@@ -91,8 +92,15 @@ export const WORKER_OPTIONS = defineOptions({
   data: option.string({
     flag: 'data',
     env: 'WORKER_DATA_DIR',
-    placeholder: 'DIR',
-    help: 'csv directory, one <code>.csv per stock; needed by and only allowed with --source csv',
+    placeholder: 'PATH',
+    help: 'csv directory (one <code>.csv per stock) or one file with a code column; needed by and only allowed with --source csv',
+  }),
+  csvDialect: option.oneOf({
+    flag: 'csv-dialect',
+    env: 'WORKER_CSV_DIALECT',
+    values: CSV_DIALECTS,
+    default: 'auto',
+    help: 'how csv files are read: auto (from each header), or the one dialect they all use; only with --source csv',
   }),
   stocks: option.integer({
     flag: 'stocks',
@@ -108,7 +116,7 @@ export const WORKER_OPTIONS = defineOptions({
     default: 250,
     min: 1,
     max: MAX_DAYS,
-    help: 'synthetic history in trading days',
+    help: 'history: synthetic trading days; csv keeps the last N bars up to --date',
   }),
   seed: option.integer({
     flag: 'seed',

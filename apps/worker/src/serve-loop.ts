@@ -3,11 +3,12 @@ import type { Logger } from 'pino'
 import { type CommandListener, type CommandStats, listenForCommands } from './commands.js'
 import type { WorkerConfig } from './config.js'
 import { type Heartbeat, startHeartbeat } from './heartbeat.js'
+import { DEFAULT_STOCKS } from './job-source.js'
 import type { Publisher } from './publisher.js'
 import type { RedisClient } from './redis.js'
 import { createDailySchedule, type DailySchedule } from './schedule.js'
 import { overridesFromCommand, type TaskOverrides } from './task-overrides.js'
-import { DEFAULT_STOCKS, type TaskRunner } from './task-runner.js'
+import type { TaskRunner } from './task-runner.js'
 import { notifyUser } from './user-notice.js'
 
 /** How long the `--demo` job lasts when no pace is configured. */

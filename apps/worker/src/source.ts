@@ -1,5 +1,8 @@
+import { stat } from 'node:fs/promises'
 import { epochDay, type StockBars } from './bars.js'
-import { createCsvLoader, listCsvStocks } from './csv.js'
+import { type CsvWindow, createCsvLoader, listCsvStocks, readCsvUniverse } from './csv.js'
+import type { CsvDialectOption } from './csv-dialects.js'
+import { createPackedBarsBuilder, type PackedBars, unpackBars } from './packed-bars.js'
 import { createSyntheticLoader, syntheticCodes } from './synthetic.js'
 
 /** Where a job's bars come from; plain data, so a compute thread can rebuild the loader. */
@@ -13,28 +16,95 @@ export type SourceSpec =
     }
   | {
       readonly kind: 'csv'
-      readonly dir: string
-      /** Keep only the first `stocks` files (by code); all when undefined. */
+      /** A directory of `<code>.csv` files (read on the compute threads), or one long file. */
+      readonly path: string
+      /** Keep only the first `stocks` codes; all when undefined. */
       readonly stocks: number | undefined
+      /** The last `days` bars up to `date`. */
+      readonly days: number
       readonly date: string
+      readonly dialect: CsvDialectOption
+    }
+  | {
+      /** For the compute threads: the bars come with each chunk (`ChunkSpec.bars`). */
+      readonly kind: 'preloaded'
     }
 
-/** Loads one stock's bars, given its code and its position in the universe. */
-export type BarLoader = (code: string, index: number) => StockBars | Promise<StockBars>
-
-/** The stock codes of the universe, in job order, and the files passed over (csv). */
-export async function listStocks(
-  spec: SourceSpec,
-): Promise<{ readonly codes: string[]; readonly ignored: string[] }> {
-  if (spec.kind === 'synthetic') return { codes: syntheticCodes(spec.stocks), ignored: [] }
-  const { codes, ignored } = await listCsvStocks(spec.dir)
-  return { codes: spec.stocks === undefined ? codes : codes.slice(0, spec.stocks), ignored }
+/** A chunk as the loader sees it: its first position, and the bars handed with it. */
+export interface LoaderChunk {
+  readonly start: number
+  readonly bars?: PackedBars
 }
 
-/** The loader of a source. */
+/** The sources a job can name (`preloaded` is what the compute threads see of some of them). */
+export type JobSource = Exclude<SourceSpec, { readonly kind: 'preloaded' }>
+
+/** Loads one stock's bars, given its code, its position in the universe and its chunk. */
+export type BarLoader = (
+  code: string,
+  index: number,
+  chunk: LoaderChunk,
+) => StockBars | Promise<StockBars>
+
+/** What the main thread knows of a job's stocks before computing. */
+export interface Universe {
+  /** In job order. */
+  readonly codes: readonly string[]
+  /** Files or codes passed over (not a valid stock code). */
+  readonly ignored: readonly string[]
+  /** What the compute threads load from: the source itself, or `preloaded`. */
+  readonly engineSource: SourceSpec
+  /**
+   * Sources read on the main thread (a long csv file): starts reading the bars of consecutive runs of `sizes[k]`
+   * stocks (the chunks), one pack per run, each resolved as soon as it is complete.
+   */
+  readonly load?: (sizes: readonly number[], signal?: AbortSignal) => Promise<PackedBars>[]
+}
+
+/** The stocks of a job, and how their bars reach the compute threads. */
+export async function openUniverse(spec: JobSource): Promise<Universe> {
+  if (spec.kind === 'synthetic') {
+    return { codes: syntheticCodes(spec.stocks), ignored: [], engineSource: spec }
+  }
+  if ((await stat(spec.path)).isDirectory()) {
+    const { codes, ignored } = await listCsvStocks(spec.path)
+    const kept = spec.stocks === undefined ? codes : codes.slice(0, spec.stocks)
+    return { codes: kept, ignored, engineSource: spec }
+  }
+  const file = await readCsvUniverse(spec.path, csvWindow(spec), spec.stocks)
+  return {
+    codes: file.codes,
+    ignored: file.ignored,
+    engineSource: { kind: 'preloaded' },
+    load(sizes) {
+      let next = 0
+      return sizes.map((size) => {
+        const pack = createPackedBarsBuilder(size, size * Math.min(spec.days, 1024))
+        for (let i = 0; i < size; i++) {
+          const bars = file.bars(next++)
+          if (typeof bars === 'string') pack.fail(bars)
+          else pack.add(bars.dates, bars.data)
+        }
+        return Promise.resolve(pack.finish())
+      })
+    },
+  }
+}
+
+/** The loader of a source, as a compute thread builds it. */
 export function createBarLoader(spec: SourceSpec): BarLoader {
   if (spec.kind === 'synthetic') return createSyntheticLoader(spec)
+  if (spec.kind === 'preloaded') {
+    return (code, index, chunk) => {
+      if (!chunk.bars) throw new RangeError(`chunk at ${chunk.start} came without its bars`)
+      return unpackBars(chunk.bars, index - chunk.start, code)
+    }
+  }
+  return createCsvLoader(spec.path, csvWindow(spec))
+}
+
+function csvWindow(spec: Extract<SourceSpec, { kind: 'csv' }>): CsvWindow {
   const lastDay = epochDay(spec.date)
   if (lastDay === undefined) throw new RangeError(`not a date: ${spec.date}`)
-  return createCsvLoader(spec.dir, lastDay)
+  return { lastDay, days: spec.days, dialect: spec.dialect }
 }

@@ -7,18 +7,16 @@ import { indicatorLayout } from './compute.js'
 import type { WorkerConfig } from './config.js'
 import { type ComputePool, createInlineExecutor, createThreadPool } from './executor.js'
 import { createJob, type JobParams, type JobProgress, type JobSummary } from './job.js'
+import { DEFAULT_STOCKS, jobSource } from './job-source.js'
 import { createPublisher, type EventSink, type Publisher } from './publisher.js'
 import type { RedisClient } from './redis.js'
 import { openResultFile } from './result-file.js'
 import { createResultStore } from './result-store.js'
 import { dateIn } from './schedule.js'
-import type { SourceSpec } from './source.js'
 import { closeStaleTasks } from './stale-tasks.js'
 import type { TaskOverrides } from './task-overrides.js'
 import { notifyTaskEnd } from './user-notice.js'
 
-/** Synthetic universe size when neither the config nor the command says. */
-export const DEFAULT_STOCKS = 5_000
 /** Smaller universes compute on the main thread: starting threads would cost more than it saves. */
 export const POOL_MIN_STOCKS = 500
 
@@ -193,17 +191,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   function taskParams(overrides: TaskOverrides): JobParams {
     const job = config.job
     const date = overrides.date ?? config.run.date ?? dateIn(config.timeZone, now())
-    const stocks = overrides.stocks ?? job.stocks
-    const source: SourceSpec =
-      job.source === 'csv'
-        ? { kind: 'csv', dir: job.dataDir!, stocks, date }
-        : {
-            kind: 'synthetic',
-            stocks: stocks ?? DEFAULT_STOCKS,
-            days: overrides.days ?? job.days,
-            seed: overrides.seed ?? job.seed,
-            date,
-          }
+    const source = jobSource(job, overrides, date)
     const pace = overrides.pace ?? job.pace
     return {
       taskId: overrides.taskId ?? `calc_${now().getTime()}_${randomBytes(2).toString('hex')}`,
