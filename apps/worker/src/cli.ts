@@ -1,5 +1,7 @@
 import { connectInBackground, SIGNAL_EXIT_CODES, type SignalTrap } from '@stockpulse/lifecycle'
 import { parseConfig, type WorkerConfig } from './config.js'
+import { createDatabase } from './database.js'
+import { runDatabaseCommand } from './database-commands.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import { usage } from './options.js'
@@ -36,10 +38,20 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
     logger.warn({ signal, exit_code: SIGNAL_EXIT_CODES[signal] }, 'stopping again: exiting now')
   })
 
+  if (config.command === 'migrate' || config.command === 'seed-db') {
+    return runDatabaseCommand(config, logger, { out: process.stdout, err: process.stderr })
+  }
+  const database = config.database ? createDatabase(config.database.url, logger) : undefined
   const redis = createRedisClient(config.redisUrl, logger)
   const connection = connectInBackground(redis)
   const bus = createRedisBus(redis)
-  const service = createWorkerService({ config, bus, redis, logger })
+  const service = createWorkerService({
+    config,
+    bus,
+    redis,
+    ...(database ? { database } : {}),
+    logger,
+  })
   let code = 1
   try {
     service.warmUp()
@@ -49,7 +61,7 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
     return code
   } finally {
     await service.stop(signals.received ?? 'exit')
-    await Promise.all([bus.close(), connection.close()])
+    await Promise.all([bus.close(), connection.close(), database?.end()])
     logger.info({ exit_code: code }, 'stopped')
   }
 

@@ -104,8 +104,8 @@ describe('config', () => {
   })
 
   it.each([
-    [[], {}, 'command', 'expected a command: run or serve'],
-    [['start'], {}, 'command', 'unknown command "start": expected run or serve'],
+    [[], {}, 'command', 'expected a command: run, serve, migrate or seed-db'],
+    [['start'], {}, 'command', 'unknown command "start": expected run, serve, migrate or seed-db'],
     [['run', 'extra'], {}, 'command', 'unexpected argument "extra"'],
     [['run', '--nope'], {}, '--nope', 'unknown option --nope; see stockpulse-worker --help'],
     [['run', '--stocks'], {}, '--stocks', '--stocks needs a value'],
@@ -161,7 +161,38 @@ describe('config', () => {
       'REDIS_URL',
       'REDIS_URL must be a redis:// or rediss:// URL, got "http://x"',
     ],
-    [['run', '--source', 'db'], {}, '--source', '--source must be one of synthetic, csv, got "db"'],
+    [
+      ['run', '--source', 'db'],
+      {},
+      '--source',
+      '--source must be one of synthetic, csv, postgres, got "db"',
+    ],
+    [
+      ['run', '--source', 'postgres'],
+      {},
+      '--database-url',
+      '--source postgres needs --database-url URL (or DATABASE_URL)',
+    ],
+    [['migrate'], {}, '--database-url', 'migrate needs --database-url URL (or DATABASE_URL)'],
+    [
+      ['seed-db'],
+      { DATABASE_URL: 'mysql://db/x' },
+      'DATABASE_URL',
+      'DATABASE_URL must be a postgres:// or postgresql:// URL, got "mysql://db/x"',
+    ],
+    [
+      ['migrate', '--bars-table', 'daily_bars; DROP TABLE x'],
+      { DATABASE_URL: 'postgres://db/x' },
+      '--bars-table',
+      '--bars-table must be name or schema.name, each lower-case a-z, 0-9 and _, not starting with a digit, at most 63 long, got "daily_bars; DROP TABLE x"',
+    ],
+    [
+      ['migrate'],
+      { DATABASE_URL: 'postgres://db/x', WORKER_BARS_COLUMNS: 'code,Day,o,h,l,c,v' },
+      'WORKER_BARS_COLUMNS',
+      'WORKER_BARS_COLUMNS must be 7 column names (stock_code,trade_date,open,high,low,close,volume), each lower-case a-z, 0-9 and _, not starting with a digit, at most 63 long, got "code,Day,o,h,l,c,v"',
+    ],
+    [['serve', '--date', '2026-01-09'], {}, '--date', '--date is only for run and seed-db'],
     [
       ['run', '--source', 'csv'],
       {},
@@ -267,7 +298,7 @@ describe('config', () => {
       [
         '  --stocks N             universe size; csv takes the first N codes',
         '                         env WORKER_STOCKS; an integer from 1 to 100000; default 5000 synthetic, every file for csv',
-        '  --days N               history: synthetic trading days; csv keeps the last N bars up to --date',
+        '  --days N               history: synthetic trading days; csv and postgres keep the last N bars up to --date',
         '                         env WORKER_DAYS; an integer from 1 to 20000; default 250',
       ].join('\n'),
     )

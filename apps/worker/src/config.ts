@@ -7,6 +7,7 @@ import {
   parseCommandLine,
 } from '@stockpulse/config'
 import { resolveIndicators } from '@stockpulse/indicators'
+import { type BarsTableNames, barsTableNames, type TableName, tableName } from './database-names.js'
 import { ConfigError } from './errors.js'
 import { COMMANDS, type Command, WORKER_OPTIONS } from './options.js'
 
@@ -51,6 +52,8 @@ export interface WorkerConfig {
   }
   /** IANA zone of the market: the schedule and the default job date. */
   readonly timeZone: string
+  /** PostgreSQL: present when a URL is configured (needed by the postgres source). */
+  readonly database?: DatabaseConfig
   readonly job: JobDefaults
   /** `run` only. */
   readonly run: {
@@ -68,6 +71,13 @@ export interface WorkerConfig {
     readonly heartbeatSeconds: number
     readonly instanceId: string
   }
+}
+
+/** Where the worker's PostgreSQL tables are. */
+export interface DatabaseConfig {
+  readonly url: string
+  readonly bars: BarsTableNames
+  readonly values: TableName
 }
 
 /** Machine facts the defaults depend on; injectable so tests see fixed values. */
@@ -99,6 +109,11 @@ export function parseConfig(
     commands: COMMANDS,
     program: 'stockpulse-worker',
   })
+  if (origins.date !== undefined && command !== 'run' && command !== 'seed-db') {
+    throw new ConfigError(origins.date, `${origins.date} is only for run and seed-db`)
+  }
+  const job = jobDefaults(values, origins, context)
+  const database = databaseConfig(values, command, job)
   const config: WorkerConfig = {
     command,
     redisUrl: values.redisUrl,
@@ -113,7 +128,8 @@ export function parseConfig(
       staleTaskSeconds: values.staleTask,
     },
     timeZone: values.timeZone,
-    job: jobDefaults(values, origins, context),
+    ...(database ? { database } : {}),
+    job,
     run: {
       ...(values.taskId === undefined ? {} : { taskId: values.taskId }),
       ...(values.date === undefined ? {} : { date: values.date }),
@@ -157,6 +173,29 @@ function jobDefaults(
     indicators: resolveIndicators(values.indicators).map((indicator) => indicator.id),
     concurrency: values.concurrency ?? Math.max(1, context.cores),
     ...(values.pace === undefined ? {} : { pace: values.pace }),
+  }
+}
+
+// The database settings, required by whatever uses PostgreSQL.
+function databaseConfig(
+  values: WorkerValues,
+  command: Command,
+  job: JobDefaults,
+): DatabaseConfig | undefined {
+  const user =
+    command === 'migrate' || command === 'seed-db'
+      ? command
+      : job.source === 'postgres'
+        ? '--source postgres'
+        : undefined
+  if (values.databaseUrl === undefined) {
+    if (user === undefined) return undefined
+    throw new ConfigError('--database-url', `${user} needs --database-url URL (or DATABASE_URL)`)
+  }
+  return {
+    url: values.databaseUrl,
+    bars: barsTableNames(values.barsTable, values.barsColumns),
+    values: tableName(values.valuesTable),
   }
 }
 

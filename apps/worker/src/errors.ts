@@ -15,3 +15,14 @@ export class BarDataError extends Error {
     super(`${location}: ${reason}`)
   }
 }
+
+/** A table the worker needs is missing or lacks a column: `stockpulse-worker migrate` creates them. */
+export class DatabaseSchemaError extends Error {
+  override readonly name = 'DatabaseSchemaError'
+  constructor(
+    readonly table: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}

@@ -15,6 +15,7 @@ export function jobSource(job: JobDefaults, overrides: SourceOverrides, date: st
   if (job.source === 'csv') {
     return { kind: 'csv', path: job.dataPath!, stocks, days, date, dialect: job.csvDialect }
   }
+  if (job.source === 'postgres') return { kind: 'postgres', stocks, days, date }
   return {
     kind: 'synthetic',
     stocks: stocks ?? DEFAULT_STOCKS,

@@ -20,6 +20,7 @@ import {
   type IndicatorLayout,
   indicatorLayout,
 } from './compute.js'
+import type { DailyBarsReader } from './daily-bars-reader.js'
 import { type ComputeExecutor, createInlineExecutor } from './executor.js'
 import type { PackedBars } from './packed-bars.js'
 import { createProgressThrottle, percent } from './progress.js'
@@ -51,6 +52,8 @@ export interface JobDeps {
   readonly cache?: IndicatorCache
   readonly results?: ResultStore
   readonly resultFile?: ResultFile
+  /** Reads the universe and bars of the postgres source. */
+  readonly bars?: DailyBarsReader
   /** Aborting cancels the task; the reason (a string) ends up in its last event. */
   readonly signal?: AbortSignal
   readonly onProgress?: (progress: JobProgress) => void
@@ -200,7 +203,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
     let universe: Universe
     try {
       layout = indicatorLayout(params.indicators)
-      universe = await openUniverse(params.source)
+      universe = await openUniverse(params.source, deps.bars ? { bars: deps.bars } : {})
       if (universe.ignored.length > 0) {
         log.warn(
           { names: universe.ignored.slice(0, 10), count: universe.ignored.length },

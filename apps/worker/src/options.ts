@@ -3,10 +3,17 @@ import { DEFAULT_RUN_HISTORY } from '@stockpulse/events'
 import { DEFAULT_INDICATORS, resolveIndicators } from '@stockpulse/indicators'
 import { epochDay } from './bars.js'
 import { CSV_DIALECTS } from './csv-dialects.js'
+import {
+  BAR_COLUMNS,
+  barsTableNames,
+  DEFAULT_BARS_TABLE,
+  DEFAULT_VALUES_TABLE,
+  tableName,
+} from './database-names.js'
 
-/** The two commands of `stockpulse-worker`. */
-export type Command = 'run' | 'serve'
-export const COMMANDS: readonly Command[] = ['run', 'serve']
+/** The commands of `stockpulse-worker`. */
+export type Command = 'run' | 'serve' | 'migrate' | 'seed-db'
+export const COMMANDS: readonly Command[] = ['run', 'serve', 'migrate', 'seed-db']
 
 /** Upper bound of `--stocks`, as in the StartTaskCommand contract. */
 export const MAX_STOCKS = 100_000
@@ -24,6 +31,8 @@ export const MAX_HISTORY_RETENTION_S = 31_536_000
 export const MAX_RUN_HISTORY = 10_000
 
 const YEAR_S = 365 * 86_400
+const IDENTIFIER_TEXT = 'lower-case a-z, 0-9 and _, not starting with a digit, at most 63 long'
+const TABLE_TEXT = `name or schema.name, each ${IDENTIFIER_TEXT}`
 const ID = /^[A-Za-z0-9_.-]{1,64}$/
 const ID_TEXT = '1-64 characters of A-Z a-z 0-9 _ . -'
 
@@ -85,7 +94,7 @@ export const WORKER_OPTIONS = defineOptions({
   source: option.oneOf({
     flag: 'source',
     env: 'WORKER_SOURCE',
-    values: ['synthetic', 'csv'],
+    values: ['synthetic', 'csv', 'postgres'],
     default: 'synthetic',
     help: 'where bars come from',
   }),
@@ -116,7 +125,7 @@ export const WORKER_OPTIONS = defineOptions({
     default: 250,
     min: 1,
     max: MAX_DAYS,
-    help: 'history: synthetic trading days; csv keeps the last N bars up to --date',
+    help: 'history: synthetic trading days; csv and postgres keep the last N bars up to --date',
   }),
   seed: option.integer({
     flag: 'seed',
@@ -151,12 +160,11 @@ export const WORKER_OPTIONS = defineOptions({
   }),
   date: option.string({
     flag: 'date',
-    only: 'run',
     valid: (text) => epochDay(text) !== undefined,
     expected: 'a YYYY-MM-DD date',
     placeholder: 'YYYY-MM-DD',
     defaultText: 'today in --time-zone',
-    help: 'job date: synthetic calendar end, csv rows kept up to it',
+    help: 'run and seed-db only: job date (synthetic calendar end, csv and postgres bars kept up to it)',
   }),
   taskId: option.string({
     flag: 'task-id',
@@ -179,6 +187,38 @@ export const WORKER_OPTIONS = defineOptions({
     flag: 'json',
     only: 'run',
     help: 'print the summary as one JSON line',
+  }),
+  databaseUrl: option.url({
+    flag: 'database-url',
+    env: 'DATABASE_URL',
+    protocols: ['postgres', 'postgresql'],
+    help: 'PostgreSQL for --source postgres, migrate and seed-db',
+  }),
+  barsTable: option.string({
+    flag: 'bars-table',
+    env: 'WORKER_BARS_TABLE',
+    default: DEFAULT_BARS_TABLE,
+    valid: (text) => accepts(() => tableName(text)),
+    expected: TABLE_TEXT,
+    placeholder: 'TABLE',
+    help: 'the bars table, [schema.]name',
+  }),
+  barsColumns: option.list({
+    flag: 'bars-columns',
+    env: 'WORKER_BARS_COLUMNS',
+    default: BAR_COLUMNS,
+    valid: (names) => accepts(() => barsTableNames(DEFAULT_BARS_TABLE, names)),
+    expected: `7 column names (${BAR_COLUMNS.join(',')}), each ${IDENTIFIER_TEXT}`,
+    help: 'its code, date, open, high, low, close and volume columns',
+  }),
+  valuesTable: option.string({
+    flag: 'values-table',
+    env: 'WORKER_VALUES_TABLE',
+    default: DEFAULT_VALUES_TABLE,
+    valid: (text) => accepts(() => tableName(text)),
+    expected: TABLE_TEXT,
+    placeholder: 'TABLE',
+    help: 'the indicator values table, [schema.]name (created by migrate)',
   }),
   scheduleTime: option.string({
     flag: 'schedule-time',
@@ -221,8 +261,10 @@ export const WORKER_OPTIONS = defineOptions({
 /** `stockpulse-worker --help`: the commands, then every option with its variable and default. */
 export function usage(): string {
   return [
-    'Usage: stockpulse-worker run [options]     one job, then exit',
-    '       stockpulse-worker serve [options]   daily schedule, commands, heartbeats',
+    'Usage: stockpulse-worker run [options]      one job, then exit',
+    '       stockpulse-worker serve [options]    daily schedule, commands, heartbeats',
+    '       stockpulse-worker migrate [options]  create the PostgreSQL tables (idempotent)',
+    '       stockpulse-worker seed-db [options]  fill the bars table with synthetic bars',
     '',
     'Options (flags win over environment variables, which win over defaults):',
     optionHelp(WORKER_OPTIONS),
@@ -235,6 +277,15 @@ export function usage(): string {
 function isTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
+
+function accepts(check: () => unknown): boolean {
+  try {
+    check()
     return true
   } catch {
     return false

@@ -1,6 +1,7 @@
 import { type EventBus, historyKeys } from '@stockpulse/events'
 import type { Logger } from 'pino'
 import type { WorkerConfig } from './config.js'
+import type { Database } from './database.js'
 import { createHistorySink, type HistorySink } from './history-sink.js'
 import type { JobSummary } from './job.js'
 import { busSink, createPublisher } from './publisher.js'
@@ -22,6 +23,8 @@ export interface WorkerServiceOptions {
    * memory mode (no cache, no history then).
    */
   readonly redis?: RedisClient
+  /** PostgreSQL, for the postgres source and sink (`config.database`). */
+  readonly database?: Database
   readonly logger: Logger
   /** The clock for task dates, ids and the schedule. */
   readonly now?: () => Date
@@ -73,6 +76,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     sink,
     events,
     ...(redis ? { redis } : {}),
+    ...(options.database ? { database: options.database } : {}),
     history: history !== undefined,
     logger,
     now,

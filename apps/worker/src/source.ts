@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises'
 import { epochDay, type StockBars } from './bars.js'
 import { type CsvWindow, createCsvLoader, listCsvStocks, readCsvUniverse } from './csv.js'
 import type { CsvDialectOption } from './csv-dialects.js'
+import type { DailyBarsReader } from './daily-bars-reader.js'
 import { createPackedBarsBuilder, type PackedBars, unpackBars } from './packed-bars.js'
 import { createSyntheticLoader, syntheticCodes } from './synthetic.js'
 
@@ -24,6 +25,13 @@ export type SourceSpec =
       readonly days: number
       readonly date: string
       readonly dialect: CsvDialectOption
+    }
+  | {
+      /** The bars table (see daily-bars-reader.ts); the connection is the job's. */
+      readonly kind: 'postgres'
+      readonly stocks: number | undefined
+      readonly days: number
+      readonly date: string
     }
   | {
       /** For the compute threads: the bars come with each chunk (`ChunkSpec.bars`). */
@@ -55,16 +63,28 @@ export interface Universe {
   /** What the compute threads load from: the source itself, or `preloaded`. */
   readonly engineSource: SourceSpec
   /**
-   * Sources read on the main thread (a long csv file): starts reading the bars of consecutive runs of `sizes[k]`
+   * Sources read on the main thread: starts reading the bars of consecutive runs of `sizes[k]`
    * stocks (the chunks), one pack per run, each resolved as soon as it is complete.
    */
   readonly load?: (sizes: readonly number[], signal?: AbortSignal) => Promise<PackedBars>[]
 }
 
+/** Where the main thread reads from, for the sources that need it. */
+export interface SourceContext {
+  readonly bars?: DailyBarsReader
+}
+
 /** The stocks of a job, and how their bars reach the compute threads. */
-export async function openUniverse(spec: JobSource): Promise<Universe> {
+export async function openUniverse(
+  spec: JobSource,
+  context: SourceContext = {},
+): Promise<Universe> {
   if (spec.kind === 'synthetic') {
     return { codes: syntheticCodes(spec.stocks), ignored: [], engineSource: spec }
+  }
+  if (spec.kind === 'postgres') {
+    if (!context.bars) throw new RangeError('the postgres source needs a database connection')
+    return context.bars.open(spec)
   }
   if ((await stat(spec.path)).isDirectory()) {
     const { codes, ignored } = await listCsvStocks(spec.path)
@@ -100,6 +120,7 @@ export function createBarLoader(spec: SourceSpec): BarLoader {
       return unpackBars(chunk.bars, index - chunk.start, code)
     }
   }
+  if (spec.kind === 'postgres') throw new RangeError('postgres bars are read on the main thread')
   return createCsvLoader(spec.path, csvWindow(spec))
 }
 

@@ -5,6 +5,8 @@ import { epochDay } from './bars.js'
 import { createCache } from './cache.js'
 import { indicatorLayout } from './compute.js'
 import type { WorkerConfig } from './config.js'
+import type { Database } from './database.js'
+import { databaseDeps } from './database-deps.js'
 import { type ComputePool, createInlineExecutor, createThreadPool } from './executor.js'
 import { createJob, type JobParams, type JobProgress, type JobSummary } from './job.js'
 import { DEFAULT_STOCKS, jobSource } from './job-source.js'
@@ -28,6 +30,8 @@ export interface TaskRunnerOptions {
   readonly events: Publisher
   /** Cache and result store; with `history`, lost tasks are closed before a task starts. */
   readonly redis?: RedisClient
+  /** PostgreSQL, for the postgres source and sink (`config.database`). */
+  readonly database?: Database
   /** Whether events go through the history (so the task state in Redis can be trusted). */
   readonly history: boolean
   readonly logger: Logger
@@ -151,6 +155,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           }
         : {}),
       ...(resultFile ? { resultFile } : {}),
+      ...databaseDeps(config, options.database),
       signal,
       ...(onProgress ? { onProgress } : {}),
       executor: (stocks) => (stocks >= POOL_MIN_STOCKS ? (computePool() ?? inline) : inline),

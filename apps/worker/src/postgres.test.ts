@@ -1,0 +1,153 @@
+import { createTestDatabase, type TestDatabase } from '@stockpulse/testing'
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDailyBarsReader } from './daily-bars-reader.js'
+import { createDatabase, type Database } from './database.js'
+import { barsTableNames, tableName } from './database-names.js'
+import { createThreadPool } from './executor.js'
+import type { JobParams } from './job.js'
+import { migrate } from './migrate.js'
+import { seedDailyBars } from './seed-daily-bars.js'
+import { syntheticCodes } from './synthetic.js'
+import { THREAD_URL } from './test-support/events.js'
+import { runJob, valuesByCode } from './test-support/jobs.js'
+
+const logger = pino({ level: 'silent' })
+const DATE = '2026-01-09'
+const INDICATORS = ['SMA_5', 'SMA_20', 'SMA_60', 'MACD', 'RSI', 'BBANDS', 'ATR', 'KDJ']
+const names = { bars: barsTableNames('daily_bars'), values: tableName('indicator_values') }
+
+describe('postgres source and sink', () => {
+  let server: TestDatabase
+  let database: Database
+  beforeAll(async () => {
+    server = await createTestDatabase()
+    database = createDatabase(server.url, logger)
+  })
+  afterAll(async () => {
+    await database.end()
+    await server.drop()
+  })
+
+  const postgresJob = (stocks: number | undefined, taskId: string): JobParams => ({
+    taskId,
+    source: { kind: 'postgres', stocks, days: 120, date: DATE },
+    indicators: INDICATORS,
+    concurrency: 1,
+  })
+  const deps = () => ({ bars: createDailyBarsReader(database, names.bars) })
+
+  it('fails a task at its start, naming the migrate command, while the tables are missing', async () => {
+    const { summary: noBars } = await runJob(postgresJob(10, 'pg_missing_bars'), deps())
+    expect(noBars).toMatchObject({ status: 'failed', total: 0 })
+    expect(noBars.message).toBe(
+      'failed: table daily_bars (the bars) does not exist: create it with stockpulse-worker migrate',
+    )
+    // migrate creates both tables once, and is idempotent.
+    expect(await migrate(database, names)).toEqual(['daily_bars', 'indicator_values'])
+    expect(await migrate(database, names)).toEqual([])
+  })
+
+  it('reads seeded bars into the same results as the synthetic source', async () => {
+    // 700 stocks: position 100 has a short history, 600 a NaN high (a corrupt row here).
+    const stocks = 700
+    const seeded = { stocks, days: 120, seed: 11, date: DATE }
+    await migrate(database, names)
+    expect(await seedDailyBars(database, names.bars, seeded)).toBeGreaterThan(stocks * 100)
+    const synthetic = await runJob({
+      taskId: 'pg_synthetic',
+      source: { kind: 'synthetic', ...seeded },
+      indicators: INDICATORS,
+      concurrency: 1,
+    })
+    const pool = createThreadPool({ threads: 2, threadUrl: THREAD_URL })
+    try {
+      const { summary, results } = await runJob(
+        { ...postgresJob(undefined, 'pg_task'), concurrency: 2 },
+        { ...deps(), executor: () => pool },
+      )
+      expect(summary).toMatchObject({
+        status: 'completed',
+        total: stocks,
+        success: stocks - 2,
+      })
+      const codes = syntheticCodes(stocks)
+      const byCode = (code: string) => results.find((result) => result.stock_code === code)!
+      const nan = byCode(codes[600]!)
+      expect(nan.errors).toEqual([
+        { reason: expect.stringMatching(/^daily_bars \d{6} \d{4}-\d{2}-\d{2}: high is NaN$/) },
+      ])
+      expect(byCode(codes[100]!).errors?.[0]?.reason).toMatch(/^too short history: 20 bars/)
+      expect(results.map((result) => result.stock_code)).toEqual(codes.toSorted())
+      // The synthetic source fails only ATR and KDJ of the NaN stock; every other value agrees.
+      const expected = valuesByCode(
+        synthetic.results.filter((r) => r.stock_code !== nan.stock_code),
+      )
+      expect(valuesByCode(results)).toEqual(expected)
+    } finally {
+      await pool.close()
+    }
+  })
+
+  it('takes the first --stocks codes, and fails each corrupt stock with the row at fault', async () => {
+    await migrate(database, names)
+    await seedDailyBars(database, names.bars, { stocks: 3, days: 120, seed: 11, date: DATE })
+    const bad: [string, string, string][] = [
+      ['ZZ1', `open = NULL`, 'open is NULL'],
+      ['ZZ2', `volume = -5`, 'volume must be >= 0, got -5'],
+      ['ZZ3', `high = low - 1`, 'is below low'],
+      ['ZZ4', `close = 0`, 'close must be > 0, got 0'],
+      ['ZZ5', `low = 'Infinity'`, 'low is Infinity'],
+    ]
+    for (const [code, change] of bad) {
+      await database.query(
+        `INSERT INTO daily_bars SELECT $1, trade_date, open, high, low, close, volume FROM daily_bars WHERE stock_code = '000001'`,
+        [code],
+      )
+      await database.query(
+        `UPDATE daily_bars SET ${change} WHERE stock_code = $1 AND trade_date = (SELECT max(trade_date) - 7 FROM daily_bars WHERE stock_code = $1)`,
+        [code],
+      )
+    }
+    await database.query(
+      `INSERT INTO daily_bars VALUES ('ZZ6', '2030-01-02', 1, 1, 1, 1, 1), ('bad code!', '2026-01-02', 1, 1, 1, 1, 1)`,
+    )
+    const { results: first } = await runJob(postgresJob(2, 'pg_first'), deps())
+    expect(first.map((r) => r.stock_code)).toEqual(['000001', '000002'])
+    const { summary, results } = await runJob(postgresJob(undefined, 'pg_corrupt'), deps())
+    expect(results.map((r) => r.stock_code).filter((code) => code.startsWith('ZZ'))).toEqual([
+      'ZZ1',
+      'ZZ2',
+      'ZZ3',
+      'ZZ4',
+      'ZZ5',
+      'ZZ6',
+    ])
+    expect(summary.failed).toBeGreaterThanOrEqual(6)
+    for (const [code, , reason] of bad) {
+      expect(results.find((r) => r.stock_code === code)!.errors?.[0]?.reason).toMatch(
+        new RegExp(
+          `^daily_bars ${code} \\d{4}-\\d{2}-\\d{2}: .*${reason.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+        ),
+      )
+    }
+    expect(results.find((r) => r.stock_code === 'ZZ6')?.errors).toEqual([
+      { reason: `daily_bars ZZ6: no bars on or before ${DATE}` },
+    ])
+    expect(results.some((r) => r.stock_code === 'bad code!')).toBe(false)
+  })
+
+  it('works with a table and columns of other names', async () => {
+    const custom = {
+      bars: barsTableNames('market.bars', ['code', 'day', 'o', 'h', 'l', 'c', 'v']),
+      values: tableName('market.values_out'),
+    }
+    await database.query('CREATE SCHEMA market')
+    expect(await migrate(database, custom)).toEqual(['market.bars', 'market.values_out'])
+    await seedDailyBars(database, custom.bars, { stocks: 20, days: 120, seed: 11, date: DATE })
+    const { summary } = await runJob(postgresJob(undefined, 'pg_custom'), {
+      bars: createDailyBarsReader(database, custom.bars),
+    })
+    expect(summary).toMatchObject({ status: 'completed', total: 20, success: 20 })
+  })
+})
