@@ -25,6 +25,7 @@ describe('config', () => {
       job: {
         source: 'synthetic',
         csvDialect: 'auto',
+        sink: 'none',
         days: 250,
         seed: 42,
         indicators: [...DEFAULT_INDICATORS],
@@ -101,6 +102,31 @@ describe('config', () => {
     )
     expect(run.job).toMatchObject({ source: 'csv', dataPath: '/d', stocks: 300 })
     expect(run.run).toEqual({ date: '2026-01-09', out: 'r.csv', json: true })
+  })
+
+  it('reads the database settings: tables quoted, the sink on by default with the postgres source', () => {
+    const env = { DATABASE_URL: 'postgres://worker@db:5432/market' }
+    const config = parse(['run', '--source', 'postgres', '--bars-table', 'market.bars'], env)
+    expect(config.database).toEqual({
+      url: 'postgres://worker@db:5432/market',
+      bars: {
+        table: { text: 'market.bars', sql: '"market"."bars"' },
+        columns: {
+          stock_code: '"stock_code"',
+          trade_date: '"trade_date"',
+          open: '"open"',
+          high: '"high"',
+          low: '"low"',
+          close: '"close"',
+          volume: '"volume"',
+        },
+      },
+      values: { text: 'indicator_values', sql: '"indicator_values"' },
+    })
+    expect(config.job.sink).toBe('postgres')
+    expect(parse(['run', '--source', 'postgres', '--sink', 'none'], env).job.sink).toBe('none')
+    expect(parse(['run'], env).job.sink).toBe('none')
+    expect(parse(['seed-db', '--date', '2026-01-09'], env).run.date).toBe('2026-01-09')
   })
 
   it.each([
@@ -193,6 +219,12 @@ describe('config', () => {
       'WORKER_BARS_COLUMNS must be 7 column names (stock_code,trade_date,open,high,low,close,volume), each lower-case a-z, 0-9 and _, not starting with a digit, at most 63 long, got "code,Day,o,h,l,c,v"',
     ],
     [['serve', '--date', '2026-01-09'], {}, '--date', '--date is only for run and seed-db'],
+    [
+      ['run'],
+      { WORKER_SINK: 'postgres' },
+      '--database-url',
+      '--sink postgres needs --database-url URL (or DATABASE_URL)',
+    ],
     [
       ['run', '--source', 'csv'],
       {},

@@ -20,6 +20,8 @@ export interface JobDefaults {
   readonly dataPath?: string
   /** How csv headers are read; `auto` with other sources. */
   readonly csvDialect: WorkerValues['csvDialect']
+  /** Where indicator values are stored besides Redis: `postgres` by default with that source. */
+  readonly sink: 'postgres' | 'none'
   /** Universe size: 5,000 synthetic stocks by default, every stock of the csv. */
   readonly stocks?: number
   readonly days: number
@@ -52,7 +54,7 @@ export interface WorkerConfig {
   }
   /** IANA zone of the market: the schedule and the default job date. */
   readonly timeZone: string
-  /** PostgreSQL: present when a URL is configured (needed by the postgres source). */
+  /** PostgreSQL: present when a URL is configured (needed by the postgres source and sink). */
   readonly database?: DatabaseConfig
   readonly job: JobDefaults
   /** `run` only. */
@@ -167,6 +169,7 @@ function jobDefaults(
     source,
     ...(data === undefined ? {} : { dataPath: data }),
     csvDialect: values.csvDialect,
+    sink: values.sink ?? (source === 'postgres' ? 'postgres' : 'none'),
     ...(values.stocks === undefined ? {} : { stocks: values.stocks }),
     days: values.days,
     seed: values.seed,
@@ -187,7 +190,9 @@ function databaseConfig(
       ? command
       : job.source === 'postgres'
         ? '--source postgres'
-        : undefined
+        : job.sink === 'postgres'
+          ? '--sink postgres'
+          : undefined
   if (values.databaseUrl === undefined) {
     if (user === undefined) return undefined
     throw new ConfigError('--database-url', `${user} needs --database-url URL (or DATABASE_URL)`)

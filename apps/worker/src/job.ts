@@ -22,17 +22,21 @@ import {
 } from './compute.js'
 import type { DailyBarsReader } from './daily-bars-reader.js'
 import { type ComputeExecutor, createInlineExecutor } from './executor.js'
+import type { IndicatorValuesWriter } from './indicator-values.js'
 import type { PackedBars } from './packed-bars.js'
 import { createProgressThrottle, percent } from './progress.js'
 import type { Publisher } from './publisher.js'
 import type { ResultFile, StockResult } from './result-file.js'
 import type { ResultStore } from './result-store.js'
 import { type JobSource, openUniverse, type Universe } from './source.js'
+import { createValueWrites, type ValueWritesReport } from './value-writes.js'
 
 /** `task_type` of every task this worker runs. */
 export const TASK_TYPE = 'batch_daily'
 /** Most entries in `task.completed`'s `result.failures`; the rest are counted in `failures_omitted`. */
 export const MAX_FAILURES = 100
+/** Chunk writes to the values table in flight at once. */
+export const MAX_VALUE_WRITES = 3
 
 /** One task: what to compute. */
 export interface JobParams {
@@ -54,6 +58,8 @@ export interface JobDeps {
   readonly resultFile?: ResultFile
   /** Reads the universe and bars of the postgres source. */
   readonly bars?: DailyBarsReader
+  /** Writes each chunk's values to PostgreSQL; a chunk that cannot be written fails the task. */
+  readonly values?: IndicatorValuesWriter
   /** Aborting cancels the task; the reason (a string) ends up in its last event. */
   readonly signal?: AbortSignal
   readonly onProgress?: (progress: JobProgress) => void
@@ -78,6 +84,10 @@ export interface JobTimings {
   readonly publish_ms: number
   /** From the start until the universe was known and (sources read here) its last bars parsed. */
   readonly load_ms: number
+  /** Value writes to PostgreSQL, summed over chunks (they overlap); 0 without them. */
+  readonly store_ms: number
+  /** Main thread waiting for value writes: room for the next chunk, and the last ones. */
+  readonly store_wait_ms: number
 }
 
 /** What `run` returns, and what `stockpulse-worker run --json` prints. */
@@ -98,6 +108,8 @@ export interface JobSummary {
   readonly events_dropped: number
   readonly failures: readonly Failure[]
   readonly failures_omitted: number
+  /** Rows upserted into the values table (with `--sink postgres`). */
+  readonly values_written: number
   readonly duration_seconds: number
   readonly timings: JobTimings
 }
@@ -116,6 +128,9 @@ export interface Job {
 export function createJob(params: JobParams, deps: JobDeps): Job {
   const { taskId, pace } = params
   const { publisher, logger, cache, results, resultFile, signal, onProgress } = deps
+  const valueWrites = deps.values
+    ? createValueWrites(deps.values, taskId, MAX_VALUE_WRITES)
+    : undefined
   const log = logger.child({ task_id: taskId })
   const taskTopic = taskChannel(taskId)
 
@@ -135,6 +150,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
       waitMs: 0,
       publishMs: 0,
       loadMs: 0,
+      storeWaitMs: 0,
     }
     const stored: [string, string][] = []
     const loading = new AbortController()
@@ -144,13 +160,22 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
       signal?.removeEventListener('abort', stopLoading)
       loading.abort()
       results?.add(taskId, stored.splice(0))
-      // The file is part of what was asked for: one that cannot be written fails the task.
+      // The file and the values table are part of what was asked for: one that cannot be
+      // written fails the task.
       const fileError = await resultFile?.close().then(
         () => undefined,
         (error: unknown) => error as Error,
       )
-      const status = fileError ? 'failed' : ended
-      const message = fileError ? `failed: results file: ${fileError.message}` : reason
+      const storeStart = performance.now()
+      const written = await valueWrites?.settle()
+      state.storeWaitMs += performance.now() - storeStart
+      const writeError = written ? valueWritesError(written) : undefined
+      const status = fileError || writeError ? 'failed' : ended
+      const message = fileError
+        ? `failed: results file: ${fileError.message}`
+        : writeError
+          ? `failed: ${writeError}`
+          : reason
       await publisher.flush()
       const duration = (performance.now() - started) / 1000
       const completed = createTaskCompletedEvent({
@@ -184,6 +209,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
         events_dropped: stats.eventsDropped,
         failures: state.failures,
         failures_omitted: state.failuresOmitted,
+        values_written: written?.rows ?? 0,
         duration_seconds: duration,
         timings: {
           wall_ms: performance.now() - started,
@@ -191,6 +217,8 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
           wait_ms: state.waitMs,
           publish_ms: state.publishMs,
           load_ms: state.loadMs,
+          store_ms: written?.writeMs ?? 0,
+          store_wait_ms: state.storeWaitMs,
         },
       }
       const level = status === 'failed' ? 'error' : 'info'
@@ -203,6 +231,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
     let universe: Universe
     try {
       layout = indicatorLayout(params.indicators)
+      await deps.values?.check()
       universe = await openUniverse(params.source, deps.bars ? { bars: deps.bars } : {})
       if (universe.ignored.length > 0) {
         log.warn(
@@ -273,6 +302,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
         state.waitMs += performance.now() - waitStart
         if (signal?.aborted) return stop('cancelled', cancelMessage(signal))
         schedule(c + lookahead)
+        const chunkResults: StockResult[] = []
         for (const outcome of outcomes) {
           if (signal?.aborted) return stop('cancelled', cancelMessage(signal))
           if (pace !== undefined) {
@@ -283,6 +313,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
           const publishStart = performance.now()
           const result = publishStock(outcome)
           stored.push([outcome.prepared.code, JSON.stringify(result)])
+          chunkResults.push(result)
           resultFile?.write(result)
           state.processed++
           state.computeMs += outcome.calcMs
@@ -304,6 +335,11 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
           state.publishMs += performance.now() - publishStart
         }
         results?.add(taskId, stored.splice(0))
+        if (valueWrites) {
+          const storeStart = performance.now()
+          await valueWrites.add(chunkResults)
+          state.storeWaitMs += performance.now() - storeStart
+        }
       }
     } catch (error) {
       return stop('failed', `failed: ${(error as Error).message}`)
@@ -368,6 +404,11 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
       ...(errors.length > 0 ? { errors } : {}),
     }
   }
+}
+
+function valueWritesError(report: ValueWritesReport): string | undefined {
+  if (report.failedChunks === 0) return undefined
+  return `indicator values: ${report.failedChunks} of ${report.chunks} chunks not written (${report.firstError?.message})`
 }
 
 function cancelMessage(signal: AbortSignal): string {

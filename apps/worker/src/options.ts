@@ -192,7 +192,14 @@ export const WORKER_OPTIONS = defineOptions({
     flag: 'database-url',
     env: 'DATABASE_URL',
     protocols: ['postgres', 'postgresql'],
-    help: 'PostgreSQL for --source postgres, migrate and seed-db',
+    help: 'PostgreSQL for --source postgres, --sink postgres, migrate and seed-db',
+  }),
+  sink: option.oneOf({
+    flag: 'sink',
+    env: 'WORKER_SINK',
+    values: ['postgres', 'none'],
+    defaultText: 'postgres with --source postgres, else none',
+    help: 'where indicator values are stored besides Redis: postgres upserts them into --values-table',
   }),
   barsTable: option.string({
     flag: 'bars-table',

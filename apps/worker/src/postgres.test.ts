@@ -5,6 +5,7 @@ import { createDailyBarsReader } from './daily-bars-reader.js'
 import { createDatabase, type Database } from './database.js'
 import { barsTableNames, tableName } from './database-names.js'
 import { createThreadPool } from './executor.js'
+import { createIndicatorValuesWriter, readStoredIndicatorValues } from './indicator-values.js'
 import type { JobParams } from './job.js'
 import { migrate } from './migrate.js'
 import { seedDailyBars } from './seed-daily-bars.js'
@@ -15,6 +16,7 @@ import { runJob, valuesByCode } from './test-support/jobs.js'
 const logger = pino({ level: 'silent' })
 const DATE = '2026-01-09'
 const INDICATORS = ['SMA_5', 'SMA_20', 'SMA_60', 'MACD', 'RSI', 'BBANDS', 'ATR', 'KDJ']
+const OUTPUTS = 1 + 1 + 1 + 3 + 1 + 3 + 1 + 3
 const names = { bars: barsTableNames('daily_bars'), values: tableName('indicator_values') }
 
 describe('postgres source and sink', () => {
@@ -35,11 +37,22 @@ describe('postgres source and sink', () => {
     indicators: INDICATORS,
     concurrency: 1,
   })
-  const deps = () => ({ bars: createDailyBarsReader(database, names.bars) })
+  const deps = () => ({
+    bars: createDailyBarsReader(database, names.bars),
+    values: createIndicatorValuesWriter(database, names.values),
+  })
 
   it('fails a task at its start, naming the migrate command, while the tables are missing', async () => {
-    const { summary: noBars } = await runJob(postgresJob(10, 'pg_missing_bars'), deps())
-    expect(noBars).toMatchObject({ status: 'failed', total: 0 })
+    const { summary } = await runJob(postgresJob(10, 'pg_missing'), deps())
+    expect(summary).toMatchObject({
+      status: 'failed',
+      total: 0,
+      message:
+        'failed: table indicator_values (the indicator values) does not exist: create it with stockpulse-worker migrate',
+    })
+    const { summary: noBars } = await runJob(postgresJob(10, 'pg_missing_bars'), {
+      bars: deps().bars,
+    })
     expect(noBars.message).toBe(
       'failed: table daily_bars (the bars) does not exist: create it with stockpulse-worker migrate',
     )
@@ -48,7 +61,7 @@ describe('postgres source and sink', () => {
     expect(await migrate(database, names)).toEqual([])
   })
 
-  it('reads seeded bars into the same results as the synthetic source', async () => {
+  it('reads seeded bars into the same results as the synthetic source, and stores them', async () => {
     // 700 stocks: position 100 has a short history, 600 a NaN high (a corrupt row here).
     const stocks = 700
     const seeded = { stocks, days: 120, seed: 11, date: DATE }
@@ -70,6 +83,7 @@ describe('postgres source and sink', () => {
         status: 'completed',
         total: stocks,
         success: stocks - 2,
+        values_written: (stocks - 2) * OUTPUTS,
       })
       const codes = syntheticCodes(stocks)
       const byCode = (code: string) => results.find((result) => result.stock_code === code)!
@@ -84,6 +98,34 @@ describe('postgres source and sink', () => {
         synthetic.results.filter((r) => r.stock_code !== nan.stock_code),
       )
       expect(valuesByCode(results)).toEqual(expected)
+
+      const { rows } = await database.query<{
+        stock_code: string
+        indicator: string
+        output: string
+        value: number
+        trade_date: string
+        task_id: string
+      }>(
+        `SELECT stock_code, indicator, output, value, to_char(trade_date, 'YYYY-MM-DD') AS trade_date, task_id FROM indicator_values`,
+      )
+      expect(rows).toHaveLength((stocks - 2) * OUTPUTS)
+      const stored = new Map<string, Record<string, Record<string, number>>>()
+      for (const row of rows) {
+        const latest = stored.get(row.stock_code) ?? {}
+        latest[row.indicator] = { ...latest[row.indicator], [row.output]: row.value }
+        stored.set(row.stock_code, latest)
+        expect(row.task_id).toBe('pg_task')
+      }
+      expect(stored).toEqual(expected)
+      const trade = results.find((r) => r.stock_code === '000001')!
+      expect(await readStoredIndicatorValues(database, '000001')).toMatchObject({
+        stock_code: '000001',
+        trade_date: trade.trade_date,
+        latest: trade.latest,
+        task_id: 'pg_task',
+      })
+      expect(await readStoredIndicatorValues(database, 'nope')).toBeUndefined()
     } finally {
       await pool.close()
     }
@@ -137,6 +179,23 @@ describe('postgres source and sink', () => {
     expect(results.some((r) => r.stock_code === 'bad code!')).toBe(false)
   })
 
+  it('a chunk that cannot be written fails the task, and says how many', async () => {
+    await migrate(database, names)
+    await seedDailyBars(database, names.bars, { stocks: 40, days: 120, seed: 11, date: DATE })
+    await database.query(
+      'ALTER TABLE indicator_values ADD CONSTRAINT refuse_all CHECK (value < -1e300) NOT VALID',
+    )
+    try {
+      const { summary } = await runJob(postgresJob(40, 'pg_refused'), deps())
+      expect(summary).toMatchObject({ status: 'failed', processed: 40, values_written: 0 })
+      expect(summary.message).toMatch(
+        /^failed: indicator values: \d+ of \d+ chunks not written \(new row for relation "indicator_values" violates check constraint "refuse_all"\)$/,
+      )
+    } finally {
+      await database.query('ALTER TABLE indicator_values DROP CONSTRAINT refuse_all')
+    }
+  })
+
   it('works with a table and columns of other names', async () => {
     const custom = {
       bars: barsTableNames('market.bars', ['code', 'day', 'o', 'h', 'l', 'c', 'v']),
@@ -147,7 +206,10 @@ describe('postgres source and sink', () => {
     await seedDailyBars(database, custom.bars, { stocks: 20, days: 120, seed: 11, date: DATE })
     const { summary } = await runJob(postgresJob(undefined, 'pg_custom'), {
       bars: createDailyBarsReader(database, custom.bars),
+      values: createIndicatorValuesWriter(database, custom.values),
     })
-    expect(summary).toMatchObject({ status: 'completed', total: 20, success: 20 })
+    expect(summary).toMatchObject({ status: 'completed', total: 20, values_written: 20 * OUTPUTS })
+    const stored = await readStoredIndicatorValues(database, '000001', custom.values)
+    expect(stored?.task_id).toBe('pg_custom')
   })
 })

@@ -1,0 +1,111 @@
+import type { Database } from './database.js'
+import { DEFAULT_VALUES_TABLE, type TableName, tableName } from './database-names.js'
+import { missingTable } from './migrate.js'
+import type { StockResult } from './result-file.js'
+
+/** Writes the latest indicator values of a task's stocks into the values table. */
+export interface IndicatorValuesWriter {
+  /** Rejects with a DatabaseSchemaError naming the migrate command when the table is missing. */
+  check(): Promise<void>
+  /**
+   * Upserts the values of a chunk's stocks (one row per stock, trade date, indicator and
+   * output) in one statement, so in one transaction: all of the chunk or nothing. Outputs
+   * without a value (`null`) and failed indicators are not written. Resolves to the rows written.
+   */
+  write(taskId: string, results: readonly StockResult[]): Promise<number>
+}
+
+/** The values table (default `indicator_values`, see migrate.ts). */
+export function createIndicatorValuesWriter(
+  database: Database,
+  table: TableName = tableName(DEFAULT_VALUES_TABLE),
+): IndicatorValuesWriter {
+  const upsert = `INSERT INTO ${table.sql} AS t
+      (stock_code, trade_date, indicator, output, value, task_id, computed_at)
+    SELECT code, day, indicator, output, value, $6, now()
+    FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::float8[])
+      AS v(code, day, indicator, output, value)
+    ON CONFLICT (stock_code, trade_date, indicator, output) DO UPDATE
+      SET value = excluded.value, task_id = excluded.task_id, computed_at = excluded.computed_at`
+  return {
+    check: () => missingTable(database, table, 'the indicator values'),
+    async write(taskId, results) {
+      const codes: string[] = []
+      const days: string[] = []
+      const indicators: string[] = []
+      const outputs: string[] = []
+      const values: number[] = []
+      for (const result of results) {
+        if (result.trade_date === undefined) continue
+        for (const [indicator, latest] of Object.entries(result.latest)) {
+          for (const [output, value] of Object.entries(latest)) {
+            if (value === null) continue
+            codes.push(result.stock_code)
+            days.push(result.trade_date)
+            indicators.push(indicator)
+            outputs.push(output)
+            values.push(value)
+          }
+        }
+      }
+      if (codes.length === 0) return 0
+      await database.query(upsert, [codes, days, indicators, outputs, values, taskId])
+      return codes.length
+    },
+  }
+}
+
+/** A stock's values of its latest stored trade date. */
+export interface StoredIndicatorValues {
+  readonly stock_code: string
+  readonly trade_date: string
+  /** indicator id -> output -> value. */
+  readonly latest: Readonly<Record<string, Readonly<Record<string, number | null>>>>
+  /** The task that wrote the newest of these rows, and when. */
+  readonly task_id: string
+  readonly computed_at: string
+}
+
+/**
+ * The values the worker stored for a stock at its latest trade date, or undefined when it has
+ * none: what a stock page shows when the worker writes to PostgreSQL.
+ */
+export async function readStoredIndicatorValues(
+  database: Database,
+  stockCode: string,
+  table: TableName = tableName(DEFAULT_VALUES_TABLE),
+): Promise<StoredIndicatorValues | undefined> {
+  const { rows } = await database.query<{
+    day: string
+    indicator: string
+    output: string
+    value: number | null
+    task_id: string
+    at: Date
+  }>(
+    `SELECT to_char(trade_date, 'YYYY-MM-DD') AS day, indicator, output, value, task_id, computed_at AS at
+    FROM ${table.sql}
+    WHERE stock_code = $1
+      AND trade_date = (SELECT max(trade_date) FROM ${table.sql} WHERE stock_code = $1)
+    ORDER BY computed_at DESC, indicator, output`,
+    [stockCode],
+  )
+  const first = rows[0]
+  if (!first) return undefined
+  // Names come from the database: grouped in Maps, so no name can reach a prototype.
+  const latest = new Map<string, Map<string, number | null>>()
+  for (const row of rows) {
+    const outputs = latest.get(row.indicator) ?? new Map<string, number | null>()
+    latest.set(row.indicator, outputs)
+    outputs.set(row.output, row.value)
+  }
+  return {
+    stock_code: stockCode,
+    trade_date: first.day,
+    latest: Object.fromEntries(
+      [...latest].map(([id, outputs]) => [id, Object.fromEntries(outputs)]),
+    ),
+    task_id: first.task_id,
+    computed_at: first.at.toISOString(),
+  }
+}
