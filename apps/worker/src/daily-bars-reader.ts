@@ -175,10 +175,11 @@ function createPackStream(
     // The query gives each stock's bars newest first; any other order is sorted.
     let newestFirst = true
     for (let r = 1; r < rows && newestFirst; r++) newestFirst = rowDates[r - 1]! > rowDates[r]!
-    const order = Array.from({ length: rows }, (_, r) => (newestFirst ? rows - 1 - r : r))
-    if (!newestFirst) order.sort((a, b) => rowDates[a]! - rowDates[b]!)
+    const order = newestFirst
+      ? undefined
+      : Array.from({ length: rows }, (_, r) => r).sort((a, b) => rowDates[a]! - rowDates[b]!)
     for (let r = 0; r < rows; r++) {
-      const from = order[r]!
+      const from = order ? order[r]! : rows - 1 - r
       const day = rowDates[from]!
       if (r > 0 && day === sortedDates[r - 1]) {
         current.fail(`${label} ${code} ${isoDate(day)}: the date appears twice`)
