@@ -328,8 +328,8 @@ describe('config', () => {
     }
     expect(usage()).toContain(
       [
-        '  --stocks N             universe size; csv takes the first N codes',
-        '                         env WORKER_STOCKS; an integer from 1 to 100000; default 5000 synthetic, every file for csv',
+        '  --stocks N             universe size; csv and postgres take the first N codes',
+        '                         env WORKER_STOCKS; an integer from 1 to 100000; default 5000 synthetic, every stock for csv and postgres',
         '  --days N               history: synthetic trading days; csv and postgres keep the last N bars up to --date',
         '                         env WORKER_DAYS; an integer from 1 to 20000; default 250',
       ].join('\n'),

@@ -116,8 +116,8 @@ export const WORKER_OPTIONS = defineOptions({
     env: 'WORKER_STOCKS',
     min: 1,
     max: MAX_STOCKS,
-    defaultText: '5000 synthetic, every file for csv',
-    help: 'universe size; csv takes the first N codes',
+    defaultText: '5000 synthetic, every stock for csv and postgres',
+    help: 'universe size; csv and postgres take the first N codes',
   }),
   days: option.integer({
     flag: 'days',
