@@ -10,6 +10,7 @@ import {
   splitCsvLine,
 } from './csv-dialects.js'
 import { BarDataError } from './errors.js'
+import { MAX_STOCKS } from './options.js'
 
 /** Which bars of a file a job keeps, and how to read its header. */
 export interface CsvWindow {
@@ -82,7 +83,7 @@ export function parseCsvBars(
 
 /** A whole universe in one csv file with a code column: its codes and each stock's bars. */
 export interface CsvUniverse {
-  /** Sorted; the first `stocks` when a count was given. */
+  /** Sorted; the first `stocks` (at most MAX_STOCKS). */
   readonly codes: string[]
   /** Codes that cannot be a stock code (shown as `code "..."`), left out. */
   readonly ignored: string[]
@@ -128,7 +129,7 @@ export async function readCsvUniverse(
   }
   const all = [...byCode.keys()].sort()
   const valid = all.filter((code) => STOCK_CODE.test(code))
-  const codes = stocks === undefined ? valid : valid.slice(0, stocks)
+  const codes = valid.slice(0, stocks ?? MAX_STOCKS)
   return {
     codes,
     ignored: all

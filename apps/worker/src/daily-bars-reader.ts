@@ -5,6 +5,7 @@ import { STOCK_CODE } from './csv.js'
 import type { Database } from './database.js'
 import type { BarsTableNames } from './database-names.js'
 import { missingTable } from './migrate.js'
+import { MAX_STOCKS } from './options.js'
 import { createPackedBarsBuilder, type PackedBars, type PackedBarsBuilder } from './packed-bars.js'
 import type { SourceSpec, Universe } from './source.js'
 
@@ -21,11 +22,10 @@ const PG_EPOCH_DAY = 10_957
 const WIDTH = COLUMNS.length
 
 /**
- * The universe is the distinct codes of the table in code point order (the first `stocks`);
- * codes that cannot be a stock code are left out. A stock's history is its last `days` bars up
- * to `date`, read for every stock by one `COPY (SELECT ...) TO STDOUT (FORMAT binary)` whose rows
- * are parsed straight into each chunk's packed buffers. Parameters reach the COPY (which takes
- * none) as transaction-local settings; names are configuration, validated and quoted.
+ * The universe: the table's distinct codes in code point order (the first `stocks`, at most
+ * MAX_STOCKS), without those that cannot be a stock code. A stock's history: its last `days`
+ * bars up to `date`, read for every stock by one `COPY (SELECT ...) TO STDOUT (FORMAT binary)`
+ * parsed straight into each chunk's packed buffers.
  */
 export function createDailyBarsReader(database: Database, names: BarsTableNames): DailyBarsReader {
   const { table, columns: c } = names
@@ -37,11 +37,13 @@ export function createDailyBarsReader(database: Database, names: BarsTableNames)
       const { rows: listed } = await database.query<{ code: string }>(
         `SELECT code FROM (SELECT DISTINCT ${c.stock_code}::text AS code FROM ${table.sql}) AS u WHERE code IS NOT NULL ORDER BY code COLLATE "C"`,
       )
+      // At most MAX_STOCKS stocks: a table of more codes cannot make the job hold more bars.
+      const limit = spec.stocks ?? MAX_STOCKS
       const codes: string[] = []
       const ignored: string[] = []
       for (const { code } of listed) {
         if (!STOCK_CODE.test(code)) ignored.push(`code ${JSON.stringify(code)}`)
-        else if (spec.stocks === undefined || codes.length < spec.stocks) codes.push(code)
+        else if (codes.length < limit) codes.push(code)
       }
       return {
         codes,

@@ -236,7 +236,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
       if (universe.ignored.length > 0) {
         log.warn(
           { names: universe.ignored.slice(0, 10), count: universe.ignored.length },
-          'ignored stocks: not a valid stock code',
+          'ignored: not a <code>.csv file, or not a valid stock code',
         )
       }
     } catch (error) {
