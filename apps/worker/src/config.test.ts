@@ -120,6 +120,15 @@ describe('config', () => {
           close: '"close"',
           volume: '"volume"',
         },
+        columnNames: {
+          stock_code: 'stock_code',
+          trade_date: 'trade_date',
+          open: 'open',
+          high: 'high',
+          low: 'low',
+          close: 'close',
+          volume: 'volume',
+        },
       },
       values: { text: 'indicator_values', sql: '"indicator_values"' },
     })

@@ -11,6 +11,8 @@ export interface BarsTableNames {
   readonly table: TableName
   /** Quoted column names. */
   readonly columns: Readonly<Record<BarColumn, string>>
+  /** The same names unquoted, as the catalog has them. */
+  readonly columnNames: Readonly<Record<BarColumn, string>>
 }
 
 export const BAR_COLUMNS = [
@@ -59,12 +61,18 @@ export function barsTableNames(
     )
   }
   const quoted: Partial<Record<BarColumn, string>> = {}
+  const plain: Partial<Record<BarColumn, string>> = {}
   for (const [i, name] of BAR_COLUMNS.entries()) {
     const problem = identifierProblem(columns[i]!)
     if (problem) throw new RangeError(problem)
     quoted[name] = quote(columns[i]!)
+    plain[name] = columns[i]!
   }
-  return { table: tableName(table), columns: quoted as Record<BarColumn, string> }
+  return {
+    table: tableName(table),
+    columns: quoted as Record<BarColumn, string>,
+    columnNames: plain as Record<BarColumn, string>,
+  }
 }
 
 function quote(identifier: string): string {

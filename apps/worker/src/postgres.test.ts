@@ -196,6 +196,22 @@ describe('postgres source and sink', () => {
     }
   })
 
+  it('lists the codes of a table without an index on them, and reads the same bars', async () => {
+    await migrate(database, names)
+    await seedDailyBars(database, names.bars, { stocks: 30, days: 120, seed: 11, date: DATE })
+    await database.query(
+      `CREATE TABLE plain_bars AS SELECT * FROM daily_bars WHERE stock_code IN (SELECT DISTINCT stock_code FROM daily_bars ORDER BY 1 LIMIT 30)`,
+    )
+    const read = (table: string) =>
+      runJob(postgresJob(30, `pg_${table}`), {
+        bars: createDailyBarsReader(database, barsTableNames(table)),
+      })
+    const [plain, indexed] = [await read('plain_bars'), await read('daily_bars')]
+    expect(plain.summary).toMatchObject({ status: 'completed', total: 30 })
+    expect(plain.results.map((r) => r.stock_code)).toEqual(indexed.results.map((r) => r.stock_code))
+    expect(valuesByCode(plain.results)).toEqual(valuesByCode(indexed.results))
+  })
+
   it('works with a table and columns of other names', async () => {
     const custom = {
       bars: barsTableNames('market.bars', ['code', 'day', 'o', 'h', 'l', 'c', 'v']),
