@@ -4,6 +4,7 @@ import {
   type Channel,
   type EventFor,
   isEventAllowedOn,
+  isEventBoundTo,
   marketChannel,
   parseChannel,
   taskChannel,
@@ -11,6 +12,12 @@ import {
 } from './channels.js'
 import { ChannelNameError } from './errors.js'
 import type { MarketSnapshotEvent, TaskCompletedEvent, TaskProgressEvent } from './events.js'
+import {
+  createStockIndicatorsCompletedEvent,
+  createSystemHeartbeatEvent,
+  createTaskProgressEvent,
+  createUserNotificationEvent,
+} from './factories.js'
 
 describe('channels', () => {
   it.each([
@@ -45,6 +52,10 @@ describe('channels', () => {
     ['EVENTS:TASKS', 'unknown channel "EVENTS:TASKS"'],
     ['', 'unknown channel ""'],
     ['commands:worker', 'unknown channel "commands:worker"'],
+    ['constructor', 'unknown channel "constructor"'],
+    ['__proto__', 'unknown channel "__proto__"'],
+    ['toString', 'unknown channel "toString"'],
+    ['hasOwnProperty', 'unknown channel "hasOwnProperty"'],
   ])('rejects %j', (name, reason) => {
     expect(parseChannel(name)).toEqual({ ok: false, reason })
   })
@@ -79,6 +90,57 @@ describe('channels', () => {
     expect(isEventAllowedOn('indicators', 'task.progress')).toBe(false)
     expect(isEventAllowedOn('tasks', 'stock.indicators.completed')).toBe(false)
     expect(isEventAllowedOn('system', 'system.heartbeat')).toBe(true)
+  })
+
+  it('binds an event to the channel its own id names', () => {
+    const channel = (name: string) => {
+      const parsed = parseChannel(name)
+      if (!parsed.ok) throw new Error(parsed.reason)
+      return parsed.channel
+    }
+    const note = createUserNotificationEvent({
+      user_id: 'bob',
+      level: 'info',
+      title: 't',
+      message: 'm',
+    })
+    const progress = createTaskProgressEvent({
+      task_id: 'calc_1',
+      task_type: 'batch_daily',
+      status: 'running',
+      progress: 1,
+      message: '',
+      processed: 1,
+      total: 100,
+      failed: 0,
+    })
+    const stock = createStockIndicatorsCompletedEvent({
+      stock_code: '000001',
+      indicators: [],
+      success_count: 0,
+      failed_count: 0,
+      calculation_time_ms: 1,
+      from_cache_count: 0,
+    })
+    const beat = createSystemHeartbeatEvent({
+      service: 'worker',
+      instance_id: 'w1',
+      uptime_seconds: 1,
+      status: 'ok',
+    })
+    expect(isEventBoundTo(channel('events:user:bob'), note)).toBe(true)
+    expect(isEventBoundTo(channel('events:user:alice'), note)).toBe(false)
+    expect(isEventBoundTo(channel('events:task:calc_1'), progress)).toBe(true)
+    expect(isEventBoundTo(channel('events:task:calc_2'), progress)).toBe(false)
+    // A stock event without a task_id belongs to no task channel.
+    expect(isEventBoundTo(channel('events:task:calc_1'), stock)).toBe(false)
+    expect(isEventBoundTo(channel('events:task:calc_1'), { ...stock, task_id: 'calc_1' })).toBe(
+      true,
+    )
+    expect(isEventBoundTo(channel('events:market:000001'), stock)).toBe(true)
+    expect(isEventBoundTo(channel('events:market:000002'), stock)).toBe(false)
+    expect(isEventBoundTo(channel('events:indicators'), stock)).toBe(true)
+    expect(isEventBoundTo(channel('events:system'), beat)).toBe(true)
   })
 
   it('types the events a channel may carry', () => {

@@ -1,5 +1,5 @@
 import { ChannelNameError } from './errors.js'
-import type { EventOf, EventType } from './events.js'
+import type { EventOf, EventType, StockPulseEvent } from './events.js'
 
 // ---- Names ----
 
@@ -89,12 +89,13 @@ export type ChannelParseResult =
   | { readonly ok: true; readonly channel: ParsedChannel }
   | { readonly ok: false; readonly reason: string }
 
-const FIXED: Record<string, ChannelKind> = {
-  [TASKS_ALL]: 'tasks',
-  [MARKET_ALL]: 'market',
-  [INDICATORS_ALL]: 'indicators',
-  [SYSTEM]: 'system',
-}
+// A Map, not an object: a name like `constructor` or `__proto__` must not find Object.prototype.
+const FIXED: ReadonlyMap<string, ChannelKind> = new Map([
+  [TASKS_ALL, 'tasks'],
+  [MARKET_ALL, 'market'],
+  [INDICATORS_ALL, 'indicators'],
+  [SYSTEM, 'system'],
+])
 const PARAMETERISED: ReadonlyArray<readonly [prefix: string, kind: ChannelKind]> = [
   ['events:task:', 'task'],
   ['events:market:', 'market_stock'],
@@ -107,7 +108,7 @@ const PARAMETERISED: ReadonlyArray<readonly [prefix: string, kind: ChannelKind]>
  */
 export function parseChannel(name: unknown): ChannelParseResult {
   if (typeof name !== 'string') return { ok: false, reason: 'channel must be a string' }
-  const fixed = FIXED[name]
+  const fixed = FIXED.get(name)
   if (fixed) return { ok: true, channel: { name: name as Channel, kind: fixed } }
   for (const [prefix, kind] of PARAMETERISED) {
     if (!name.startsWith(prefix)) continue
@@ -163,6 +164,24 @@ export const CHANNEL_CATALOGUE: readonly ChannelInfo[] = (
 /** True when an event of this type may be published on a channel of this kind. */
 export function isEventAllowedOn(kind: ChannelKind, eventType: EventType): boolean {
   return (CHANNEL_EVENT_TYPES[kind] as readonly EventType[]).includes(eventType)
+}
+
+/**
+ * True when the event's own id names the channel's id: `task_id` on `events:task:{id}`,
+ * `stock_code` on `events:market:{code}`, `user_id` on `events:user:{id}` (always true on the
+ * channels without an id). Bob's notification on Alice's channel is not Alice's.
+ */
+export function isEventBoundTo(channel: ParsedChannel, event: StockPulseEvent): boolean {
+  switch (channel.kind) {
+    case 'task':
+      return 'task_id' in event && event.task_id === channel.id
+    case 'market_stock':
+      return 'stock_code' in event && event.stock_code === channel.id
+    case 'user':
+      return 'user_id' in event && event.user_id === channel.id
+    default:
+      return true
+  }
 }
 
 // ---- Helpers ----
