@@ -78,6 +78,17 @@ function renderReference(c) {
     '| --- | --- |',
     ...Object.values(c.NOTICE_CODES).map(([code, meaning]) => `| \`${code}\` | ${meaning} |`),
     '',
+    '## Access',
+    '',
+    'With auth on, every connection and `GET /ws/history` need a valid JWT (`sub`, `exp`; `iss` and',
+    '`aud` when configured), sent as `?token=`, `Authorization: Bearer <jwt>`, or, from browsers, as',
+    `the WebSocket subprotocols \`["${c.EVENTS_PROTOCOL}", "${c.BEARER_PROTOCOL_PREFIX}<jwt>"]\` (the gateway answers`,
+    `\`${c.EVENTS_PROTOCOL}\`). The space-separated \`scope\` claim grants:`,
+    '',
+    '| scope | grants |',
+    '| --- | --- |',
+    ...Object.values(c.SCOPES).map(([scope, meaning]) => `| \`${scope}\` | ${meaning} |`),
+    '',
   )
   return out.join('\n').replace(/\n{3,}/g, '\n\n')
 }

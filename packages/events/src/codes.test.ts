@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CLOSE_CODES, CloseCode, ErrorCode, shouldReconnect } from './codes.js'
+import { CLOSE_CODES, CloseCode, ErrorCode, SCOPES, Scope, shouldReconnect } from './codes.js'
 
 describe('codes', () => {
   it('exposes each close code by name', () => {
@@ -9,11 +9,19 @@ describe('codes', () => {
     expect(new Set(Object.values(CloseCode)).size).toBe(Object.keys(CLOSE_CODES).length)
   })
 
+  it('names the scopes a token may carry', () => {
+    expect(Scope.ADMIN).toBe('stockpulse:admin')
+    expect(Scope.OPERATE).toBe('stockpulse:operate')
+    expect(Object.keys(SCOPES)).toEqual(['ADMIN', 'OPERATE'])
+  })
+
   it.each([
     [CloseCode.SHUTDOWN, true],
     [CloseCode.HEARTBEAT_TIMEOUT, true],
     [CloseCode.SLOW_CLIENT, true],
     [CloseCode.SERVER_FULL, true],
+    [CloseCode.RATE_LIMITED, true],
+    [CloseCode.TOKEN_EXPIRED, true],
     [1001, true],
     [1006, true],
     [CloseCode.UNAVAILABLE, true],

@@ -16,9 +16,17 @@ export const CLOSE_CODES = {
   HEARTBEAT_TIMEOUT: [4001, 'No frame from the client within HEARTBEAT_TIMEOUT_S.'],
   SLOW_CLIENT: [
     4002,
-    'The client did not read fast enough (over MAX_CLIENT_BUFFER_BYTES); reconnect.',
+    'The client did not read fast enough (over MAX_CLIENT_BUFFER_BYTES unsent, a replay not drained within RESUME_DRAIN_TIMEOUT_S, or over MAX_HELD_EVENTS held while catching up); reconnect.',
   ],
-  SERVER_FULL: [4003, 'The gateway is at MAX_CONNECTIONS; retry later.'],
+  SERVER_FULL: [
+    4003,
+    'The gateway is at MAX_CONNECTIONS (open connections and those still being set up); retry later.',
+  ],
+  RATE_LIMITED: [
+    4004,
+    'Subscribe/unsubscribe frames came faster than SUBSCRIBE_RATE (after a SUBSCRIBE_BURST) or over MAX_QUEUED_SUBSCRIBES waited; reconnect with backoff.',
+  ],
+  TOKEN_EXPIRED: [4005, "The token's `exp` passed while connected; reconnect with a fresh token."],
   UNAUTHORIZED: [4500, 'Missing, malformed, badly signed or expired token; get a new token first.'],
   FORBIDDEN_ORIGIN: [4501, 'The Origin header is not in ALLOWED_ORIGINS.'],
   PROTOCOL_VIOLATION: [4502, 'Too many invalid frames.'],
@@ -77,6 +85,27 @@ export const NOTICE_CODES = {
 /** The notice codes by name. */
 export const NoticeCode = mapTable(NOTICE_CODES)
 export type NoticeCode = (typeof NoticeCode)[keyof typeof NoticeCode]
+
+// ---- Scopes ----
+
+/**
+ * Scopes a gateway token may carry in its space-separated `scope` claim. Reading events needs
+ * none beyond a valid token (channels are limited by `sub` and the optional `channels` claim).
+ */
+export const SCOPES = {
+  ADMIN: [
+    'stockpulse:admin',
+    'Operator reads: GET /ws/stats, /ws/channels and /metrics (a Bearer token; Prometheus sends one).',
+  ],
+  OPERATE: [
+    'stockpulse:operate',
+    'Reserved for starting and cancelling runs over HTTP; no endpoint takes it yet.',
+  ],
+} as const satisfies Record<string, readonly [string, string]>
+
+/** The scopes by name, e.g. `Scope.ADMIN === 'stockpulse:admin'`. */
+export const Scope = mapTable(SCOPES)
+export type Scope = (typeof Scope)[keyof typeof Scope]
 
 // ---- Helpers ----
 

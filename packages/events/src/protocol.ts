@@ -5,6 +5,21 @@ import { Identifier, POSITION_PATTERN, StockPulseEvent, Timestamp } from './even
 // Control frames carry `type`; events carry `event_type`. A client that only looks at
 // `JSON.parse(data).event_type` (the seed's examples) keeps working and ignores control frames.
 
+/** The WebSocket subprotocol the gateway speaks; echoed back when a client offers it. */
+export const EVENTS_PROTOCOL = 'stockpulse'
+
+/** Subprotocol prefix carrying a token from browsers, which cannot set `Authorization`. */
+export const BEARER_PROTOCOL_PREFIX = 'bearer.'
+
+/**
+ * The `protocols` of `new WebSocket(url, protocols)` for a token: the gateway reads the token
+ * from `bearer.<jwt>` (JWT characters are valid RFC 6455 protocol tokens) and answers with
+ * `stockpulse` only, so the token never comes back in the response.
+ */
+export function bearerProtocols(token: string): string[] {
+  return [EVENTS_PROTOCOL, `${BEARER_PROTOCOL_PREFIX}${token}`]
+}
+
 /** Most channels one subscribe or unsubscribe frame may name. */
 export const MAX_CHANNELS_PER_FRAME = 100
 
