@@ -159,7 +159,8 @@ describe('config', () => {
       'WORKER_DAYS',
       'WORKER_DAYS must be an integer from 1 to 20000, got "2.5"',
     ],
-    [['run', '--pace=-1'], {}, '--pace', '--pace must be a positive number, got "-1"'],
+    [['run', '--pace=-1'], {}, '--pace', '--pace must be a number of at least 1, got "-1"'],
+    [['run', '--pace=0.0001'], {}, '--pace', '--pace must be a number of at least 1, got "0.0001"'],
     [
       ['run', '--history-maxlen=-1'],
       {},

@@ -1,5 +1,5 @@
 import { defineOptions, option, optionHelp, SHARED_OPTIONS } from '@stockpulse/config'
-import { DEFAULT_RUN_HISTORY } from '@stockpulse/events'
+import { DEFAULT_RUN_HISTORY, MIN_PACE } from '@stockpulse/events'
 import { DEFAULT_INDICATORS, resolveIndicators } from '@stockpulse/indicators'
 import { epochDay } from './bars.js'
 import { CSV_DIALECTS } from './csv-dialects.js'
@@ -155,6 +155,7 @@ export const WORKER_OPTIONS = defineOptions({
   pace: option.number({
     flag: 'pace',
     env: 'WORKER_PACE',
+    min: MIN_PACE,
     defaultText: 'unpaced',
     help: 'at most this many stocks per second, for demos',
   }),

@@ -1,4 +1,4 @@
-import type { EventBus, SystemHeartbeatEvent } from '@stockpulse/events'
+import { type EventBus, MIN_PACE, type SystemHeartbeatEvent } from '@stockpulse/events'
 import type { Logger } from 'pino'
 import { type CommandListener, type CommandStats, listenForCommands } from './commands.js'
 import type { WorkerConfig } from './config.js'
@@ -86,7 +86,7 @@ export function startServeLoop(options: ServeLoopOptions): ServeLoop {
   )
   if (config.serve.demo) {
     const stocks = config.job.stocks ?? DEFAULT_STOCKS
-    launch({ pace: config.job.pace ?? stocks / DEMO_SECONDS }, 'demo')
+    launch({ pace: config.job.pace ?? Math.max(MIN_PACE, stocks / DEMO_SECONDS) }, 'demo')
   }
 
   return {

@@ -1,6 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { Identifier } from './events.js'
 
+/**
+ * Slowest pace a job may be given, in stocks per second: a 2-stock job at 0.0001/s would hold
+ * the worker for days.
+ */
+export const MIN_PACE = 1
+
 /** Redis Pub/Sub channel a `stockpulse-worker serve` listens on for commands. */
 export const WORKER_COMMANDS = 'commands:worker'
 
@@ -14,7 +20,9 @@ export const StartTaskCommand = Type.Object(
     seed: Type.Optional(Type.Integer()),
     date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
     indicators: Type.Optional(Type.Array(Type.String(), { minItems: 1, maxItems: 64 })),
-    pace: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'stocks per second' })),
+    pace: Type.Optional(
+      Type.Number({ minimum: MIN_PACE, description: `stocks per second, at least ${MIN_PACE}` }),
+    ),
   },
   {
     $id: 'StartTaskCommand',

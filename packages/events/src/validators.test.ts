@@ -140,6 +140,11 @@ describe('validators', () => {
         error: { code: 'invalid_frame' },
       })
       expect(parseWorkerCommand('{"command":"start","pace":0}')).toMatchObject({ ok: false })
+      expect(parseWorkerCommand('{"command":"start","stocks":2,"pace":0.0001}')).toMatchObject({
+        ok: false,
+        error: { message: 'start /pace: Expected number to be greater or equal to 1' },
+      })
+      expect(parseWorkerCommand('{"command":"start","pace":1}').ok).toBe(true)
       expect(parseWorkerCommand('{"command":"rm -rf"}')).toMatchObject({
         ok: false,
         error: { code: 'unknown_type' },
