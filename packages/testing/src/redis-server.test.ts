@@ -31,6 +31,15 @@ describe('redis-server', () => {
       await redis.stop()
     }
   })
+
+  it('passes more arguments to redis-server', async () => {
+    const redis = await startRedisServer({ args: ['--requirepass', 'sesame'] })
+    try {
+      expect(await ping(redis.port)).toMatch(/^-NOAUTH/)
+    } finally {
+      await redis.stop()
+    }
+  })
 })
 
 function ping(port: number): Promise<string> {

@@ -19,8 +19,14 @@ export interface RedisServer {
   stop(): Promise<void>
 }
 
+export interface RedisServerOptions {
+  /** More `redis-server` arguments, e.g. `['--aclfile', path]`. */
+  readonly args?: readonly string[]
+}
+
 /** Starts `redis-server` on a free loopback port and waits until it accepts connections. */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const { args = [] } = options
   const port = await freePort()
   let child: ChildProcess | undefined
   const server: RedisServer = {
@@ -41,6 +47,7 @@ export async function startRedisServer(): Promise<RedisServer> {
           'no',
           '--loglevel',
           'warning',
+          ...args,
         ],
         { stdio: 'ignore' },
       )
