@@ -186,7 +186,12 @@ describe('auth with a JWKS', () => {
   afterAll(() => new Promise<void>((resolve) => jwks.close(() => resolve())))
 
   it('accepts RS256 tokens signed by a published key and refuses HS256 ones', async () => {
-    const authenticator = createAuthenticator({ kind: 'jwks', url: new URL(url) })
+    const authenticator = createAuthenticator({
+      kind: 'jwks',
+      url: new URL(url),
+      issuer: undefined,
+      audience: undefined,
+    })
     const rs = await new SignJWT({ sub: 'dave' })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .setExpirationTime('5m')
@@ -206,6 +211,8 @@ describe('auth with a JWKS', () => {
     const authenticator = createAuthenticator({
       kind: 'jwks',
       url: new URL('http://127.0.0.1:1/jwks.json'),
+      issuer: undefined,
+      audience: undefined,
     })
     const rs = await new SignJWT({ sub: 'dave' })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })

@@ -20,6 +20,13 @@ describe('config', () => {
       maxConnections: 10_000,
       maxPayloadBytes: 65_536,
       maxSubscriptionsPerConnection: 100,
+      subscribeRate: 10,
+      subscribeBurst: 20,
+      maxQueuedSubscribes: 8,
+      resumeDrainTimeoutMs: 10_000,
+      maxHeldEvents: 10_000,
+      maxEventBytes: 65_536,
+      upgradeTimeoutMs: 10_000,
       allowedOrigins: undefined,
       staticDir: undefined,
       logLevel: 'info',
@@ -47,11 +54,34 @@ describe('config', () => {
       { ALLOWED_ORIGINS: 'https://app.example, http://localhost:5173' },
       { allowedOrigins: new Set(['https://app.example', 'http://localhost:5173']) },
     ],
-    [{ AUTH_JWT_SECRET: 's'.repeat(32) }, { auth: { kind: 'secret', secret: 's'.repeat(32) } }],
     [
-      { AUTH_JWKS_URL: 'https://auth.example/.well-known/jwks.json' },
-      { auth: { kind: 'jwks', url: new URL('https://auth.example/.well-known/jwks.json') } },
+      { AUTH_JWT_SECRET: 's'.repeat(32) },
+      { auth: { kind: 'secret', secret: 's'.repeat(32), issuer: undefined, audience: undefined } },
     ],
+    [
+      { AUTH_JWKS_URL: 'https://auth.example/.well-known/jwks.json', AUTH_AUDIENCE: 'stockpulse' },
+      {
+        auth: {
+          kind: 'jwks',
+          url: new URL('https://auth.example/.well-known/jwks.json'),
+          issuer: undefined,
+          audience: 'stockpulse',
+        },
+      },
+    ],
+    [
+      { AUTH_JWT_SECRET: 's'.repeat(32), AUTH_ISSUER: 'https://auth.example/' },
+      { auth: { kind: 'secret', issuer: 'https://auth.example/' } },
+    ],
+    [
+      { SUBSCRIBE_RATE: '0.5', SUBSCRIBE_BURST: '3', MAX_QUEUED_SUBSCRIBES: '2' },
+      { subscribeRate: 0.5, subscribeBurst: 3, maxQueuedSubscribes: 2 },
+    ],
+    [
+      { RESUME_DRAIN_TIMEOUT_S: '0.5', MAX_HELD_EVENTS: '5', UPGRADE_TIMEOUT_S: '2' },
+      { resumeDrainTimeoutMs: 500, maxHeldEvents: 5, upgradeTimeoutMs: 2_000 },
+    ],
+    [{ MAX_EVENT_BYTES: '1024' }, { maxEventBytes: 1024 }],
     [{ STATIC_DIR: tmpdir() }, { staticDir: tmpdir() }],
     [{ STATIC_DIR: '.' }, { staticDir: process.cwd() }],
     [
@@ -79,6 +109,21 @@ describe('config', () => {
       { MAX_CONNECTIONS: '0' },
       'MAX_CONNECTIONS',
       'MAX_CONNECTIONS must be an integer of at least 1, got "0"',
+    ],
+    [
+      { AUTH_AUDIENCE: 'stockpulse' },
+      'AUTH_AUDIENCE',
+      'AUTH_AUDIENCE is set but auth is off; set AUTH_JWT_SECRET or AUTH_JWKS_URL too, or unset it.',
+    ],
+    [
+      { SUBSCRIBE_RATE: '0' },
+      'SUBSCRIBE_RATE',
+      'SUBSCRIBE_RATE must be a positive number, got "0"',
+    ],
+    [
+      { MAX_EVENT_BYTES: '100' },
+      'MAX_EVENT_BYTES',
+      'MAX_EVENT_BYTES must be an integer of at least 1024, got "100"',
     ],
     [
       { MAX_CLIENT_BUFFER_BYTES: '100' },

@@ -14,11 +14,19 @@ import { DEFAULT_REPLAY_LIMIT } from './history.js'
 
 export type { LogLevel }
 
+/** Claims every token must carry besides `sub` and `exp`, when configured. */
+export interface ExpectedClaims {
+  /** AUTH_ISSUER: the `iss` claim. */
+  readonly issuer: string | undefined
+  /** AUTH_AUDIENCE: one of the `aud` values. */
+  readonly audience: string | undefined
+}
+
 /** How connections prove who they are. */
 export type AuthConfig =
   | { readonly kind: 'none' }
-  | { readonly kind: 'secret'; readonly secret: string }
-  | { readonly kind: 'jwks'; readonly url: URL }
+  | ({ readonly kind: 'secret'; readonly secret: string } & ExpectedClaims)
+  | ({ readonly kind: 'jwks'; readonly url: URL } & ExpectedClaims)
 
 /** Everything the gateway reads from its environment, parsed and frozen. */
 export interface GatewayConfig {
@@ -32,6 +40,20 @@ export interface GatewayConfig {
   readonly maxConnections: number
   readonly maxPayloadBytes: number
   readonly maxSubscriptionsPerConnection: number
+  /** Subscribe/unsubscribe frames per second one connection may send, sustained. */
+  readonly subscribeRate: number
+  /** Subscribe/unsubscribe frames one connection may send at once before the rate applies. */
+  readonly subscribeBurst: number
+  /** Subscribe/unsubscribe frames of one connection waiting for the one in progress. */
+  readonly maxQueuedSubscribes: number
+  /** Longest a replay waits for a client's socket to drain before SLOW_CLIENT. */
+  readonly resumeDrainTimeoutMs: number
+  /** Live events held for one connection while it catches up, before SLOW_CLIENT. */
+  readonly maxHeldEvents: number
+  /** Largest event from Redis forwarded; larger ones are dropped. */
+  readonly maxEventBytes: number
+  /** Longest from a TCP connection to its completed WebSocket handshake (or HTTP request headers). */
+  readonly upgradeTimeoutMs: number
   /** `undefined` lets every origin in. */
   readonly allowedOrigins: ReadonlySet<string> | undefined
   readonly staticDir: string | undefined
@@ -69,6 +91,14 @@ export const GATEWAY_OPTIONS = defineOptions({
     protocols: ['http', 'https'],
     help: 'JWKS for RS/PS/ES/EdDSA-signed JWTs; exclusive with AUTH_JWT_SECRET',
   }),
+  issuer: option.string({
+    env: 'AUTH_ISSUER',
+    help: 'with auth on: the iss claim every token must carry',
+  }),
+  audience: option.string({
+    env: 'AUTH_AUDIENCE',
+    help: 'with auth on: a value the aud claim of every token must contain',
+  }),
   heartbeatTimeout: option.duration({
     env: 'HEARTBEAT_TIMEOUT_S',
     default: 60,
@@ -89,7 +119,7 @@ export const GATEWAY_OPTIONS = defineOptions({
     env: 'MAX_CONNECTIONS',
     default: 10_000,
     min: 1,
-    help: 'connections beyond this are closed with SERVER_FULL',
+    help: 'TCP connections (WebSockets, upgrades in progress, requests); a WebSocket beyond is closed with SERVER_FULL',
   }),
   maxPayloadBytes: option.integer({
     env: 'MAX_PAYLOAD_BYTES',
@@ -102,6 +132,45 @@ export const GATEWAY_OPTIONS = defineOptions({
     default: 100,
     min: 1,
     help: 'channels one connection may join',
+  }),
+  subscribeRate: option.number({
+    env: 'SUBSCRIBE_RATE',
+    default: 10,
+    help: 'subscribe/unsubscribe frames per second per connection, sustained; faster closes it (RATE_LIMITED)',
+  }),
+  subscribeBurst: option.integer({
+    env: 'SUBSCRIBE_BURST',
+    default: 20,
+    min: 1,
+    help: 'subscribe/unsubscribe frames a connection may send at once',
+  }),
+  maxQueuedSubscribes: option.integer({
+    env: 'MAX_QUEUED_SUBSCRIBES',
+    default: 8,
+    min: 1,
+    help: 'subscribe/unsubscribe frames waiting per connection; more closes it (RATE_LIMITED)',
+  }),
+  resumeDrainTimeout: option.duration({
+    env: 'RESUME_DRAIN_TIMEOUT_S',
+    default: 10,
+    help: "longest a replay waits for the client's socket to drain; longer closes it (SLOW_CLIENT)",
+  }),
+  maxHeldEvents: option.integer({
+    env: 'MAX_HELD_EVENTS',
+    default: 10_000,
+    min: 1,
+    help: 'live events held per connection while it catches up; more closes it (SLOW_CLIENT)',
+  }),
+  maxEventBytes: option.integer({
+    env: 'MAX_EVENT_BYTES',
+    default: 65_536,
+    min: 1024,
+    help: 'largest event forwarded from Redis; larger ones are dropped (too_large)',
+  }),
+  upgradeTimeout: option.duration({
+    env: 'UPGRADE_TIMEOUT_S',
+    default: 10,
+    help: 'longest a client may take to send its request headers and finish the WebSocket handshake',
   }),
   allowedOrigins: option.list({
     env: 'ALLOWED_ORIGINS',
@@ -139,13 +208,23 @@ export function loadConfig(env: Env): GatewayConfig {
     port: values.port,
     host: values.host,
     redisUrl: values.redisUrl,
-    auth: auth(values.jwtSecret, values.jwksUrl),
+    auth: auth(values.jwtSecret, values.jwksUrl, {
+      issuer: values.issuer,
+      audience: values.audience,
+    }),
     heartbeatTimeoutMs: milliseconds(values.heartbeatTimeout),
     sweepIntervalMs: milliseconds(values.sweepInterval),
     maxClientBufferBytes: values.maxClientBufferBytes,
     maxConnections: values.maxConnections,
     maxPayloadBytes: values.maxPayloadBytes,
     maxSubscriptionsPerConnection: values.maxSubscriptionsPerConnection,
+    subscribeRate: values.subscribeRate,
+    subscribeBurst: values.subscribeBurst,
+    maxQueuedSubscribes: values.maxQueuedSubscribes,
+    resumeDrainTimeoutMs: milliseconds(values.resumeDrainTimeout),
+    maxHeldEvents: values.maxHeldEvents,
+    maxEventBytes: values.maxEventBytes,
+    upgradeTimeoutMs: milliseconds(values.upgradeTimeout),
     allowedOrigins: allowedOrigins.includes('*') ? undefined : new Set(allowedOrigins),
     staticDir: staticDir === undefined ? undefined : resolve(staticDir),
     logLevel: values.logLevel,
@@ -157,16 +236,29 @@ export function loadConfig(env: Env): GatewayConfig {
 
 // ---- Helpers ----
 
-function auth(secret: string | undefined, jwksUrl: string | undefined): AuthConfig {
+function auth(
+  secret: string | undefined,
+  jwksUrl: string | undefined,
+  claims: ExpectedClaims,
+): AuthConfig {
+  if (!secret && !jwksUrl) {
+    const stray = claims.issuer ? 'AUTH_ISSUER' : claims.audience ? 'AUTH_AUDIENCE' : undefined
+    if (stray) {
+      throw new ConfigError(
+        stray,
+        `${stray} is set but auth is off; set AUTH_JWT_SECRET or AUTH_JWKS_URL too, or unset it.`,
+      )
+    }
+    return { kind: 'none' }
+  }
   if (secret && jwksUrl) {
     throw new ConfigError(
       'AUTH_JWT_SECRET',
       'AUTH_JWT_SECRET and AUTH_JWKS_URL are both set; a token is checked in one way only, so set one of them.',
     )
   }
-  if (secret) return { kind: 'secret', secret }
-  if (jwksUrl) return { kind: 'jwks', url: new URL(jwksUrl) }
-  return { kind: 'none' }
+  if (secret) return { kind: 'secret', secret, ...claims }
+  return { kind: 'jwks', url: new URL(jwksUrl!), ...claims }
 }
 
 function milliseconds(seconds: number): number {
