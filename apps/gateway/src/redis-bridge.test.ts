@@ -1,4 +1,5 @@
 import { type RedisServer, startRedisServer, until } from '@stockpulse/testing'
+import { createClient } from 'redis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { taskProgress } from '../bench/job.js'
 import type { BridgeState } from './bridge.js'
@@ -81,6 +82,50 @@ describe('redis-bridge', () => {
     await publisher.close()
     await bridge.close()
     expect(states).toEqual(['ready', 'down', 'ready', 'closed'])
+  })
+})
+
+describe('redis-bridge listener', () => {
+  it('keeps delivering, and stays ready, when the listener throws', async () => {
+    const bridge = createRedisBridge(redis.url, { logger: silentLogger })
+    const got: string[] = []
+    const states: BridgeState[] = []
+    bridge.listen({
+      message(channel, text) {
+        if (text === 'poison') throw new TypeError('listener bug')
+        got.push(`${channel} ${text}`)
+      },
+      state: (s) => states.push(s),
+    })
+    bridge.subscribe('events:tasks')
+    await until(() => bridge.state === 'ready', 'ready')
+    expect(await bridge.subscribed('events:tasks')).toBe(true)
+    const publisher = await createPublisher(redis.url)
+    for (const text of ['one', 'poison', 'two', 'poison', 'three']) {
+      expect(await publisher.publish('events:tasks', text)).toBe(1)
+    }
+    await publisher.close()
+    await until(() => got.length === 3, 'the three good messages')
+    expect(got).toEqual(['events:tasks one', 'events:tasks two', 'events:tasks three'])
+    expect(bridge.state).toBe('ready')
+    await bridge.close()
+    expect(states).toEqual(['ready', 'closed'])
+  })
+
+  it('comes back by itself when Redis drops its subscriber connection', async () => {
+    const bridge = createRedisBridge(redis.url, { logger: silentLogger, maxReconnectDelayMs: 100 })
+    const got: string[] = []
+    bridge.listen({ message: (_, text) => got.push(text), state: () => {} })
+    bridge.subscribe('events:tasks')
+    await until(() => bridge.state === 'ready', 'ready')
+    const admin = createClient({ url: redis.url })
+    await admin.connect()
+    expect(await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub'])).toBeGreaterThanOrEqual(1)
+    await admin.close()
+    await publishUntil(redis.url, 'events:tasks', 'after', 1)
+    await until(() => got.includes('after'), 'a message after the kill')
+    expect(bridge.state).toBe('ready')
+    await bridge.close()
   })
 })
 

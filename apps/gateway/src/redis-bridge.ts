@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { DEFAULT_KEY_PREFIX, historyKeys } from '@stockpulse/events'
-import { connectInBackground } from '@stockpulse/lifecycle'
+import { connectInBackground, type ManagedConnection } from '@stockpulse/lifecycle'
 import { createClient } from 'redis'
 import type { Bridge, BridgeListener, BridgeState } from './bridge.js'
-import { createRedisHistory, DEFAULT_REPLAY_LIMIT } from './history.js'
+import { createRedisHistory, DEFAULT_REPLAY_LIMIT, type RedisClient } from './history.js'
 import type { Logger } from './logger.js'
 
 export interface RedisBridgeOptions {
@@ -30,7 +30,8 @@ const BARRIER_TIMEOUT_MS = 2_000
  * reads the history (a subscriber cannot run commands). Both connect at once and keep trying
  * while Redis is away; after each reconnect the subscriber subscribes every wanted channel again,
  * and the bridge reports `ready` once that is done and the reader is connected. History reads
- * fail at once while the reader is away.
+ * fail at once while the reader is away. Nothing the listener does can throw into node-redis,
+ * and a subscriber error that node-redis does not reconnect from gets a new connection.
  */
 export function createRedisBridge(url: string, options: RedisBridgeOptions): Bridge {
   const { logger, maxReconnectDelayMs, keyPrefix, replayLimit } = { ...defaults, ...options }
@@ -45,9 +46,14 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
   const barrierChannel = `${keyPrefix}gateway:barrier:${randomUUID()}`
   const barriers = new Map<string, () => void>()
   let markers = 0
+  // node-redis calls this inside its reply decoder: a throw would reset the decoder mid-stream.
   const onMessage = (message: string, channel: string) => {
-    if (channel !== barrierChannel) listener?.message(channel, message)
-    else barriers.get(message)?.()
+    try {
+      if (channel !== barrierChannel) listener?.message(channel, message)
+      else barriers.get(message)?.()
+    } catch (error) {
+      logger.error({ channel, error: (error as Error).message }, 'a redis message handler threw')
+    }
   }
 
   const socket = {
@@ -55,7 +61,9 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
     reconnectStrategy: (retries: number) =>
       Math.min(50 * 2 ** retries, maxReconnectDelayMs) + Math.floor(Math.random() * 50),
   }
-  const client = createClient({ url, socket })
+  let client: RedisClient
+  let clientConnection: ManagedConnection
+  connectSubscriber()
   const reader = createClient({ url, socket, disableOfflineQueue: true })
   /** The subscriber is connected with every wanted channel subscribed again. */
   let resubscribed = false
@@ -74,26 +82,6 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
     replayLimit,
     caughtUp: () => caughtUp(),
   })
-  client.on('ready', () => {
-    void Promise.all([...new Set([...wanted, ...confirmed])].map(sync)).then(() => {
-      if (state === 'closed' || !client.isReady) return
-      const missing = [...wanted].filter((channel) => !confirmed.has(channel))
-      if (missing.length > 0) logger.error({ channels: missing }, 'redis refused to subscribe')
-      resubscribed = true
-      becomeReady()
-    })
-  })
-  client.on('error', (error: Error) => {
-    if (state === 'ready') logger.warn({ error: error.message }, 'redis subscriber lost')
-    else logger.debug({ error: error.message }, 'redis subscriber still unavailable')
-    resubscribed = false
-    if (state === 'ready') setState('down')
-  })
-  client.on('reconnecting', () => {
-    resubscribed = false
-    if (state === 'ready') setState('down')
-  })
-  const clientConnection = connectInBackground(client)
 
   return {
     kind: 'redis',
@@ -124,6 +112,48 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
     },
   }
 
+  /** A subscriber connection that resubscribes every wanted channel whenever it is ready. */
+  function connectSubscriber(): void {
+    const subscriber = createClient({ url, socket })
+    client = subscriber
+    subscriber.on('ready', () => {
+      if (subscriber !== client) return
+      void Promise.all([...new Set([...wanted, ...confirmed])].map(sync)).then(() => {
+        if (state === 'closed' || subscriber !== client || !subscriber.isReady) return
+        const missing = [...wanted].filter((channel) => !confirmed.has(channel))
+        if (missing.length > 0) logger.error({ channels: missing }, 'redis refused to subscribe')
+        resubscribed = true
+        becomeReady()
+      })
+    })
+    subscriber.on('error', (error: Error) => {
+      if (subscriber !== client) return
+      if (state === 'ready') logger.warn({ error: error.message }, 'redis subscriber lost')
+      else logger.debug({ error: error.message }, 'redis subscriber still unavailable')
+      resubscribed = false
+      if (state === 'ready') setState('down')
+      // node-redis reconnects after a socket error by itself. An error while the socket still
+      // counts as ready came from reading a reply: node-redis reset its decoder mid-stream and
+      // stays connected, so messages may be lost and no `ready` would come. Start over.
+      if (subscriber.isReady && state !== 'closed') replaceSubscriber()
+    })
+    subscriber.on('reconnecting', () => {
+      if (subscriber !== client) return
+      resubscribed = false
+      if (state === 'ready') setState('down')
+    })
+    clientConnection = connectInBackground(subscriber)
+  }
+
+  /** Drops the subscriber connection for a new one, which subscribes everything wanted again. */
+  function replaceSubscriber(): void {
+    const old = client
+    confirmed.clear()
+    inFlight.clear()
+    connectSubscriber()
+    old.destroy()
+  }
+
   /** Resolves once the subscriber has handled what Redis published before this call (or 2 s). */
   function caughtUp(): Promise<void> {
     const marker = String(markers++)
@@ -152,11 +182,12 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
     if (running) return running
     const want = wanted.has(channel)
     if (state === 'closed' || want === confirmed.has(channel)) return Promise.resolve()
-    const command = want
-      ? client.subscribe(channel, onMessage)
-      : client.unsubscribe(channel, onMessage)
-    const done = command.then(
+    const via = client
+    const command = want ? via.subscribe(channel, onMessage) : via.unsubscribe(channel, onMessage)
+    const done: Promise<void> = command.then(
       () => {
+        // A replaced subscriber's answers say nothing about the new one.
+        if (via !== client) return
         inFlight.delete(channel)
         if (want) confirmed.add(channel)
         else confirmed.delete(channel)
@@ -165,7 +196,7 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
       },
       (error: Error) => {
         // Retried by the next `ready`.
-        inFlight.delete(channel)
+        if (inFlight.get(channel) === done) inFlight.delete(channel)
         logger.debug({ channel, error: error.message }, 'redis (un)subscribe failed')
       },
     )
