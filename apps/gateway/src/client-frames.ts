@@ -25,12 +25,20 @@ export interface ClientFramesOptions {
   readonly fanout: Fanout
   readonly resume: Resume
   readonly maxSubscriptions: number
+  /** SUBSCRIBE_RATE: subscribe/unsubscribe frames per second, sustained. */
+  readonly subscribeRate: number
+  /** SUBSCRIBE_BURST: frames a connection may send at once before the rate applies. */
+  readonly subscribeBurst: number
+  /** MAX_QUEUED_SUBSCRIBES: frames waiting behind the one in progress. */
+  readonly maxQueuedSubscribes: number
   readonly logger: Logger
 }
 
 /**
  * The client side of the protocol: heartbeat, subscribe and unsubscribe frames, and abuse. A
- * connection's subscribes and unsubscribes run one after the other, each acked when done.
+ * connection's subscribes and unsubscribes run one after the other, each acked when done (so
+ * one resume per connection at a time); sending them faster than the rate, or more than the
+ * queue holds, closes it with RATE_LIMITED. What is queued dies with the connection.
  */
 export interface ClientFrames {
   handle(connection: Connection, data: RawData, isBinary: boolean): void
@@ -47,7 +55,16 @@ export interface ClientFrames {
 }
 
 export function createClientFrames(options: ClientFramesOptions): ClientFrames {
-  const { subscriptions, fanout, resume, maxSubscriptions, logger } = options
+  const {
+    subscriptions,
+    fanout,
+    resume,
+    maxSubscriptions,
+    subscribeRate,
+    subscribeBurst,
+    maxQueuedSubscribes,
+    logger,
+  } = options
   const frames: ClientFrames = {
     handle(connection, data, isBinary) {
       connection.lastFrameAt = Date.now()
@@ -67,6 +84,7 @@ export function createClientFrames(options: ClientFramesOptions): ClientFrames {
           return frames.subscribe(connection, frame.channels, frame.since, frame.id)
         case 'unsubscribe':
           return enqueue(connection, async () => {
+            if (connection.readyState !== WebSocket.OPEN) return
             send(connection, {
               type: 'unsubscribed',
               ...(frame.id === undefined ? {} : { id: frame.id }),
@@ -77,6 +95,7 @@ export function createClientFrames(options: ClientFramesOptions): ClientFrames {
     },
     subscribe(connection, channels, since, id) {
       enqueue(connection, async () => {
+        if (connection.readyState !== WebSocket.OPEN) return
         const results: ChannelResult[] = []
         const joins: Join[] = []
         /** Where each join's result goes in `results`. */
@@ -141,15 +160,57 @@ export function createClientFrames(options: ClientFramesOptions): ClientFrames {
     return undefined
   }
 
-  /** Runs `task` after the connection's earlier subscribes and unsubscribes. */
+  /** Runs `task` after the connection's earlier subscribes and unsubscribes, within the limits. */
   function enqueue(connection: Connection, task: () => Promise<void>): void {
-    const next = (connection.work ?? Promise.resolve()).then(task).catch((error: Error) => {
-      logger.error({ connection: connection.id, error: error.message }, 'subscription failed')
-    })
-    connection.work = next
-    void next.then(() => {
-      if (connection.work === next) connection.work = undefined
-    })
+    if (connection.readyState !== WebSocket.OPEN) return
+    const refusal = !takeToken(connection)
+      ? 'subscribe frames too fast'
+      : connection.work.length > maxQueuedSubscribes
+        ? 'too many subscribe frames waiting'
+        : undefined
+    if (refusal) {
+      limit(connection, refusal)
+      return
+    }
+    connection.work.push(task)
+    if (connection.work.length === 1) void work(connection)
+  }
+
+  /** Runs the connection's queue to its end; the gateway empties it when the connection closes. */
+  async function work(connection: Connection): Promise<void> {
+    while (connection.work.length > 0) {
+      try {
+        await connection.work[0]!()
+      } catch (error) {
+        logger.error(
+          { connection: connection.id, error: (error as Error).message },
+          'subscription failed',
+        )
+      }
+      connection.work.shift()
+    }
+  }
+
+  /** A token bucket: `subscribeBurst` frames at once, refilled at `subscribeRate` per second. */
+  function takeToken(connection: Connection): boolean {
+    const now = Date.now()
+    connection.subscribeTokens =
+      connection.tokensAt === 0
+        ? subscribeBurst
+        : Math.min(
+            subscribeBurst,
+            connection.subscribeTokens + ((now - connection.tokensAt) * subscribeRate) / 1000,
+          )
+    connection.tokensAt = now
+    if (connection.subscribeTokens < 1) return false
+    connection.subscribeTokens -= 1
+    return true
+  }
+
+  function limit(connection: Connection, reason: string): void {
+    logger.info({ connection: connection.id, reason }, 'connection rate limited')
+    connection.work.length = 0
+    shut(connection, CloseCode.RATE_LIMITED, reason)
   }
 
   function unsubscribe(connection: Connection, name: string): ChannelResult {

@@ -31,8 +31,16 @@ export class Connection extends WebSocket {
   pending: Map<string, OutboundEvent> | undefined = undefined
   /** The code the gateway closed this connection with, if it did. */
   closedWith: number | undefined = undefined
-  /** The subscribe or unsubscribe in progress; the next one waits for it. */
-  work: Promise<void> | undefined = undefined
+  /** Subscribes and unsubscribes to run, one after the other; the first one is in progress. */
+  readonly work: Array<() => Promise<void>> = []
+  /** Subscribe/unsubscribe frames the connection may still send now (a token bucket). */
+  subscribeTokens = 0
+  /** `Date.now()` when `subscribeTokens` was last refilled; 0 before the first frame. */
+  tokensAt = 0
+  /** Live events held for it over all channels while it catches up (replay or snapshot). */
+  heldEvents = 0
+  /** Closes it with TOKEN_EXPIRED when its token's `exp` passes. */
+  expiry: NodeJS.Timeout | undefined = undefined
 }
 
 /** Wires a freshly accepted connection to its owner. */

@@ -93,6 +93,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     fanout,
     resume,
     maxSubscriptions: config.maxSubscriptionsPerConnection,
+    subscribeRate: config.subscribeRate,
+    subscribeBurst: config.subscribeBurst,
+    maxQueuedSubscribes: config.maxQueuedSubscribes,
     logger,
   })
   const authenticator = createAuthenticator(config.auth)
@@ -113,6 +116,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     closed(connection, code) {
       stats.closes.set(code, (stats.closes.get(code) ?? 0) + 1)
+      clearTimeout(connection.expiry)
+      connection.work.length = 0
       if (!connections.delete(connection)) return
       subscriptions.removeAll(connection)
       connection.queue.length = 0
