@@ -1,11 +1,13 @@
+import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net'
 import {
   CloseCode,
   createMemoryBus,
   createUserNotificationEvent,
   parseChannel,
 } from '@stockpulse/events'
+import { until } from '@stockpulse/testing'
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose'
 import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -205,6 +207,35 @@ describe('auth with a JWKS', () => {
       closeCode: CloseCode.UNAUTHORIZED,
       reason: 'token algorithm not allowed',
     })
+  })
+
+  it('cuts an upgrade whose token cannot be checked within UPGRADE_TIMEOUT_S', async () => {
+    // A JWKS host that accepts and never answers.
+    const held: Socket[] = []
+    const silent = createNetServer((socket) => held.push(socket))
+    silent.listen(0, '127.0.0.1')
+    await once(silent, 'listening')
+    const port = (silent.address() as AddressInfo).port
+    const gateway = await startGateway(
+      { AUTH_JWKS_URL: `http://127.0.0.1:${port}/jwks.json`, UPGRADE_TIMEOUT_S: '0.5' },
+      { bridge: createBusBridge(createMemoryBus()) },
+    )
+    try {
+      const rs = await new SignJWT({ sub: 'dave' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setExpirationTime('5m')
+        .sign(privateKey)
+      const started = Date.now()
+      const client = new TestClient(gateway.wsUrl(`?token=${rs}`))
+      expect((await client.closed).code).toBe(1006)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(400)
+      expect(client.received).toEqual([])
+      await until(() => gateway.gateway.stats().pending_connections === 0, 'the socket gone')
+    } finally {
+      await gateway.close()
+      for (const socket of held) socket.destroy()
+      silent.close()
+    }
   })
 
   it('closes with 1011 (retry) when the JWKS cannot be fetched', async () => {

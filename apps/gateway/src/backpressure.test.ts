@@ -12,17 +12,19 @@ const CAP = 64 * 1024
 const LARGE_CAP = 512 * 1024
 v8.setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
-const CHANNEL = 'events:task:calc_slow'
+// Progress of several tasks on one channel, and large stock events to fill the socket.
+const PROGRESS = 'events:tasks'
+const FILLERS = 'events:indicators'
 
 const shared = withRedis()
 let test: TestGateway
 
 afterEach(() => test.close())
 
-/** Publishes on the channel and waits until the gateway has handled it (written or held back). */
-async function publish(event: unknown): Promise<void> {
+/** Publishes and waits until the gateway has handled it (written or held back). */
+async function publish(event: unknown, channel = PROGRESS): Promise<void> {
   const before = test.gateway.stats().messages.received
-  await shared.publisher.publish(CHANNEL, event)
+  await shared.publisher.publish(channel, event)
   await until(() => test.gateway.stats().messages.received > before, 'the gateway to receive')
   await new Promise((resolve) => setImmediate(resolve))
 }
@@ -45,9 +47,10 @@ describe('backpressure', () => {
     test = await startGateway({
       REDIS_URL: shared.redis.url,
       MAX_CLIENT_BUFFER_BYTES: String(LARGE_CAP),
+      MAX_EVENT_BYTES: String(LARGE_CAP),
     })
     await untilReady(test)
-    const client = await TestClient.open(test.wsUrl(`?channels=${CHANNEL}`))
+    const client = await TestClient.open(test.wsUrl(`?channels=${PROGRESS},${FILLERS}`))
     client.ws.pause()
 
     // Fill the socket until the gateway starts holding progress back.
@@ -55,7 +58,7 @@ describe('backpressure', () => {
     for (let i = 0; test.gateway.stats().congested_connections === 0; i++) {
       expect(i, 'the socket never filled').toBeLessThan(2_000)
       await publish(taskProgress('calc_probe', ++probes, 10_000))
-      if (test.gateway.stats().congested_connections === 0) await publish(filler(i))
+      if (test.gateway.stats().congested_connections === 0) await publish(filler(i), FILLERS)
     }
     for (let value = 1; value <= 30; value++)
       await publish(taskProgress('calc_slow', value, 10_000))
@@ -79,7 +82,7 @@ describe('backpressure', () => {
     client.ws.pause()
     for (let i = 0; test.gateway.stats().slow_disconnects === 0; i++) {
       expect(i, 'the client was never closed').toBeLessThan(2_000)
-      await publish(filler(i))
+      await publish(filler(i), FILLERS)
     }
     client.ws.resume()
     expect(await client.closed).toEqual({ code: CloseCode.SLOW_CLIENT, reason: 'client too slow' })

@@ -52,7 +52,12 @@ describe('bus-bridge', () => {
     const event = taskProgress('calc_bus', 1, 100)
     bus.publish('events:tasks', JSON.stringify(event))
     expect(await client.next((m) => m.event_type === 'task.progress')).toEqual(event)
-    expect(gateway.stats().resumes).toEqual({ recovered: 0, unrecovered: 1 })
+    expect(gateway.stats().resumes).toEqual({
+      recovered: 0,
+      unrecovered: 1,
+      running: 0,
+      waiting: 0,
+    })
     await client.close()
     await gateway.close()
     await bridge.close()

@@ -1,11 +1,19 @@
-import { type ChannelKind, type EventType, isEventAllowedOn, parseEvent } from '@stockpulse/events'
+import {
+  type ChannelKind,
+  CloseCode,
+  type EventType,
+  isEventAllowedOn,
+  isEventBoundTo,
+  type ParsedChannel,
+  parseEvent,
+} from '@stockpulse/events'
 import { WebSocket } from 'ws'
 import { type Backpressure, createBackpressure } from './backpressure.js'
-import type { Connection } from './connection.js'
+import { type Connection, shut } from './connection.js'
 import { batchText, cork, textFrame, uncork, writeFrame } from './frames.js'
 import type { Logger } from './logger.js'
-import type { Metrics } from './metrics.js'
-import type { Subscriptions } from './subscriptions.js'
+import type { DropReason, Metrics } from './metrics.js'
+import type { ChannelMembers, Subscriptions } from './subscriptions.js'
 
 /** One validated event from the bridge, encoded and framed once for all its recipients. */
 export interface OutboundEvent {
@@ -37,6 +45,10 @@ export interface FanoutOptions {
   readonly metrics: Metrics
   readonly logger: Logger
   readonly maxClientBufferBytes: number
+  /** MAX_EVENT_BYTES: larger events are dropped (`too_large`). */
+  readonly maxEventBytes: number
+  /** MAX_HELD_EVENTS: a connection holding more while it catches up is closed with SLOW_CLIENT. */
+  readonly maxHeldEvents: number
 }
 
 export interface Fanout {
@@ -45,13 +57,11 @@ export interface Fanout {
    * subscribers get it in their buffer instead.
    */
   publish(channel: string, text: string): void
-  /** Validates and frames one message; undefined (logged and counted) when it breaks the contract. */
-  prepare(
-    channel: string,
-    family: ChannelKind,
-    text: string,
-    origin: Origin,
-  ): OutboundEvent | undefined
+  /**
+   * Validates and frames one message; undefined (logged and counted) when it breaks the contract,
+   * is too large, or names another channel's id.
+   */
+  prepare(channel: ParsedChannel, text: string, origin: Origin): OutboundEvent | undefined
   /** Writes events to one connection now, framed as its live events are (batch or not). */
   write(connection: Connection, events: readonly OutboundEvent[]): void
   /** Queues events for one connection, to be written with this tick's live events. */
@@ -72,7 +82,10 @@ const BATCH_CACHE_SIZE = 8
  * built once for all connections that receive the same events.
  */
 export function createFanout(options: FanoutOptions): Fanout {
-  const { subscriptions, metrics, logger, maxClientBufferBytes } = options
+  const { subscriptions, metrics, logger, maxClientBufferBytes, maxEventBytes, maxHeldEvents } =
+    options
+  // A text this short is within the cap in UTF-8 too (at most 3 bytes per UTF-16 unit).
+  const surelySmall = Math.floor(maxEventBytes / 3)
   const { stats } = metrics
   let dirty: Connection[] = []
   let tick: OutboundEvent[] = []
@@ -89,38 +102,42 @@ export function createFanout(options: FanoutOptions): Fanout {
     publish(channel, text) {
       const entry = subscriptions.lookup(channel)
       if (!entry) return
-      const family = entry.kind
-      stats.received[family]++
-      const outbound = fanout.prepare(channel, family, text, 'live')
+      stats.received[entry.kind]++
+      const outbound = fanout.prepare(entry.channel, text, 'live')
       if (!outbound) return
       tick.push(outbound)
       for (const connection of entry.members) {
         if (connection.queue.length === 0) dirty.push(connection)
         connection.queue.push(outbound)
       }
-      if (entry.held.size > 0) for (const buffer of entry.held.values()) buffer.push(outbound)
+      if (entry.held.size > 0) hold(entry, outbound)
       schedule()
     },
-    prepare(channel, family, text, origin) {
+    prepare(channel, text, origin) {
+      const name = channel.name
+      if (text.length > surelySmall && Buffer.byteLength(text) > maxEventBytes) {
+        return drop(origin, 'too_large', { channel: name, origin, bytes: Buffer.byteLength(text) })
+      }
       const result = parseEvent(text)
       if (!result.ok) {
-        stats.dropped[origin === 'live' ? 'invalid_event' : 'invalid_history']++
-        logger.warn({ channel, origin, error: result.error.message }, 'dropped an invalid event')
-        return undefined
+        return drop(origin, 'invalid_event', { channel: name, origin, error: result.error.message })
       }
       const event = result.value
-      if (!isEventAllowedOn(family, event.event_type) || (event.channel ?? channel) !== channel) {
-        stats.dropped[origin === 'live' ? 'wrong_channel' : 'invalid_history']++
-        logger.warn(
-          { channel, origin, event_type: event.event_type },
-          'dropped an event on the wrong channel',
-        )
-        return undefined
+      // A copy naming another channel (`channel`, since 1.2) is on the wrong channel too.
+      if (!isEventAllowedOn(channel.kind, event.event_type) || (event.channel ?? name) !== name) {
+        return drop(origin, 'wrong_channel', {
+          channel: name,
+          origin,
+          event_type: event.event_type,
+        })
+      }
+      if (!isEventBoundTo(channel, event)) {
+        return drop(origin, 'wrong_id', { channel: name, origin, event_type: event.event_type })
       }
       const frame = textFrame(text)
       return {
-        channel,
-        family,
+        channel: name,
+        family: channel.kind,
         eventType: event.event_type,
         taskId: 'task_id' in event ? (event.task_id ?? '') : '',
         text,
@@ -152,6 +169,27 @@ export function createFanout(options: FanoutOptions): Fanout {
     },
   }
   return fanout
+
+  /** Buffers a live event for the connections catching up; one holding too many is closed. */
+  function hold(entry: ChannelMembers, event: OutboundEvent): void {
+    for (const [connection, buffer] of entry.held) {
+      if (connection.heldEvents < maxHeldEvents) {
+        connection.heldEvents++
+        buffer.push(event)
+      } else if (connection.readyState === WebSocket.OPEN) {
+        stats.dropped.slow_client += connection.heldEvents + 1
+        stats.slowDisconnects++
+        shut(connection, CloseCode.SLOW_CLIENT, 'client too slow')
+      }
+    }
+  }
+
+  /** Counts and logs a message that is not delivered; undefined, for `prepare` to return. */
+  function drop(origin: Origin, reason: DropReason, details: object): undefined {
+    stats.dropped[origin === 'live' ? reason : 'invalid_history']++
+    logger.warn({ ...details, reason }, 'dropped an event')
+    return undefined
+  }
 
   function schedule(): void {
     if (scheduled) return

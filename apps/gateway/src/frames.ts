@@ -46,18 +46,24 @@ export function uncork(ws: WebSocket): void {
   ;(ws as unknown as SocketInternals)._socket.uncork()
 }
 
-/** Resolves once the socket of `ws` has written what it holds, or is closed. */
-export function drained(ws: WebSocket): Promise<void> {
+/**
+ * Resolves `true` once the socket of `ws` has written what it holds, or is closed; `false` when
+ * it still holds it after `timeoutMs`.
+ */
+export function drained(ws: WebSocket, timeoutMs: number): Promise<boolean> {
   const socket = (ws as unknown as SocketInternals)._socket
-  if (socket.destroyed || !socket.writableNeedDrain) return Promise.resolve()
+  if (socket.destroyed || !socket.writableNeedDrain) return Promise.resolve(true)
   return new Promise((resolve) => {
-    const done = () => {
-      socket.off('drain', done)
-      socket.off('close', done)
-      resolve()
+    const settle = (done: boolean) => {
+      clearTimeout(timer)
+      socket.off('drain', onDrain)
+      socket.off('close', onDrain)
+      resolve(done)
     }
-    socket.on('drain', done)
-    socket.on('close', done)
+    const onDrain = () => settle(true)
+    const timer = setTimeout(settle, timeoutMs, false)
+    socket.on('drain', onDrain)
+    socket.on('close', onDrain)
   })
 }
 

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import { CloseCode, parseServerMessage, type StockPulseEvent } from '@stockpulse/events'
 import { until } from '@stockpulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -223,6 +224,41 @@ describe('gateway', () => {
       code: CloseCode.PROTOCOL_VIOLATION,
       reason: 'too many invalid frames',
     })
+  })
+
+  it('closes a connection sending subscribe frames faster than SUBSCRIBE_RATE with RATE_LIMITED', async () => {
+    await gateway({ SUBSCRIBE_RATE: '0.5', SUBSCRIBE_BURST: '3' })
+    // The query's channels took one frame of the burst.
+    const client = await open('?channels=')
+    for (const id of [1, 2]) {
+      client.send({ type: 'unsubscribe', id, channels: ['events:tasks'] })
+      await client.next((m) => m.id === id)
+    }
+    client.send({ type: 'unsubscribe', id: 3, channels: ['events:tasks'] })
+    expect(await client.closed).toEqual({
+      code: CloseCode.RATE_LIMITED,
+      reason: 'subscribe frames too fast',
+    })
+    expect(client.received.some((m) => m.id === 3)).toBe(false)
+  })
+
+  it('closes a connection with more than MAX_QUEUED_SUBSCRIBES waiting with RATE_LIMITED', async () => {
+    await gateway({ MAX_QUEUED_SUBSCRIBES: '1', SUBSCRIBE_BURST: '100' })
+    const client = await open('?channels=')
+    // One frame in progress (a join waits for Redis), one waiting, one too many.
+    const frame = (i: number) =>
+      JSON.stringify({ type: 'subscribe', channels: [`events:task:q${i}`] })
+    // One TCP write, so that all three arrive while the first join is still running.
+    const socket = (client.ws as unknown as { _socket: Socket })._socket
+    socket.cork()
+    for (const i of [1, 2, 3]) client.ws.send(frame(i))
+    socket.uncork()
+    expect(await client.closed).toEqual({
+      code: CloseCode.RATE_LIMITED,
+      reason: 'too many subscribe frames waiting',
+    })
+    await until(() => test.gateway.stats().channels['events:task:q1'] === undefined, 'q1 left')
+    expect(test.gateway.stats()).toMatchObject({ channels: {}, queued_subscribes: 0 })
   })
 
   it('closes with 1009 on a frame over MAX_PAYLOAD_BYTES', async () => {

@@ -64,10 +64,16 @@ const SHUTDOWN_GRACE_MS = 1_500
 export function createGateway(options: GatewayOptions): Gateway {
   const { bridge, config, logger } = options
   const connections = new Set<Connection>()
+  /** Every TCP connection of the server, WebSocket or not (yet). */
+  let sockets = 0
   const subscriptions = createSubscriptions(bridge)
   let staleTasks: StaleTasks | undefined
   const metrics = createMetrics({
     connections: () => connections.size,
+    pendingConnections: () => sockets - connections.size,
+    queuedSubscribes: () => queuedSubscribes(),
+    heldEvents: () => subscriptions.heldEvents(),
+    resumes: () => ({ running: resume.running, waiting: resume.waiting }),
     subscriptionsByFamily: () => subscriptions.byFamily(),
     bridgeReady: () => bridge.state === 'ready',
     staleTasks: () => staleTasks?.count ?? 0,
@@ -78,6 +84,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics,
     logger,
     maxClientBufferBytes: config.maxClientBufferBytes,
+    maxEventBytes: config.maxEventBytes,
+    maxHeldEvents: config.maxHeldEvents,
   })
   const resume = createResume({
     bridge,
@@ -86,6 +94,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     stats,
     logger,
     maxClientBufferBytes: config.maxClientBufferBytes,
+    drainTimeoutMs: config.resumeDrainTimeoutMs,
     staleTaskMs: config.staleTaskMs,
   })
   const frames = createClientFrames({
@@ -134,6 +143,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const gatewayStats = (): GatewayStatsSnapshot =>
     statsSnapshot(stats, {
       connections: connections.size,
+      pendingConnections: sockets - connections.size,
+      queuedSubscribes: queuedSubscribes(),
+      heldEvents: subscriptions.heldEvents(),
+      resumes: { running: resume.running, waiting: resume.waiting },
       channels: subscriptions.byChannel(),
       congested: fanout.congested,
       bridge: { kind: bridge.kind, state: bridge.state },
@@ -141,6 +154,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     })
 
   const server = createServer(
+    {
+      // A request (or WebSocket upgrade) must send its headers within the timeout; checked often
+      // enough that a trickling client is cut close to it.
+      headersTimeout: config.upgradeTimeoutMs,
+      requestTimeout: config.upgradeTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, config.upgradeTimeoutMs),
+    },
     createHttpRoutes({
       stats: gatewayStats,
       bridgeState: () => bridge.state,
@@ -154,10 +174,21 @@ export function createGateway(options: GatewayOptions): Gateway {
       logger,
     }),
   )
+  server.on('connection', (socket: Duplex) => {
+    sockets++
+    socket.once('close', () => sockets--)
+  })
   server.on('upgrade', upgrade)
   let bridgeUp = bridge.state === 'ready'
   bridge.listen({
-    message: fanout.publish,
+    message(channel, text) {
+      try {
+        fanout.publish(channel, text)
+      } catch (error) {
+        stats.dropped.failed++
+        logger.error({ channel, error: (error as Error).message }, 'failed to route an event')
+      }
+    },
     state(state) {
       if (state === 'closed' || (state === 'ready') === bridgeUp) return
       bridgeUp = state === 'ready'
@@ -217,7 +248,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     // The token is checked before the handshake completes; the socket must not crash us meanwhile.
     socket.on('error', ignore)
+    const timer = setTimeout(() => socket.destroy(), config.upgradeTimeoutMs)
     void admit(req, url).then((verdict) => {
+      clearTimeout(timer)
+      if (socket.destroyed) return
       wss.handleUpgrade(req, socket, head, (ws) => {
         socket.off('error', ignore)
         accept(ws as Connection, verdict, url, req)
@@ -245,7 +279,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     let refusal: { closeCode: number; reason: string } | undefined
     if (!verdict.ok) refusal = verdict
     else if (closing) refusal = { closeCode: CloseCode.SHUTDOWN, reason: 'server shutting down' }
-    else if (connections.size >= config.maxConnections) {
+    else if (sockets > config.maxConnections) {
+      // Every TCP connection counts, this one included: upgrades still trickling in their
+      // headers, and plain requests, take the same resources as an open WebSocket.
       refusal = { closeCode: CloseCode.SERVER_FULL, reason: 'server full' }
     }
     if (refusal) {
@@ -278,6 +314,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     const requested = url.searchParams.get('channels')
     frames.subscribe(connection, requested === null ? defaultsFor(principal) : list(requested))
     logger.debug({ connection: connection.id, user: principal?.userId }, 'connection accepted')
+  }
+
+  function queuedSubscribes(): number {
+    let queued = 0
+    for (const connection of connections) queued += connection.work.length
+    return queued
   }
 
   function notifyAll(code: BridgeNotice): void {

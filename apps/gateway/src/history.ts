@@ -42,7 +42,12 @@ export interface ChannelHistory {
 
 /** Reads of the history; every method rejects with HistoryUnavailableError when Redis cannot answer. */
 export interface History {
-  /** One MULTI/EXEC for all `requests`, so that it is atomic against the worker's writes. */
+  /**
+   * One MULTI/EXEC for all `requests` (epoch, XINFO, task state), then a second one reading the
+   * entries of the channels that can be resumed up to what the first saw, checking that nothing
+   * after `since` was trimmed in between: atomic against the worker's writes, and no XRANGE for
+   * a position that cannot be resumed.
+   */
   read(requests: readonly HistoryRequest[]): Promise<ChannelHistory[]>
   /** Latest `task.progress` JSON of every running task. */
   activeTasks(): Promise<string[]>
@@ -81,6 +86,8 @@ export function createRedisHistory(client: RedisClient, options: RedisHistoryOpt
   const { keys, replayLimit, caughtUp } = options
   return {
     async read(requests) {
+      // First what the streams hold (no entries), then the entries of the resumable channels
+      // only: a position that cannot be resumed costs an XINFO, never an XRANGE.
       const multi = client.multi()
       // Where each reply will be: commands are numbered in the order they are queued.
       let queued = 0
@@ -89,40 +96,35 @@ export function createRedisHistory(client: RedisClient, options: RedisHistoryOpt
         return queued++
       }
       add(() => multi.get(keys.epoch))
-      const plans = requests.map(({ channel, since }) => {
-        const key = keys.stream(channel.name)
-        const info = add(() => multi.xInfoStream(key))
-        const range =
-          since && rangeable(since.id)
-            ? add(() => multi.xRange(key, `(${since.id}`, '+', { COUNT: replayLimit + 1 }))
-            : -1
+      const plans = requests.map(({ channel }) => {
+        const info = add(() => multi.xInfoStream(keys.stream(channel.name)))
         let tasks = -1
         if (channel.kind === 'tasks') tasks = add(() => multi.hVals(keys.tasks))
         else if (channel.kind === 'task' && channel.id !== undefined) {
           const id = channel.id
           tasks = add(() => multi.hGet(keys.tasks, id))
         }
-        return { info, range, tasks }
+        return { info, tasks }
       })
       const replies = await exec(multi, 'read')
-      await caughtUp?.()
       const epoch = (replies[0] as string | null) ?? undefined
-      return requests.map(({ since }, i): ChannelHistory => {
-        const plan = plans[i]!
-        const stream = streamInfo(replies[plan.info])
-        const range = plan.range < 0 ? [] : (replies[plan.range] as RangeReply)
-        const recoverable =
+      const seen = requests.map(({ since }, i) => {
+        const stream = streamInfo(replies[plans[i]!.info])
+        const plausible =
           since !== undefined &&
-          plan.range >= 0 &&
-          canResume(since, epoch, stream, range.length, replayLimit)
+          rangeable(since.id) &&
+          canResume(since, epoch, stream, 0, replayLimit)
+        return { stream, plausible }
+      })
+      const [ranges] = await Promise.all([readRanges(requests, seen, epoch), caughtUp?.()])
+      return requests.map((_, i): ChannelHistory => {
+        const range = ranges[i]
         return {
           epoch,
-          lastId: stream?.lastId,
-          recoverable,
-          entries: recoverable
-            ? range.map(({ id, message }) => ({ id, json: message.e ?? '' }))
-            : [],
-          tasks: plan.tasks < 0 ? [] : taskList(replies[plan.tasks]),
+          lastId: seen[i]!.stream?.lastId,
+          recoverable: range !== undefined,
+          entries: range ?? [],
+          tasks: plans[i]!.tasks < 0 ? [] : taskList(replies[plans[i]!.tasks]),
         }
       })
     },
@@ -132,6 +134,44 @@ export function createRedisHistory(client: RedisClient, options: RedisHistoryOpt
     runs(limit) {
       return attempt('runs', () => client.lRange(keys.runs, 0, limit - 1))
     },
+  }
+
+  /**
+   * The entries after `since` up to the first read's last id, for each plausible request; the
+   * same MULTI checks that the epoch is the same and nothing after `since` was trimmed since the
+   * first read. undefined where the channel cannot be resumed.
+   */
+  async function readRanges(
+    requests: readonly HistoryRequest[],
+    seen: ReadonlyArray<{ stream: StreamInfo | undefined; plausible: boolean }>,
+    epoch: string | undefined,
+  ): Promise<Array<StreamEntry[] | undefined>> {
+    const wanted = requests.flatMap(({ channel, since }, i) => {
+      const { stream, plausible } = seen[i]!
+      if (!plausible || !since || !stream) return []
+      return compareStreamIds(since.id, stream.lastId) === 0
+        ? []
+        : [{ i, key: keys.stream(channel.name), since, lastId: stream.lastId }]
+    })
+    const ranges: Array<StreamEntry[] | undefined> = requests.map((_, i) =>
+      seen[i]!.plausible ? [] : undefined,
+    )
+    if (wanted.length === 0) return ranges
+    const multi = client.multi().get(keys.epoch)
+    for (const { key, since, lastId } of wanted) {
+      multi.xInfoStream(key).xRange(key, `(${since.id}`, lastId, { COUNT: replayLimit + 1 })
+    }
+    const replies = await exec(multi, 'read')
+    const now = (replies[0] as string | null) ?? undefined
+    for (const [n, { i, since }] of wanted.entries()) {
+      const stream = streamInfo(replies[1 + 2 * n])
+      const range = replies[2 + 2 * n] as RangeReply
+      ranges[i] =
+        now === epoch && canResume(since, now, stream, range.length, replayLimit)
+          ? range.map(({ id, message }) => ({ id, json: message.e ?? '' }))
+          : undefined
+    }
+    return ranges
   }
 }
 

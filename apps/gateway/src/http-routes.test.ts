@@ -89,6 +89,10 @@ describe('http-routes', () => {
     const stats = JSON.parse((await get('/ws/stats')).body)
     expect(stats).toEqual({
       connections: 2,
+      // This request's own connection, at least, is a TCP connection that is not a WebSocket.
+      pending_connections: expect.any(Number),
+      queued_subscribes: 0,
+      held_events: 0,
       channels: { 'events:tasks': 2, 'events:task:calc_h': 1 },
       messages: { received: 2, sent: 2, dropped: 1 },
       received_by_family: expect.objectContaining({ tasks: 2, task: 0 }),
@@ -96,20 +100,24 @@ describe('http-routes', () => {
       dropped_by_reason: {
         invalid_event: 1,
         wrong_channel: 0,
+        wrong_id: 0,
+        too_large: 0,
         conflated: 0,
         slow_client: 0,
         invalid_history: 0,
+        failed: 0,
       },
       slow_disconnects: 0,
       congested_connections: 0,
       closes_by_code: {},
       bridge: { kind: 'bus', state: 'ready' },
-      resumes: { recovered: 0, unrecovered: 0 },
+      resumes: { recovered: 0, unrecovered: 0, running: 0, waiting: 0 },
       history_events: { replayed: 0, snapshot: 0 },
       history_read_failures: 0,
       stale_tasks: 0,
       uptime_seconds: expect.any(Number),
     })
+    expect(stats.pending_connections).toBeGreaterThanOrEqual(1)
 
     await b.close()
     await until(() => test.gateway.stats().connections === 1, 'b to be gone')

@@ -5,19 +5,27 @@ import type { Bridge, BridgeState } from './bridge.js'
 /**
  * Why a message from the bridge, or an event meant for a client, was not delivered.
  * `invalid_history`: a stream entry, task state or run read from Redis that breaks the contract.
+ * `too_large`: over MAX_EVENT_BYTES. `wrong_id`: its `task_id`/`stock_code`/`user_id` is not the
+ * channel's id. `failed`: the gateway threw while routing it (a bug; logged).
  */
 export type DropReason =
   | 'invalid_event'
   | 'wrong_channel'
+  | 'wrong_id'
+  | 'too_large'
   | 'conflated'
   | 'slow_client'
   | 'invalid_history'
+  | 'failed'
 const DROP_REASONS: readonly DropReason[] = [
   'invalid_event',
   'wrong_channel',
+  'wrong_id',
+  'too_large',
   'conflated',
   'slow_client',
   'invalid_history',
+  'failed',
 ]
 
 /** How the subscribes that named a `since` position came out. */
@@ -43,6 +51,14 @@ export interface GatewayStats {
 /** What the gauges read at scrape time. */
 export interface LiveState {
   connections(): number
+  /** TCP connections not (yet) WebSockets: HTTP requests, upgrades in progress. */
+  pendingConnections(): number
+  /** Subscribe/unsubscribe frames waiting or in progress, over all connections. */
+  queuedSubscribes(): number
+  /** Live events held for connections catching up. */
+  heldEvents(): number
+  /** Resumes reading or replaying, and waiting for a slot. */
+  resumes(): { running: number; waiting: number }
   subscriptionsByFamily(): Record<ChannelKind, number>
   bridgeReady(): boolean
   /** Running tasks silent for STALE_TASK_S at the last sweep. */
@@ -74,14 +90,32 @@ export function createMetrics(live: LiveState): Metrics {
   const registers = [registry]
   collectDefaultMetrics({ register: registry, prefix: PREFIX })
 
-  new Gauge({
-    name: `${PREFIX}connections`,
-    help: 'Open WebSocket connections',
-    registers,
-    collect() {
-      this.set(live.connections())
-    },
-  })
+  gaugeOf('connections', 'Open WebSocket connections', live.connections)
+  gaugeOf(
+    'pending_connections',
+    'TCP connections not (yet) WebSockets: HTTP requests and upgrades in progress',
+    live.pendingConnections,
+  )
+  gaugeOf(
+    'queued_subscribes',
+    'Subscribe/unsubscribe frames waiting or in progress, over all connections',
+    live.queuedSubscribes,
+  )
+  gaugeOf(
+    'held_events',
+    'Live events held for connections catching up (replay or snapshot)',
+    live.heldEvents,
+  )
+  gaugeOf(
+    'resumes_running',
+    'Resumes reading or replaying the history now',
+    () => live.resumes().running,
+  )
+  gaugeOf(
+    'resumes_waiting',
+    'Resumes waiting for a slot (at most 4 run at a time)',
+    () => live.resumes().waiting,
+  )
   new Gauge({
     name: `${PREFIX}subscriptions`,
     help: 'Channel subscriptions of all connections, by channel family',
@@ -93,22 +127,16 @@ export function createMetrics(live: LiveState): Metrics {
       }
     },
   })
-  new Gauge({
-    name: `${PREFIX}bridge_ready`,
-    help: '1 while the Redis subscriber (or in-process bus) delivers events, else 0',
-    registers,
-    collect() {
-      this.set(live.bridgeReady() ? 1 : 0)
-    },
-  })
-  new Gauge({
-    name: `${PREFIX}stale_tasks`,
-    help: 'Running tasks that sent no event for STALE_TASK_S, at the last sweep',
-    registers,
-    collect() {
-      this.set(live.staleTasks())
-    },
-  })
+  gaugeOf(
+    'bridge_ready',
+    '1 while the Redis subscriber (or in-process bus) delivers events, else 0',
+    () => (live.bridgeReady() ? 1 : 0),
+  )
+  gaugeOf(
+    'stale_tasks',
+    'Running tasks that sent no event for STALE_TASK_S, at the last sweep',
+    live.staleTasks,
+  )
   counterOf(
     'messages_received_total',
     'Messages from the bridge, by channel family',
@@ -145,6 +173,18 @@ export function createMetrics(live: LiveState): Metrics {
   })
   return { stats, registry, observeLag: (seconds) => lag.observe(seconds) }
 
+  /** A gauge read from the gateway's state at scrape time. */
+  function gaugeOf(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name: `${PREFIX}${name}`,
+      help,
+      registers,
+      collect() {
+        this.set(read())
+      },
+    })
+  }
+
   /** A counter whose values are copied from `stats` at scrape time, not incremented in place. */
   function counterOf(
     name: string,
@@ -171,6 +211,9 @@ export function createMetrics(live: LiveState): Metrics {
 /** The body of `GET /ws/stats`. */
 export interface GatewayStatsSnapshot {
   readonly connections: number
+  readonly pending_connections: number
+  readonly queued_subscribes: number
+  readonly held_events: number
   readonly channels: Record<string, number>
   readonly messages: { readonly received: number; readonly sent: number; readonly dropped: number }
   readonly received_by_family: Record<string, number>
@@ -180,7 +223,12 @@ export interface GatewayStatsSnapshot {
   readonly congested_connections: number
   readonly closes_by_code: Record<string, number>
   readonly bridge: { readonly kind: Bridge['kind']; readonly state: BridgeState }
-  readonly resumes: { readonly recovered: number; readonly unrecovered: number }
+  readonly resumes: {
+    readonly recovered: number
+    readonly unrecovered: number
+    readonly running: number
+    readonly waiting: number
+  }
   readonly history_events: { readonly replayed: number; readonly snapshot: number }
   readonly history_read_failures: number
   readonly stale_tasks: number
@@ -190,6 +238,10 @@ export interface GatewayStatsSnapshot {
 /** What `/ws/stats` reports besides the counters. */
 export interface LiveSnapshot {
   readonly connections: number
+  readonly pendingConnections: number
+  readonly queuedSubscribes: number
+  readonly heldEvents: number
+  readonly resumes: { readonly running: number; readonly waiting: number }
   readonly channels: Record<string, number>
   readonly congested: number
   readonly bridge: { readonly kind: Bridge['kind']; readonly state: BridgeState }
@@ -199,6 +251,9 @@ export interface LiveSnapshot {
 export function statsSnapshot(stats: GatewayStats, live: LiveSnapshot): GatewayStatsSnapshot {
   return {
     connections: live.connections,
+    pending_connections: live.pendingConnections,
+    queued_subscribes: live.queuedSubscribes,
+    held_events: live.heldEvents,
     channels: live.channels,
     messages: { received: sum(stats.received), sent: sum(stats.sent), dropped: sum(stats.dropped) },
     received_by_family: { ...stats.received },
@@ -208,7 +263,7 @@ export function statsSnapshot(stats: GatewayStats, live: LiveSnapshot): GatewayS
     congested_connections: live.congested,
     closes_by_code: Object.fromEntries(stats.closes),
     bridge: live.bridge,
-    resumes: { ...stats.resumes },
+    resumes: { ...stats.resumes, ...live.resumes },
     history_events: { replayed: stats.history.replayed, snapshot: stats.history.snapshot },
     history_read_failures: stats.history.readFailures,
     stale_tasks: live.staleTasks,

@@ -336,7 +336,12 @@ describe('resume', () => {
     ])
     // The task is over, so there is no running task to show.
     expect(before).toEqual([])
-    expect(test!.gateway.stats().resumes).toEqual({ recovered: 0, unrecovered: 4 })
+    expect(test!.gateway.stats().resumes).toEqual({
+      recovered: 0,
+      unrecovered: 4,
+      running: 0,
+      waiting: 0,
+    })
   })
 
   it('treats ?channels= (present, empty) as no channel at all', async () => {

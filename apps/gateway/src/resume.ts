@@ -1,6 +1,7 @@
 import { setImmediate as yieldToLive } from 'node:timers/promises'
 import {
   type ChannelResult,
+  CloseCode,
   compareStreamIds,
   formatPosition,
   type ParsedChannel,
@@ -8,7 +9,7 @@ import {
 } from '@stockpulse/events'
 import { WebSocket } from 'ws'
 import type { Bridge } from './bridge.js'
-import type { Connection } from './connection.js'
+import { type Connection, shut } from './connection.js'
 import type { Fanout, OutboundEvent } from './fanout.js'
 import { drained } from './frames.js'
 import { asDelivered, asSnapshot, type ChannelHistory } from './history.js'
@@ -39,6 +40,8 @@ export interface ResumeOptions {
   readonly logger: Logger
   /** MAX_CLIENT_BUFFER_BYTES: a replay waits for the socket to drain past half of it. */
   readonly maxClientBufferBytes: number
+  /** RESUME_DRAIN_TIMEOUT_S: a socket that does not drain within it is closed with SLOW_CLIENT. */
+  readonly drainTimeoutMs: number
   /** STALE_TASK_S: a snapshot's task silent this long is followed by a `task_stale` notice. */
   readonly staleTaskMs: number
 }
@@ -46,6 +49,10 @@ export interface ResumeOptions {
 /** Joins channels with no event lost or repeated: replay from `since`, or a snapshot. */
 export interface Resume {
   join(connection: Connection, joins: readonly Join[]): Promise<Joined>
+  /** Resumes reading or replaying now (at most MAX_CONCURRENT_RESUMES). */
+  readonly running: number
+  /** Resumes waiting for one of those slots. */
+  readonly waiting: number
 }
 
 /** Replayed events written per system call (or per `batch` frame); live traffic runs between. */
@@ -66,8 +73,16 @@ const MAX_PREPARED = 50_000
  * false` where a position was given.
  */
 export function createResume(options: ResumeOptions): Resume {
-  const { bridge, subscriptions, fanout, stats, logger, maxClientBufferBytes, staleTaskMs } =
-    options
+  const {
+    bridge,
+    subscriptions,
+    fanout,
+    stats,
+    logger,
+    maxClientBufferBytes,
+    drainTimeoutMs,
+    staleTaskMs,
+  } = options
   let resuming = 0
   const waiting: Array<() => void> = []
   /**
@@ -76,6 +91,12 @@ export function createResume(options: ResumeOptions): Resume {
    */
   const prepared = new Map<string, OutboundEvent>()
   return {
+    get running() {
+      return resuming
+    },
+    get waiting() {
+      return waiting.length
+    },
     async join(connection, joins) {
       const history = bridge.history
       if (!history) {
@@ -88,11 +109,14 @@ export function createResume(options: ResumeOptions): Resume {
         subscriptions.hold(connection, channel)
       }
       const heard = await Promise.all(joins.map(({ channel }) => bridge.subscribed(channel.name)))
-      const readable = joins.filter((_, i) => heard[i])
       const reads = new Map<Join, ChannelHistory>()
       const resumes = joins.some((join) => join.since !== undefined)
       if (resumes) await turn()
       try {
+        // A connection that closed while it waited reads nothing.
+        const readable = joins.filter(
+          (join, i) => heard[i] && holding(connection, join.channel.name),
+        )
         if (readable.length > 0) {
           try {
             const got = await history.read(
@@ -175,8 +199,8 @@ export function createResume(options: ResumeOptions): Resume {
         if (event.position === undefined) stats.history.snapshot++
         else stats.history.replayed++
       }
-      if (connection.bufferedAmount > maxClientBufferBytes / 2) await drained(connection)
-      else await yieldToLive()
+      if (connection.bufferedAmount <= maxClientBufferBytes / 2) await yieldToLive()
+      else if (!(await drained(connection, drainTimeoutMs))) return closeSlow(connection)
     }
     const now = Date.now()
     for (const source of sources) {
@@ -184,6 +208,14 @@ export function createResume(options: ResumeOptions): Resume {
         if (connection.readyState === WebSocket.OPEN) connection.send(text)
       }
     }
+  }
+
+  /** A replay the client does not read: its slot goes to the next resume. */
+  function closeSlow(connection: Connection): void {
+    if (connection.readyState !== WebSocket.OPEN) return
+    stats.slowDisconnects++
+    logger.debug({ connection: connection.id }, 'replay not drained in time')
+    shut(connection, CloseCode.SLOW_CLIENT, 'client too slow')
   }
 
   /** The entries after `since`, prepared as delivered live, one at a time. */
@@ -198,12 +230,7 @@ export function createResume(options: ResumeOptions): Resume {
         const key = `${channel.name} ${epoch}:${id}`
         head = prepared.get(key)
         if (head) continue
-        head = fanout.prepare(
-          channel.name,
-          channel.kind,
-          asDelivered(json, channel.name, epoch, id),
-          'history',
-        )
+        head = fanout.prepare(channel, asDelivered(json, channel.name, epoch, id), 'history')
         if (head) remember(key, head)
       }
     }
@@ -222,9 +249,7 @@ export function createResume(options: ResumeOptions): Resume {
   /** The latest progress of the channel's running tasks (no position), oldest first. */
   function snapshotOf(channel: ParsedChannel, read: ChannelHistory): Source {
     const events = read.tasks
-      .map((text) =>
-        fanout.prepare(channel.name, channel.kind, asSnapshot(text, channel.name), 'history'),
-      )
+      .map((text) => fanout.prepare(channel, asSnapshot(text, channel.name), 'history'))
       .filter((event) => event !== undefined)
       .sort((a, b) => (publishedBefore(a, b) ? -1 : publishedBefore(b, a) ? 1 : 0))
     let index = 0
