@@ -73,6 +73,16 @@ describe('auth', () => {
     ['garbage', async () => 'not.a.jwt', 'token malformed'],
     ['no sub', () => token({}), 'token has no sub claim'],
     [
+      'no exp',
+      () => new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS256' }).sign(key),
+      'token has no valid exp claim',
+    ],
+    [
+      'a scope claim that is not a string',
+      () => token({ sub: 'alice', scope: ['stockpulse:admin'] }),
+      'token scope claim must be a space-separated string',
+    ],
+    [
       'a bad channels claim',
       () => token({ sub: 'alice', channels: 'events:tasks' }),
       'token channels claim must be an array of strings',
@@ -200,7 +210,12 @@ describe('auth with a JWKS', () => {
       .sign(privateKey)
     expect(await authenticator.authenticate(rs)).toEqual({
       ok: true,
-      principal: { userId: 'dave', grants: undefined },
+      principal: {
+        userId: 'dave',
+        grants: undefined,
+        scopes: new Set(),
+        expiresAt: expect.any(Number),
+      },
     })
     expect(await authenticator.authenticate(await token({ sub: 'dave' }))).toEqual({
       ok: false,
@@ -247,6 +262,7 @@ describe('auth with a JWKS', () => {
     })
     const rs = await new SignJWT({ sub: 'dave' })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setExpirationTime('5m')
       .sign(privateKey)
     expect(await authenticator.authenticate(rs)).toEqual({
       ok: false,
@@ -257,8 +273,8 @@ describe('auth with a JWKS', () => {
 })
 
 describe('checkAccess', () => {
-  const alice: Principal = { userId: 'alice', grants: undefined }
-  const limited: Principal = { userId: 'alice', grants: ['events:tasks', 'events:market:*'] }
+  const alice: Principal = { userId: 'alice', grants: undefined, scopes: new Set(), expiresAt: 0 }
+  const limited: Principal = { ...alice, grants: ['events:tasks', 'events:market:*'] }
   it.each([
     [undefined, 'events:tasks', undefined],
     [undefined, 'events:user:alice', 'events:user:alice needs an authenticated connection'],

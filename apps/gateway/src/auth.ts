@@ -1,22 +1,43 @@
-import { CloseCode, ErrorCode, type ParsedChannel } from '@stockpulse/events'
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose'
+import type { IncomingMessage } from 'node:http'
+import {
+  BEARER_PROTOCOL_PREFIX,
+  CloseCode,
+  ErrorCode,
+  type ParsedChannel,
+  type Scope,
+} from '@stockpulse/events'
+import { createRemoteJWKSet, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose'
 import type { AuthConfig } from './config.js'
 
-/** Who is connected, from the token's `sub`, and what the optional `channels` claim grants. */
+/** Who is connected, from the token's `sub`, and what its optional claims grant. */
 export interface Principal {
   readonly userId: string
   /** Channel names, or prefixes ending in `*`; `undefined` grants every channel. */
   readonly grants: readonly string[] | undefined
+  /** The space-separated `scope` claim, split. */
+  readonly scopes: ReadonlySet<string>
+  /** `exp`, in ms since the epoch: the connection is closed with TOKEN_EXPIRED then. */
+  readonly expiresAt: number
 }
 
 export type AuthResult =
   | { readonly ok: true; readonly principal: Principal | undefined }
   | { readonly ok: false; readonly closeCode: number; readonly reason: string }
 
+/** What an HTTP request that needs a token gets: let in, or refused with a status. */
+export type RequestVerdict =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly status: 401 | 403 | 503; readonly reason: string }
+
 export interface Authenticator {
   /** `true` when a connection without a valid token is refused. */
   readonly required: boolean
-  authenticate(token: string | null): Promise<AuthResult>
+  authenticate(token: string | undefined): Promise<AuthResult>
+  /**
+   * Checks the `Authorization: Bearer` token of an HTTP request; with `scope`, the token must
+   * also carry it. Everything is let in when auth is off.
+   */
+  authorize(req: IncomingMessage, scope?: Scope): Promise<RequestVerdict>
 }
 
 /** Why a channel was refused, as it goes into a `subscribed` result. */
@@ -39,14 +60,29 @@ const ASYMMETRIC = [
   'EdDSA',
 ]
 
-/** Checks JWTs as configured: HS256 with AUTH_JWT_SECRET, or keys from AUTH_JWKS_URL. */
+/**
+ * Checks JWTs as configured: HS256 with AUTH_JWT_SECRET, or keys from AUTH_JWKS_URL; `exp` is
+ * required, `iss` and `aud` when AUTH_ISSUER / AUTH_AUDIENCE are set.
+ */
 export function createAuthenticator(config: AuthConfig): Authenticator {
   if (config.kind === 'none') {
     const anonymous: AuthResult = { ok: true, principal: undefined }
-    return { required: false, authenticate: async () => anonymous }
+    return {
+      required: false,
+      authenticate: async () => anonymous,
+      authorize: async () => ({ ok: true }),
+    }
   }
-  const verify = config.kind === 'secret' ? secretVerifier(config.secret) : jwksVerifier(config.url)
-  return {
+  const claims: JWTVerifyOptions = {
+    requiredClaims: ['exp'],
+    ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
+    ...(config.audience === undefined ? {} : { audience: config.audience }),
+  }
+  const verify =
+    config.kind === 'secret'
+      ? secretVerifier(config.secret, claims)
+      : jwksVerifier(config.url, claims)
+  const authenticator: Authenticator = {
     required: true,
     async authenticate(token) {
       if (!token) return refuse('missing token')
@@ -56,7 +92,27 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
         return refusalFor(error)
       }
     },
+    async authorize(req, scope) {
+      const verdict = await authenticator.authenticate(bearerOf(req))
+      if (!verdict.ok) {
+        const status = verdict.closeCode === CloseCode.UNAVAILABLE ? 503 : 401
+        return { ok: false, status, reason: verdict.reason }
+      }
+      if (scope !== undefined && !verdict.principal?.scopes.has(scope)) {
+        return { ok: false, status: 403, reason: `token lacks the ${scope} scope` }
+      }
+      return { ok: true }
+    },
   }
+  return authenticator
+}
+
+/**
+ * The token of a WebSocket upgrade: from `Authorization: Bearer`, else a `bearer.<jwt>`
+ * subprotocol (browsers), else `?token=` (the seed's clients).
+ */
+export function upgradeToken(req: IncomingMessage, url: URL): string | undefined {
+  return bearerOf(req) ?? protocolToken(req) ?? (url.searchParams.get('token') || undefined)
 }
 
 /** Whether a connection of `principal` (undefined: anonymous) may join `channel`. */
@@ -78,14 +134,29 @@ export function checkAccess(
 
 type Verifier = (token: string) => Promise<{ payload: JWTPayload }>
 
-function secretVerifier(secret: string): Verifier {
+function secretVerifier(secret: string, claims: JWTVerifyOptions): Verifier {
   const key = new TextEncoder().encode(secret)
-  return (token) => jwtVerify(token, key, { algorithms: ['HS256'] })
+  return (token) => jwtVerify(token, key, { ...claims, algorithms: ['HS256'] })
 }
 
-function jwksVerifier(url: URL): Verifier {
+function jwksVerifier(url: URL, claims: JWTVerifyOptions): Verifier {
   const keys = createRemoteJWKSet(url)
-  return (token) => jwtVerify(token, keys, { algorithms: ASYMMETRIC })
+  return (token) => jwtVerify(token, keys, { ...claims, algorithms: ASYMMETRIC })
+}
+
+function bearerOf(req: IncomingMessage): string | undefined {
+  const match = /^Bearer +([^ ]+) *$/i.exec(req.headers.authorization ?? '')
+  return match?.[1]
+}
+
+function protocolToken(req: IncomingMessage): string | undefined {
+  const offered = req.headers['sec-websocket-protocol']
+  if (typeof offered !== 'string') return undefined
+  for (const protocol of offered.split(',')) {
+    const name = protocol.trim()
+    if (name.startsWith(BEARER_PROTOCOL_PREFIX)) return name.slice(BEARER_PROTOCOL_PREFIX.length)
+  }
+  return undefined
 }
 
 function principalOf(payload: JWTPayload): AuthResult {
@@ -97,24 +168,48 @@ function principalOf(payload: JWTPayload): AuthResult {
   ) {
     return refuse('token channels claim must be an array of strings')
   }
-  return { ok: true, principal: { userId: payload.sub, grants } }
+  const scope = payload.scope
+  if (scope !== undefined && typeof scope !== 'string') {
+    return refuse('token scope claim must be a space-separated string')
+  }
+  return {
+    ok: true,
+    principal: {
+      userId: payload.sub,
+      grants,
+      scopes: new Set(scope?.split(' ').filter((s) => s !== '') ?? []),
+      // `requiredClaims` made jose check that `exp` is there and a number.
+      expiresAt: (payload.exp as number) * 1000,
+    },
+  }
 }
 
-const REASONS: Record<string, string> = {
-  ERR_JWT_EXPIRED: 'token expired',
-  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'token signature invalid',
-  ERR_JOSE_ALG_NOT_ALLOWED: 'token algorithm not allowed',
-  ERR_JOSE_NOT_SUPPORTED: 'token algorithm not allowed',
-  ERR_JWS_INVALID: 'token malformed',
-  ERR_JWT_INVALID: 'token malformed',
-  ERR_JWT_CLAIM_VALIDATION_FAILED: 'token claims not valid now',
-  ERR_JWKS_NO_MATCHING_KEY: 'token signed by an unknown key',
-  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'token signed by an unknown key',
-}
+const REASONS: ReadonlyMap<string, string> = new Map([
+  ['ERR_JWT_EXPIRED', 'token expired'],
+  ['ERR_JWS_SIGNATURE_VERIFICATION_FAILED', 'token signature invalid'],
+  ['ERR_JOSE_ALG_NOT_ALLOWED', 'token algorithm not allowed'],
+  ['ERR_JOSE_NOT_SUPPORTED', 'token algorithm not allowed'],
+  ['ERR_JWS_INVALID', 'token malformed'],
+  ['ERR_JWT_INVALID', 'token malformed'],
+  ['ERR_JWT_CLAIM_VALIDATION_FAILED', 'token claims not valid now'],
+  ['ERR_JWKS_NO_MATCHING_KEY', 'token signed by an unknown key'],
+  ['ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'token signed by an unknown key'],
+])
+
+/** Claim checks that fail for a reason other than time (`nbf`, `iat`). */
+const CLAIM_REASONS: ReadonlyMap<string, string> = new Map([
+  ['exp', 'token has no valid exp claim'],
+  ['iss', 'token issuer not accepted'],
+  ['aud', 'token audience not accepted'],
+])
 
 function refusalFor(error: unknown): AuthResult {
-  const code = (error as { code?: unknown }).code
-  const reason = typeof code === 'string' ? REASONS[code] : undefined
+  const { code, claim } = error as { code?: unknown; claim?: unknown }
+  const byClaim =
+    code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && typeof claim === 'string'
+      ? CLAIM_REASONS.get(claim)
+      : undefined
+  const reason = byClaim ?? (typeof code === 'string' ? REASONS.get(code) : undefined)
   // Anything else (the JWKS could not be fetched) is the gateway's trouble: 1011, try again.
   return reason
     ? refuse(reason)

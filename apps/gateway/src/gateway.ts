@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   CloseCode,
+  EVENTS_PROTOCOL,
   INDICATORS_ALL,
   NOTICE_CODES,
   NoticeCode,
@@ -15,7 +16,7 @@ import {
   taskChannel,
 } from '@stockpulse/events'
 import { WebSocket, WebSocketServer } from 'ws'
-import { type AuthResult, createAuthenticator, type Principal } from './auth.js'
+import { type AuthResult, createAuthenticator, type Principal, upgradeToken } from './auth.js'
 import type { Bridge } from './bridge.js'
 import { createClientFrames, send } from './client-frames.js'
 import type { GatewayConfig } from './config.js'
@@ -56,6 +57,8 @@ type BridgeNotice = typeof NoticeCode.BRIDGE_UP | typeof NoticeCode.BRIDGE_DOWN
 
 /** How long clients get to answer SHUTDOWN before their sockets are cut. */
 const SHUTDOWN_GRACE_MS = 1_500
+/** Longest delay `setTimeout` takes; a token expiring later is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * The WebSocket gateway: `ws://HOST:PORT/ws/events?channels=a,b&token=...` plus its HTTP
@@ -114,6 +117,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     perMessageDeflate: false,
     maxPayload: config.maxPayloadBytes,
     WebSocket: Connection,
+    // Browsers send their token as a `bearer.<jwt>` subprotocol; only `stockpulse` is answered.
+    handleProtocols: (protocols) => (protocols.has(EVENTS_PROTOCOL) ? EVENTS_PROTOCOL : false),
     // Not in @types/ws yet: how long a closing peer may take before its socket is destroyed.
     ...{ closeTimeout: 5_000 },
   })
@@ -171,6 +176,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       },
       defaultChannels: DEFAULT_CHANNELS,
       staticFiles: config.staticDir ? createStaticFiles(config.staticDir) : undefined,
+      authorize: authenticator.authorize,
       logger,
     }),
   )
@@ -220,6 +226,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
       const address = server.address() as AddressInfo
       logger.info({ host: address.address, port: address.port, bridge: bridge.kind }, 'listening')
+      if (!authenticator.required) {
+        logger.warn(
+          'auth is off (no AUTH_JWT_SECRET or AUTH_JWKS_URL): anyone who reaches this port may read every public channel, /ws/stats, /ws/history and /metrics',
+        )
+      }
       return address
     },
     stats: gatewayStats,
@@ -265,7 +276,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (config.allowedOrigins && origin !== undefined && !config.allowedOrigins.has(origin)) {
       return { ok: false, closeCode: CloseCode.FORBIDDEN_ORIGIN, reason: 'origin not allowed' }
     }
-    return authenticator.authenticate(url.searchParams.get('token'))
+    return authenticator.authenticate(upgradeToken(req, url))
   }
 
   /** Accepts a socket; refusals are closes, so that a browser can read their code. */
@@ -303,6 +314,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     connection.batch = url.searchParams.get('batch') === '1'
     connection.lastFrameAt = Date.now()
     connections.add(connection)
+    if (principal) expireAt(connection, principal.expiresAt)
     send(connection, {
       type: 'connected',
       connection_id: connection.id,
@@ -314,6 +326,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     const requested = url.searchParams.get('channels')
     frames.subscribe(connection, requested === null ? defaultsFor(principal) : list(requested))
     logger.debug({ connection: connection.id, user: principal?.userId }, 'connection accepted')
+  }
+
+  /** Closes the connection with TOKEN_EXPIRED at `expiresAt`; the timer dies with it. */
+  function expireAt(connection: Connection, expiresAt: number): void {
+    const delay = Math.min(Math.max(expiresAt - Date.now(), 0), MAX_TIMER_MS)
+    connection.expiry = setTimeout(() => {
+      if (Date.now() < expiresAt) expireAt(connection, expiresAt)
+      else shut(connection, CloseCode.TOKEN_EXPIRED, 'token expired')
+    }, delay).unref()
   }
 
   function queuedSubscribes(): number {

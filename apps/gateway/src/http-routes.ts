@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { CHANNEL_CATALOGUE, DEFAULT_RUN_HISTORY, parseEvent } from '@stockpulse/events'
+import { CHANNEL_CATALOGUE, DEFAULT_RUN_HISTORY, parseEvent, Scope } from '@stockpulse/events'
 import type { Registry } from 'prom-client'
+import type { Authenticator } from './auth.js'
 import type { BridgeState } from './bridge.js'
 import { HistoryUnavailableError } from './errors.js'
 import type { History } from './history.js'
@@ -19,10 +20,16 @@ export interface HttpRoutesOptions {
   /** Channels a connection joins when its URL names none. */
   readonly defaultChannels: readonly string[]
   readonly staticFiles: StaticFiles | undefined
+  /** Checks a request's Bearer token (and scope); lets everything in when auth is off. */
+  readonly authorize: Authenticator['authorize']
   readonly logger: Logger
 }
 
-/** The gateway's plain HTTP requests: stats, channel catalogue, health, metrics, the dashboard. */
+/**
+ * The gateway's plain HTTP requests: stats, channel catalogue, health, metrics, the dashboard.
+ * With auth on, `/ws/stats`, `/ws/channels` and `/metrics` need a token with the admin scope,
+ * `/ws/history` a valid token; `/healthz` and the dashboard's files stay open.
+ */
 export function createHttpRoutes(
   options: HttpRoutesOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
@@ -34,6 +41,7 @@ export function createHttpRoutes(
     invalidRuns,
     defaultChannels,
     staticFiles,
+    authorize,
     logger,
   } = options
   const channels = {
@@ -60,6 +68,14 @@ export function createHttpRoutes(
     }
     const url = urlOf(req)
     const path = url.pathname
+    const needs = ACCESS.get(path)
+    if (needs) {
+      const verdict = await authorize(req, needs === 'admin' ? Scope.ADMIN : undefined)
+      if (!verdict.ok) {
+        if (verdict.status === 401) res.setHeader('www-authenticate', 'Bearer')
+        return json(res, verdict.status, { error: verdict.reason })
+      }
+    }
     switch (path) {
       case '/healthz': {
         const bridge = bridgeState()
@@ -113,6 +129,14 @@ export function createHttpRoutes(
 
 /** Most runs one `GET /ws/history` returns. */
 const MAX_RUNS = 100
+
+/** Endpoints behind a token: `admin` needs the admin scope too. */
+const ACCESS: ReadonlyMap<string, 'token' | 'admin'> = new Map([
+  ['/ws/stats', 'admin'],
+  ['/ws/channels', 'admin'],
+  ['/metrics', 'admin'],
+  ['/ws/history', 'token'],
+])
 
 function urlOf(req: IncomingMessage): URL {
   return new URL(req.url ?? '/', 'http://gateway')
