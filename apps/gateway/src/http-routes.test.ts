@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -25,6 +25,13 @@ beforeAll(async () => {
   writeFileSync(join(site, 'favicon.svg'), '<svg/>')
   writeFileSync(join(site, 'docs', 'index.html'), '<p>docs</p>')
   writeFileSync(join(parent, 'gateway-secret.txt'), 'TOP-SECRET')
+  // Links out of the directory, and dotfiles in it, are never served either.
+  symlinkSync(join(parent, 'gateway-secret.txt'), join(site, 'linked.txt'))
+  symlinkSync(parent, join(site, 'assets', 'up'))
+  symlinkSync(join(site, 'favicon.svg'), join(site, 'icon.svg'))
+  writeFileSync(join(site, '.env'), 'TOP-SECRET')
+  mkdirSync(join(site, '.git'))
+  writeFileSync(join(site, '.git', 'config'), 'TOP-SECRET')
   test = await startGateway({ STATIC_DIR: site }, { bridge: createBusBridge(bus) })
 })
 afterAll(async () => {
@@ -38,10 +45,10 @@ async function get(path: string, init?: RequestInit) {
 }
 
 /** A request with the path sent exactly as written (fetch would normalise `..` away). */
-function rawGet(path: string): Promise<string> {
+function rawGet(path: string, host = 'x'): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(test.port, '127.0.0.1', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)
     })
     let response = ''
     socket.on('data', (data) => {
@@ -185,9 +192,43 @@ describe('http-routes', () => {
     '/../gateway-secret.txt',
     '/%2e%2e/gateway-secret.txt',
     '/assets/..%2f..%2fgateway-secret.txt',
-  ])('never serves files outside STATIC_DIR: %s', async (path) => {
+    '/linked.txt',
+    '/assets/up/gateway-secret.txt',
+    '/.env',
+    '/%2eenv',
+    '/.git/config',
+    '/assets/.%2e/.env',
+  ])('never serves files outside STATIC_DIR, or dotfiles: %s', async (path) => {
     const response = await rawGet(path)
     expect(response).toMatch(/^HTTP\/1\.1 404 /)
     expect(response).not.toContain('TOP-SECRET')
+  })
+
+  it('follows a symlink that stays inside STATIC_DIR', async () => {
+    expect(await get('/icon.svg')).toMatchObject({ status: 200, body: '<svg/>' })
+  })
+
+  it.each([
+    ['/', 200],
+    ['/tasks/calc_1', 200],
+    ['/assets/index-4f2a.js', 200],
+    ['/assets/missing.js', 404],
+  ])('sends the security headers with GET %s (%i)', async (path, status) => {
+    const { res } = await get(path)
+    expect(res.status).toBe(status)
+    expect(Object.fromEntries(res.headers)).toMatchObject({
+      'content-security-policy': `default-src 'self'; script-src 'self' 'unsafe-eval'; connect-src 'self' ws://127.0.0.1:${test.port} wss://127.0.0.1:${test.port}; img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'`,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+    })
+  })
+
+  it('leaves a Host header that is not a host out of the CSP', async () => {
+    const response = await rawGet('/', 'evil; script-src *')
+    expect(response).toMatch(/^HTTP\/1\.1 200 /)
+    expect(response).toContain(
+      "content-security-policy: default-src 'self'; script-src 'self' 'unsafe-eval'; connect-src 'self';",
+    )
   })
 })
