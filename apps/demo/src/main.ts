@@ -12,6 +12,7 @@ try {
   const { ConfigError, parseEnv, SHARED_OPTIONS } = await import('@stockpulse/config')
   const { startInMemory, startOverRedis } = await import('./demo.js')
   const { redisAnswers } = await import('./redis-probe.js')
+  const { redactUrl } = await import('@stockpulse/worker')
   const env: NodeJS.ProcessEnv = {
     STATIC_DIR: fileURLToPath(new URL('../../web/dist/', import.meta.url)),
     ...process.env,
@@ -26,7 +27,9 @@ try {
   }
   const viaRedis = await redisAnswers(redisUrl, REDIS_PROBE_MS)
   if (!viaRedis) {
-    log(`no Redis at ${redisUrl}; running gateway and worker in one process over an in-process bus`)
+    log(
+      `no Redis at ${redactUrl(redisUrl)}; running gateway and worker in one process over an in-process bus`,
+    )
   }
   const demo = await (viaRedis ? startOverRedis(env, log) : startInMemory(env))
   log(`dashboard at http://localhost:${demo.port}/ (${demo.mode} mode); Ctrl-C stops`)
