@@ -60,7 +60,11 @@ describe('dashboard end to end', () => {
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
     page.on('pageerror', (error) => pageProblems.push(`page error: ${error.message}`))
     page.on('console', (message) => {
-      if (message.text().includes('[event-stream]')) pageProblems.push(message.text())
+      const text = message.text()
+      // The gateway serves the page with a Content-Security-Policy: nothing may break it.
+      if (text.includes('[event-stream]') || text.includes('Content Security Policy')) {
+        pageProblems.push(text)
+      }
     })
   })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { resolveConfig } from './config'
+import { resolveConfig, TOKEN_STORAGE_KEY } from './config'
 
 describe('resolveConfig', () => {
   it.each([
@@ -36,7 +36,25 @@ describe('resolveConfig', () => {
       eventsUrl: events,
       statsUrl: stats,
       historyUrl: history,
+      token: expect.any(Function),
     })
+  })
+
+  it('reads the token from the storage at every call, none when it holds none', () => {
+    const storage = new Map<string, string>()
+    const config = resolveConfig(
+      undefined,
+      { href: 'http://localhost/' },
+      {
+        getItem: (key) => storage.get(key) ?? null,
+      },
+    )
+    expect(config.token()).toBeUndefined()
+    storage.set(TOKEN_STORAGE_KEY, 'jwt-1')
+    expect(config.token()).toBe('jwt-1')
+    storage.set(TOKEN_STORAGE_KEY, 'jwt-2')
+    expect(config.token()).toBe('jwt-2')
+    expect(resolveConfig(undefined, { href: 'http://localhost/' }).token()).toBeUndefined()
   })
 
   it.each([

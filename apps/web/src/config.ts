@@ -1,4 +1,7 @@
-/** Where the dashboard finds the gateway, decided once at start-up. */
+/** Where the page keeps the gateway token (a JWT) it is given after sign-in, if auth is on. */
+export const TOKEN_STORAGE_KEY = 'stockpulse.token'
+
+/** Where the dashboard finds the gateway, and its token, decided once at start-up. */
 export interface DashboardConfig {
   /** ws:// or wss:// URL of the event stream. */
   readonly eventsUrl: string
@@ -6,6 +9,8 @@ export interface DashboardConfig {
   readonly statsUrl: string
   /** http(s) URL of the gateway's run history (`RunHistoryResponse`). */
   readonly historyUrl: string
+  /** The token to send, read at every connect and request (it may be renewed); none: auth off. */
+  readonly token: () => string | undefined
 }
 
 /** Thrown when a build-time variable cannot be used. */
@@ -22,11 +27,13 @@ export class ConfigError extends Error {
 
 /**
  * The gateway is the page's own origin unless `VITE_GATEWAY_URL` (an http(s) URL, set at build
- * time) says otherwise, e.g. when the static files are served from another host.
+ * time) says otherwise, e.g. when the static files are served from another host. The token is
+ * `storage[TOKEN_STORAGE_KEY]` (the page's sessionStorage), when there is one.
  */
 export function resolveConfig(
   gatewayUrl: string | undefined,
   location: Pick<Location, 'href'>,
+  storage?: Pick<Storage, 'getItem'>,
 ): DashboardConfig {
   const base = gatewayUrl ? parseGatewayUrl(gatewayUrl) : new URL('/', location.href)
   const events = new URL('ws/events', base)
@@ -35,6 +42,7 @@ export function resolveConfig(
     eventsUrl: events.href,
     statsUrl: new URL('ws/stats', base).href,
     historyUrl: new URL('ws/history', base).href,
+    token: () => storage?.getItem(TOKEN_STORAGE_KEY) || undefined,
   })
 }
 

@@ -4,5 +4,9 @@ import { resolveConfig } from './config'
 import { createDashboardRouter } from './router'
 import './styles.css'
 
-const config = resolveConfig(import.meta.env.VITE_GATEWAY_URL, window.location)
+const config = resolveConfig(
+  import.meta.env.VITE_GATEWAY_URL,
+  window.location,
+  window.sessionStorage,
+)
 createApp(App, { config }).use(createDashboardRouter()).mount('#app')

@@ -21,7 +21,7 @@ const DASHBOARD: InjectionKey<Dashboard> = Symbol('dashboard')
 
 /** Builds the dashboard state and provides it to the component's descendants; call in the root. */
 export function provideDashboard(config: DashboardConfig): Dashboard {
-  const stream = useEventStream({ url: config.eventsUrl, immediate: false })
+  const stream = useEventStream({ url: config.eventsUrl, token: config.token, immediate: false })
   const toasts = useToasts()
   const tasks = useTasks(stream, { onSettled: (task) => toasts.push(settledToast(task)) })
   const workers = useWorkers(stream)

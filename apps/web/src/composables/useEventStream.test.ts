@@ -115,6 +115,23 @@ describe('useEventStream', () => {
     expect(connection.url.searchParams.get('batch')).toBe('1')
   })
 
+  it('sends its token as a bearer subprotocol, read again on every connect, never in the URL', async () => {
+    let jwt = 'header.payload.sig1'
+    start({ token: () => jwt })
+    const first = await opened(1)
+    expect(first.protocols).toEqual(['stockpulse', 'bearer.header.payload.sig1'])
+    expect(first.socket.protocol).toBe('stockpulse')
+    expect(first.url.search).not.toContain('sig1')
+    jwt = 'header.payload.sig2'
+    const second = await restart(first, 2)
+    expect(second.protocols).toEqual(['stockpulse', 'bearer.header.payload.sig2'])
+  })
+
+  it('offers no subprotocol without a token', async () => {
+    start()
+    expect((await opened(1)).protocols).toEqual([])
+  })
+
   it('delivers valid events and unwraps batches', async () => {
     start()
     const connection = await opened(1)

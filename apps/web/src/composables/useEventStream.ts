@@ -1,4 +1,5 @@
 import {
+  bearerProtocols,
   type Channel,
   type ClientFrame,
   type ConnectedFrame,
@@ -54,6 +55,11 @@ export interface UseEventStreamOptions {
   immediate?: boolean
   /** Source of the reconnect jitter, in [0, 1). */
   random?: () => number
+  /**
+   * The gateway token, read at every connect: sent as the `bearer.<jwt>` WebSocket subprotocol,
+   * never in the URL (which proxies log). None: the gateway runs without auth.
+   */
+  token?: () => string | undefined
 }
 
 export interface UseEventStreamReturn {
@@ -109,6 +115,7 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
     batch = true,
     immediate = true,
     random = Math.random,
+    token = () => undefined,
   } = options
 
   const state = ref<ConnectionState>('closed')
@@ -142,7 +149,8 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
     target.searchParams.set('channels', [...joined].join(','))
     if (batch) target.searchParams.set('batch', '1')
     state.value = attempt.value === 0 ? 'connecting' : 'reconnecting'
-    const ws = new WebSocket(target.href)
+    const jwt = token()
+    const ws = jwt ? new WebSocket(target.href, bearerProtocols(jwt)) : new WebSocket(target.href)
     socket = ws
     ws.onopen = () => {
       state.value = 'open'

@@ -14,10 +14,14 @@ describe('useGatewayStats', () => {
   let scope: EffectScope
   let status = 200
   let requests = 0
+  let authorization: string | undefined
 
   beforeEach(async () => {
-    server = createServer((_, res) => {
+    status = 200
+    requests = 0
+    server = createServer((req, res) => {
       requests += 1
+      authorization = req.headers.authorization
       res.writeHead(status, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ connections: requests }))
     })
@@ -52,5 +56,12 @@ describe('useGatewayStats', () => {
     scope.stop()
     await vi.advanceTimersByTimeAsync(10_000)
     expect(requests).toBe(2)
+    expect(authorization).toBeUndefined()
+  })
+
+  it('sends the token as a Bearer header', async () => {
+    const stats = scope.run(() => useGatewayStats({ url, token: () => 'admin.jwt.sig' }))!
+    await eventually(() => expect(stats.stats.value).toEqual({ connections: 1 }))
+    expect(authorization).toBe('Bearer admin.jwt.sig')
   })
 })

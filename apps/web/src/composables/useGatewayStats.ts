@@ -1,10 +1,13 @@
 import { onScopeDispose, type Ref, readonly, ref, type ShallowRef, shallowRef } from 'vue'
+import { requestHeaders } from '../lib/headers'
 
 export interface UseGatewayStatsOptions {
   /** `GET` endpoint of the gateway's statistics. */
   url: string
   intervalMs?: number
   fetch?: typeof globalThis.fetch
+  /** The gateway token (it needs the `stockpulse:admin` scope), sent as `Authorization: Bearer`. */
+  token?: () => string | undefined
 }
 
 export interface UseGatewayStatsReturn {
@@ -18,7 +21,7 @@ export interface UseGatewayStatsReturn {
 
 /** Polls the gateway's `GET /ws/stats` every `intervalMs` until the scope ends. */
 export function useGatewayStats(options: UseGatewayStatsOptions): UseGatewayStatsReturn {
-  const { url, intervalMs = 3_000, fetch = globalThis.fetch } = options
+  const { url, intervalMs = 3_000, fetch = globalThis.fetch, token = () => undefined } = options
   const stats = shallowRef<unknown>()
   const error = ref<string>()
   const updatedAt = ref<number>()
@@ -27,7 +30,7 @@ export function useGatewayStats(options: UseGatewayStatsOptions): UseGatewayStat
 
   async function poll() {
     try {
-      const response = await fetch(url, { headers: { accept: 'application/json' } })
+      const response = await fetch(url, { headers: requestHeaders(token()) })
       if (!response.ok) throw new Error(`HTTP ${response.status}`)
       stats.value = await response.json()
       error.value = undefined

@@ -14,6 +14,7 @@ import {
   type ShallowRef,
   shallowRef,
 } from 'vue'
+import { requestHeaders } from '../lib/headers'
 import type { UseEventStreamReturn } from './useEventStream'
 
 /** One finished run, as the history table shows it. */
@@ -44,6 +45,8 @@ export interface UseRunHistoryOptions {
   /** Runs asked for (`?limit=`). */
   limit?: number
   fetch?: typeof globalThis.fetch
+  /** The gateway token, sent as `Authorization: Bearer`. */
+  token?: () => string | undefined
 }
 
 export interface UseRunHistoryReturn {
@@ -64,7 +67,12 @@ export function useRunHistory(
   stream: UseEventStreamReturn,
   options: UseRunHistoryOptions,
 ): UseRunHistoryReturn {
-  const { url, limit = DEFAULT_RUN_HISTORY, fetch = globalThis.fetch } = options
+  const {
+    url,
+    limit = DEFAULT_RUN_HISTORY,
+    fetch = globalThis.fetch,
+    token = () => undefined,
+  } = options
   const runs = shallowRef<readonly RunRow[]>()
   const loading = ref(false)
   const error = ref<string>()
@@ -82,7 +90,7 @@ export function useRunHistory(
     try {
       const target = new URL(url)
       target.searchParams.set('limit', String(limit))
-      const response = await fetch(target, { headers: { accept: 'application/json' } })
+      const response = await fetch(target, { headers: requestHeaders(token()) })
       if (!response.ok) throw new Error(`HTTP ${response.status}`)
       rows = runRows(await response.json())
     } catch (cause) {

@@ -9,6 +9,8 @@ export interface ServerConnection {
   readonly socket: WebSocket
   /** The request URL, e.g. to read `?channels=`. */
   readonly url: URL
+  /** The subprotocols the client offered (`Sec-WebSocket-Protocol`). */
+  readonly protocols: string[]
   /** Frames received so far, parsed. */
   readonly received: unknown[]
   /** Sends an object as JSON, or a string as is. */
@@ -51,6 +53,10 @@ export async function startTestServer(): Promise<TestServer> {
     connections.push({
       socket,
       url: new URL(request.url ?? '/', 'http://127.0.0.1'),
+      protocols: (request.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((protocol) => protocol.trim())
+        .filter((protocol) => protocol !== ''),
       received,
       send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
     })
