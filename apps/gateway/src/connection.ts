@@ -1,6 +1,10 @@
+import { CloseCode } from '@stockpulse/events'
 import { type RawData, WebSocket } from 'ws'
 import type { Principal } from './auth.js'
 import type { OutboundEvent } from './fanout.js'
+
+/** Longest delay `setTimeout` takes; a later expiry is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** What a connection reports to the gateway that accepted it. */
 export interface ConnectionOwner {
@@ -57,6 +61,15 @@ export function shut(connection: Connection, code: number, reason: string): void
   if (connection.readyState !== WebSocket.OPEN) return
   connection.closedWith = code
   connection.close(code, reason)
+}
+
+/** Closes with TOKEN_EXPIRED at `expiresAt` (ms since the epoch); the owner clears the timer. */
+export function closeAt(connection: Connection, expiresAt: number): void {
+  const delay = Math.min(Math.max(expiresAt - Date.now(), 0), MAX_TIMER_MS)
+  connection.expiry = setTimeout(() => {
+    if (Date.now() < expiresAt) closeAt(connection, expiresAt)
+    else shut(connection, CloseCode.TOKEN_EXPIRED, 'token expired')
+  }, delay).unref()
 }
 
 /** Drops a peer that stopped answering; it will see 1006. */

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Duplex } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   CloseCode,
@@ -16,11 +15,11 @@ import {
   taskChannel,
 } from '@stockpulse/events'
 import { WebSocket, WebSocketServer } from 'ws'
-import { type AuthResult, createAuthenticator, type Principal, upgradeToken } from './auth.js'
+import { type AuthResult, createAuthenticator, type Principal } from './auth.js'
 import type { Bridge } from './bridge.js'
 import { createClientFrames, send } from './client-frames.js'
 import type { GatewayConfig } from './config.js'
-import { attach, Connection, type ConnectionOwner, kill, shut } from './connection.js'
+import { attach, Connection, type ConnectionOwner, closeAt, kill, shut } from './connection.js'
 import { createFanout } from './fanout.js'
 import { textFrame, writeFrame } from './frames.js'
 import { type Heartbeat, startHeartbeat } from './heartbeat.js'
@@ -31,6 +30,7 @@ import { createResume } from './resume.js'
 import { type StaleTasks, startStaleTasks } from './stale-tasks.js'
 import { createStaticFiles } from './static-files.js'
 import { createSubscriptions } from './subscriptions.js'
+import { handleUpgrades } from './upgrades.js'
 
 /** Channels a connection joins when its URL has no `channels` (plus its own user channel). */
 export const DEFAULT_CHANNELS: readonly string[] = [TASKS_ALL, INDICATORS_ALL, SYSTEM]
@@ -57,8 +57,6 @@ type BridgeNotice = typeof NoticeCode.BRIDGE_UP | typeof NoticeCode.BRIDGE_DOWN
 
 /** How long clients get to answer SHUTDOWN before their sockets are cut. */
 const SHUTDOWN_GRACE_MS = 1_500
-/** Longest delay `setTimeout` takes; a token expiring later is waited for in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * The WebSocket gateway: `ws://HOST:PORT/ws/events?channels=a,b&token=...` plus its HTTP
@@ -67,13 +65,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 export function createGateway(options: GatewayOptions): Gateway {
   const { bridge, config, logger } = options
   const connections = new Set<Connection>()
-  /** Every TCP connection of the server, WebSocket or not (yet). */
-  let sockets = 0
   const subscriptions = createSubscriptions(bridge)
   let staleTasks: StaleTasks | undefined
   const metrics = createMetrics({
     connections: () => connections.size,
-    pendingConnections: () => sockets - connections.size,
+    pendingConnections: () => upgrades.sockets - connections.size,
     queuedSubscribes: () => queuedSubscribes(),
     heldEvents: () => subscriptions.heldEvents(),
     resumes: () => ({ running: resume.running, waiting: resume.waiting }),
@@ -148,7 +144,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const gatewayStats = (): GatewayStatsSnapshot =>
     statsSnapshot(stats, {
       connections: connections.size,
-      pendingConnections: sockets - connections.size,
+      pendingConnections: upgrades.sockets - connections.size,
       queuedSubscribes: queuedSubscribes(),
       heldEvents: subscriptions.heldEvents(),
       resumes: { running: resume.running, waiting: resume.waiting },
@@ -180,11 +176,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       logger,
     }),
   )
-  server.on('connection', (socket: Duplex) => {
-    sockets++
-    socket.once('close', () => sockets--)
+  const upgrades = handleUpgrades({
+    server,
+    wss,
+    authenticator,
+    allowedOrigins: config.allowedOrigins,
+    timeoutMs: config.upgradeTimeoutMs,
+    closing: () => closing,
+    accept,
   })
-  server.on('upgrade', upgrade)
   let bridgeUp = bridge.state === 'ready'
   bridge.listen({
     message(channel, text) {
@@ -251,34 +251,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   }
 
-  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://gateway')
-    if (url.pathname !== '/ws/events' || closing) {
-      socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\n\r\n`)
-      return
-    }
-    // The token is checked before the handshake completes; the socket must not crash us meanwhile.
-    socket.on('error', ignore)
-    const timer = setTimeout(() => socket.destroy(), config.upgradeTimeoutMs)
-    void admit(req, url).then((verdict) => {
-      clearTimeout(timer)
-      if (socket.destroyed) return
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        socket.off('error', ignore)
-        accept(ws as Connection, verdict, url, req)
-      })
-    })
-  }
-
-  async function admit(req: IncomingMessage, url: URL): Promise<AuthResult> {
-    const origin = req.headers.origin
-    // Browsers always send Origin; clients that omit it are not browsers and could forge it anyway.
-    if (config.allowedOrigins && origin !== undefined && !config.allowedOrigins.has(origin)) {
-      return { ok: false, closeCode: CloseCode.FORBIDDEN_ORIGIN, reason: 'origin not allowed' }
-    }
-    return authenticator.authenticate(upgradeToken(req, url))
-  }
-
   /** Accepts a socket; refusals are closes, so that a browser can read their code. */
   function accept(
     connection: Connection,
@@ -290,7 +262,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     let refusal: { closeCode: number; reason: string } | undefined
     if (!verdict.ok) refusal = verdict
     else if (closing) refusal = { closeCode: CloseCode.SHUTDOWN, reason: 'server shutting down' }
-    else if (sockets > config.maxConnections) {
+    else if (upgrades.sockets > config.maxConnections) {
       // Every TCP connection counts, this one included: upgrades still trickling in their
       // headers, and plain requests, take the same resources as an open WebSocket.
       refusal = { closeCode: CloseCode.SERVER_FULL, reason: 'server full' }
@@ -314,7 +286,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     connection.batch = url.searchParams.get('batch') === '1'
     connection.lastFrameAt = Date.now()
     connections.add(connection)
-    if (principal) expireAt(connection, principal.expiresAt)
+    if (principal) closeAt(connection, principal.expiresAt)
     send(connection, {
       type: 'connected',
       connection_id: connection.id,
@@ -326,15 +298,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     const requested = url.searchParams.get('channels')
     frames.subscribe(connection, requested === null ? defaultsFor(principal) : list(requested))
     logger.debug({ connection: connection.id, user: principal?.userId }, 'connection accepted')
-  }
-
-  /** Closes the connection with TOKEN_EXPIRED at `expiresAt`; the timer dies with it. */
-  function expireAt(connection: Connection, expiresAt: number): void {
-    const delay = Math.min(Math.max(expiresAt - Date.now(), 0), MAX_TIMER_MS)
-    connection.expiry = setTimeout(() => {
-      if (Date.now() < expiresAt) expireAt(connection, expiresAt)
-      else shut(connection, CloseCode.TOKEN_EXPIRED, 'token expired')
-    }, delay).unref()
   }
 
   function queuedSubscribes(): number {
@@ -381,5 +344,3 @@ function list(channels: string): string[] {
     .map((channel) => channel.trim())
     .filter((channel) => channel !== '')
 }
-
-function ignore(): void {}
