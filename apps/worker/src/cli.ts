@@ -4,6 +4,7 @@ import { createDatabase } from './database.js'
 import { runDatabaseCommand } from './database-commands.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
+import { createMetricsServer, type MetricsServer } from './metrics-server.js'
 import { usage } from './options.js'
 import { createProgressBar, createProgressLog } from './progress-bar.js'
 import { createRedisBus, createRedisClient, redactUrl, waitForRedis } from './redis.js'
@@ -52,6 +53,7 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
     ...(database ? { database } : {}),
     logger,
   })
+  let metricsServer: MetricsServer | undefined
   let code = 1
   try {
     service.warmUp()
@@ -61,6 +63,7 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
     return code
   } finally {
     await service.stop(signals.received ?? 'exit')
+    await metricsServer?.close()
     await Promise.all([bus.close(), connection.close(), database?.end()])
     logger.info({ exit_code: code }, 'stopped')
   }
@@ -93,6 +96,24 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
   }
 
   async function serve(service: WorkerService): Promise<number> {
+    const metrics = config.serve.metrics
+    if (metrics && !signals.signal.aborted) {
+      metricsServer = createMetricsServer({
+        registry: service.metrics.registry,
+        health: () => {
+          const stopping = signals.signal.aborted
+          const status = stopping ? 'stopping' : redis.isReady ? 'ok' : 'degraded'
+          return { ok: !stopping, body: { status, active_task_id: service.activeTaskId ?? null } }
+        },
+        logger,
+      })
+      try {
+        await metricsServer.listen(metrics.port, metrics.host)
+      } catch (error) {
+        logger.fatal({ err: error, port: metrics.port }, 'metrics port could not be opened')
+        return 1
+      }
+    }
     if (!signals.signal.aborted) {
       service.start()
       await new Promise((resolve) =>

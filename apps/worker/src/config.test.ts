@@ -138,6 +138,21 @@ describe('config', () => {
     expect(parse(['seed-db', '--date', '2026-01-09'], env).run.date).toBe('2026-01-09')
   })
 
+  it('serves metrics only when METRICS_PORT is set, 0 included', () => {
+    expect(parse(['serve']).serve.metrics).toBeUndefined()
+    expect(parse(['serve'], { METRICS_PORT: '9464' }).serve.metrics).toEqual({
+      port: 9464,
+      host: '0.0.0.0',
+    })
+    expect(
+      parse(['serve', '--metrics-port', '0', '--metrics-host', '127.0.0.1']).serve.metrics,
+    ).toEqual({ port: 0, host: '127.0.0.1' })
+    expect(parse(['run'], { METRICS_PORT: '9464' }).serve.metrics).toEqual({
+      port: 9464,
+      host: '0.0.0.0',
+    })
+  })
+
   it.each([
     [[], {}, 'command', 'expected a command: run, serve, migrate or seed-db'],
     [['start'], {}, 'command', 'unknown command "start": expected run, serve, migrate or seed-db'],
@@ -308,6 +323,13 @@ describe('config', () => {
       '--redis',
       '--redis must be a redis:// or rediss:// URL, got "http://user:***@cache"',
     ],
+    [
+      ['serve'],
+      { METRICS_PORT: '65536' },
+      'METRICS_PORT',
+      'METRICS_PORT must be an integer from 0 to 65535, got "65536"',
+    ],
+    [['run', '--metrics-port', '9464'], {}, '--metrics-port', '--metrics-port is only for serve'],
     [
       ['run'],
       { STALE_TASK_S: '86401' },

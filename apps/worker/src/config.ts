@@ -72,6 +72,8 @@ export interface WorkerConfig {
     readonly demo: boolean
     readonly heartbeatSeconds: number
     readonly instanceId: string
+    /** `/metrics` and `/healthz` listen here; undefined: not at all. */
+    readonly metrics?: { readonly port: number; readonly host: string }
   }
 }
 
@@ -143,6 +145,9 @@ export function parseConfig(
       demo: values.demo,
       heartbeatSeconds: values.heartbeat,
       instanceId: values.instanceId ?? defaultInstanceId(context),
+      ...(values.metricsPort === undefined
+        ? {}
+        : { metrics: { port: values.metricsPort, host: values.metricsHost } }),
     },
   }
   return deepFreeze(config)

@@ -63,6 +63,8 @@ export interface JobDeps {
   /** Aborting cancels the task; the reason (a string) ends up in its last event. */
   readonly signal?: AbortSignal
   readonly onProgress?: (progress: JobProgress) => void
+  /** Told of each stock once it is published, for metrics. */
+  readonly onStock?: (stock: StockDone) => void
   /** Picks where to compute a universe of this size; inline on this thread by default. */
   readonly executor?: (stocks: number) => ComputeExecutor
 }
@@ -71,6 +73,16 @@ export interface JobProgress {
   readonly processed: number
   readonly total: number
   readonly failed: number
+}
+
+/** One published stock as metrics see it: what can be counted, no stock code. */
+export interface StockDone {
+  /** Any failure: the whole stock, or one of its indicators. */
+  readonly failed: boolean
+  /** Ids of the indicators that failed; empty when none did or the whole stock failed. */
+  readonly failedIndicators: readonly string[]
+  /** Loading it and computing what the cache lacked, on whichever thread ran it. */
+  readonly computeMs: number
 }
 
 /** Where the main thread's time went. */
@@ -127,7 +139,7 @@ export interface Job {
  */
 export function createJob(params: JobParams, deps: JobDeps): Job {
   const { taskId, pace } = params
-  const { publisher, logger, cache, results, resultFile, signal, onProgress } = deps
+  const { publisher, logger, cache, results, resultFile, signal, onProgress, onStock } = deps
   const valueWrites = deps.values
     ? createValueWrites(deps.values, taskId, MAX_VALUE_WRITES)
     : undefined
@@ -330,6 +342,11 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
               `Processing ${outcome.prepared.code} (${state.processed}/${total})`,
             )
           }
+          onStock?.({
+            failed: outcome.errors.length > 0,
+            failedIndicators: outcome.errors.flatMap((error) => error.indicator ?? []),
+            computeMs: outcome.calcMs,
+          })
           onProgress?.({ processed: state.processed, total, failed: state.failed })
           if (!publisher.writable) await publisher.room()
           state.publishMs += performance.now() - publishStart

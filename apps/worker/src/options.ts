@@ -264,6 +264,23 @@ export const WORKER_OPTIONS = defineOptions({
     defaultText: 'worker-<hostname>-<pid>',
     help: 'instance id in heartbeats',
   }),
+  metricsPort: option.integer({
+    flag: 'metrics-port',
+    env: 'METRICS_PORT',
+    only: 'serve',
+    min: 0,
+    max: 65_535,
+    defaultText: 'off',
+    help: 'Prometheus /metrics and /healthz on this port (0 picks a free one, logged)',
+  }),
+  metricsHost: option.string({
+    flag: 'metrics-host',
+    env: 'METRICS_HOST',
+    only: 'serve',
+    default: '0.0.0.0',
+    placeholder: 'HOST',
+    help: 'address the metrics port listens on',
+  }),
 })
 
 /** `stockpulse-worker --help`: the commands, then every option with its variable and default. */

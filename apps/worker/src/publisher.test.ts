@@ -43,6 +43,28 @@ describe('publisher', () => {
     expect(publisher.stats()).toEqual({ events: 1, messages: 2, eventsDropped: 0 })
   })
 
+  it('tells onEvent of every event handed over and every one dropped, a throw included', async () => {
+    const outcomes: string[] = []
+    let reply: 'ok' | 'reject' | 'throw' = 'ok'
+    const publisher = createPublisher(
+      {
+        send: () => {
+          if (reply === 'throw') throw new Error('encoding')
+          return reply === 'ok' ? Promise.resolve() : Promise.reject(new Error('offline'))
+        },
+      },
+      { onEvent: (outcome) => outcomes.push(outcome) },
+    )
+    publisher.publish(progress(1), [TASKS_ALL])
+    reply = 'reject'
+    publisher.publish(progress(2), [TASKS_ALL])
+    reply = 'throw'
+    publisher.publish(progress(3), [TASKS_ALL])
+    await publisher.flush()
+    expect(outcomes).toEqual(['published', 'published', 'published', 'dropped', 'dropped'])
+    expect(publisher.stats()).toMatchObject({ events: 3, eventsDropped: 2 })
+  })
+
   it('counts dropped events once each and says so once per outage', async () => {
     const lines: { level: number; msg: string }[] = []
     let up = false

@@ -29,6 +29,8 @@ export interface PublisherOptions {
   /** Most events awaiting their reply at once; the job waits for room beyond that. */
   readonly window?: number
   readonly logger?: Logger
+  /** Told of each event handed to the sink (`published`) and of each one lost (`dropped`). */
+  readonly onEvent?: (outcome: 'published' | 'dropped') => void
 }
 
 export interface PublisherStats {
@@ -81,7 +83,7 @@ export function busSink(target: PublishTarget): EventSink {
  * the Redis client's, once per outage).
  */
 export function createPublisher(sink: EventSink, options: PublisherOptions = {}): Publisher {
-  const { window, logger } = { ...defaults, ...options }
+  const { window, logger, onEvent } = { ...defaults, ...options }
   let eventsDropped = 0
   let events = 0
   let messages = 0
@@ -105,6 +107,7 @@ export function createPublisher(sink: EventSink, options: PublisherOptions = {})
   }
   const failed = (error: unknown) => {
     eventsDropped++
+    onEvent?.('dropped')
     if (!outage) {
       outage = true
       logger?.info({ err: error }, 'publishing paused: events are dropped until the bus is back')
@@ -115,6 +118,7 @@ export function createPublisher(sink: EventSink, options: PublisherOptions = {})
     publish(event, channels) {
       events++
       messages += channels.length
+      onEvent?.('published')
       let result: unknown
       try {
         result = sink.send(event, JSON.stringify(event), channels)

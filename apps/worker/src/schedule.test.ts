@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createDailySchedule, dateIn, nextRunAt } from './schedule.js'
+import { createDailySchedule, dateIn, nextRunAt, previousRunAt } from './schedule.js'
 
 const at = (iso: string) => new Date(iso)
 
@@ -16,6 +16,20 @@ describe('schedule', () => {
     ['just after local midnight', '2026-01-12T16:30:00Z', '2026-01-13T08:30:00.000Z'],
   ])('16:30 Asia/Shanghai: %s', (_, now, next) => {
     expect(nextRunAt(at(now), '16:30', 'Asia/Shanghai').toISOString()).toBe(next)
+  })
+
+  it.each([
+    ['at the time itself', '2026-01-09T08:30:00Z', '2026-01-09T08:30:00.000Z'],
+    ['later the same weekday', '2026-01-09T12:00:00Z', '2026-01-09T08:30:00.000Z'],
+    [
+      'earlier the same weekday -> the day before',
+      '2026-01-08T08:29:59Z',
+      '2026-01-07T08:30:00.000Z',
+    ],
+    ['Monday morning -> Friday', '2026-01-12T01:00:00Z', '2026-01-09T08:30:00.000Z'],
+    ['Sunday -> Friday', '2026-01-11T10:00:00Z', '2026-01-09T08:30:00.000Z'],
+  ])('last due at 16:30 Asia/Shanghai: %s', (_, now, last) => {
+    expect(previousRunAt(at(now), '16:30', 'Asia/Shanghai').toISOString()).toBe(last)
   })
 
   it('follows daylight saving time through Intl', () => {
@@ -42,15 +56,18 @@ describe('schedule', () => {
       timeZone: 'Asia/Shanghai',
       run: (when) => runs.push(when.toISOString()),
     })
+    expect(schedule.last?.toISOString()).toBe('2026-01-08T08:30:00.000Z')
     expect(schedule.next?.toISOString()).toBe('2026-01-09T08:30:00.000Z')
     vi.advanceTimersByTime(30 * 60_000 - 1)
     expect(runs).toEqual([])
     vi.advanceTimersByTime(1)
     expect(runs).toEqual(['2026-01-09T08:30:00.000Z'])
+    expect(schedule.last?.toISOString()).toBe('2026-01-09T08:30:00.000Z')
     expect(schedule.next?.toISOString()).toBe('2026-01-12T08:30:00.000Z')
     vi.advanceTimersByTime(3 * 86_400_000)
     expect(runs).toEqual(['2026-01-09T08:30:00.000Z', '2026-01-12T08:30:00.000Z'])
     schedule.stop()
+    expect(schedule.last).toBeUndefined()
     expect(schedule.next).toBeUndefined()
     vi.advanceTimersByTime(7 * 86_400_000)
     expect(runs).toHaveLength(2)
@@ -71,6 +88,7 @@ describe('schedule', () => {
     lag = 5
     vi.advanceTimersByTime(30 * 60_000 + 10)
     expect(runs).toEqual(['2026-01-09T08:30:00.000Z'])
+    expect(schedule.last?.toISOString()).toBe('2026-01-09T08:30:00.000Z')
     expect(schedule.next?.toISOString()).toBe('2026-01-12T08:30:00.000Z')
     schedule.stop()
   })

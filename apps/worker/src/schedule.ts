@@ -32,8 +32,26 @@ export function nextRunAt(now: Date, time: string, timeZone: string): Date {
   }
 }
 
+/**
+ * The last weekday at `time` in `timeZone` at or before `now`: when the schedule last came due,
+ * whether or not anything ran then (a worker down at 16:30 still has a run it missed).
+ */
+export function previousRunAt(now: Date, time: string, timeZone: string): Date {
+  const [hour, minute] = time.split(':').map(Number) as [number, number]
+  const today = zoned(now, timeZone)
+  for (let back = 0; ; back++) {
+    const date = new Date(Date.UTC(today.year, today.month - 1, today.day - back))
+    const weekday = date.getUTCDay()
+    if (weekday === 0 || weekday === 6) continue
+    const at = atZonedTime(date, hour, minute, timeZone)
+    if (at.getTime() <= now.getTime()) return at
+  }
+}
+
 /** Fires `run` at every `nextRunAt`, rescheduling after each; uses the global timers. */
 export interface DailySchedule {
+  /** When it came due last (`previousRunAt`); undefined once stopped. */
+  readonly last: Date | undefined
   /** When it fires next; undefined once stopped. */
   readonly next: Date | undefined
   stop(): void
@@ -46,13 +64,16 @@ export function createDailySchedule(options: {
   readonly now?: () => Date
 }): DailySchedule {
   const { time, timeZone, run, now = () => new Date() } = options
+  let last: Date | undefined
   let next: Date | undefined
   let timer: NodeJS.Timeout | undefined
   // After a run, the next one is after that run's time even if the timer (on the monotonic
   // clock) fired a millisecond before the wall clock reached it.
   const arm = (after = Number.NEGATIVE_INFINITY) => {
     const current = now().getTime()
-    const at = nextRunAt(new Date(Math.max(current, after)), time, timeZone)
+    const from = new Date(Math.max(current, after))
+    const at = nextRunAt(from, time, timeZone)
+    last = previousRunAt(from, time, timeZone)
     next = at
     timer = setTimeout(() => {
       arm(at.getTime())
@@ -61,11 +82,15 @@ export function createDailySchedule(options: {
   }
   arm()
   return {
+    get last() {
+      return last
+    },
     get next() {
       return next
     },
     stop() {
       clearTimeout(timer)
+      last = undefined
       next = undefined
     },
   }

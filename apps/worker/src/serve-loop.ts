@@ -10,6 +10,7 @@ import { createDailySchedule, type DailySchedule } from './schedule.js'
 import { overridesFromCommand, type TaskOverrides } from './task-overrides.js'
 import type { TaskRunner } from './task-runner.js'
 import { notifyUser } from './user-notice.js'
+import type { WorkerMetrics } from './worker-metrics.js'
 
 /** How long the `--demo` job lasts when no pace is configured. */
 export const DEMO_SECONDS = 60
@@ -25,6 +26,8 @@ export interface ServeLoopOptions {
   readonly redis?: RedisClient
   readonly logger: Logger
   readonly now: () => Date
+  /** Shows when the schedule came due last and comes due next. */
+  readonly metrics: WorkerMetrics
 }
 
 /** `serve`: heartbeats, the daily schedule, commands, and the demo job when configured. */
@@ -37,7 +40,7 @@ export interface ServeLoop {
 }
 
 export function startServeLoop(options: ServeLoopOptions): ServeLoop {
-  const { config, runner, bus, events, redis, logger, now } = options
+  const { config, runner, bus, events, redis, logger, now, metrics } = options
   let stopping = false
   const heartbeat: Heartbeat = startHeartbeat({
     publisher: events,
@@ -56,10 +59,12 @@ export function startServeLoop(options: ServeLoopOptions): ServeLoop {
     timeZone: config.timeZone,
     now,
     run: (at) => {
+      metrics.schedule(schedule.last, schedule.next)
       const refusal = launch({}, 'schedule')
       if (refusal) logger.warn({ at, reason: refusal }, 'scheduled run skipped')
     },
   })
+  metrics.schedule(schedule.last, schedule.next)
   const listener: CommandListener = listenForCommands({
     bus,
     logger,
@@ -98,6 +103,7 @@ export function startServeLoop(options: ServeLoopOptions): ServeLoop {
       if (stopping) return
       stopping = true
       schedule.stop()
+      metrics.schedule(undefined, undefined)
       listener.stop()
       heartbeat.beat()
       heartbeat.stop()

@@ -9,6 +9,7 @@ import type { RedisClient } from './redis.js'
 import { type ServeLoop, startServeLoop } from './serve-loop.js'
 import type { TaskOverrides } from './task-overrides.js'
 import { createTaskRunner, type RunOptions } from './task-runner.js'
+import { countEvents, createWorkerMetrics, type WorkerMetrics } from './worker-metrics.js'
 
 export interface WorkerServiceOptions {
   readonly config: WorkerConfig
@@ -55,6 +56,8 @@ export interface WorkerService {
   readonly activeTaskId: string | undefined
   /** When the schedule fires next; undefined before `start` and after `stop`. */
   readonly nextScheduledRun: Date | undefined
+  /** Its Prometheus metrics (served on METRICS_PORT by `serve`). */
+  readonly metrics: WorkerMetrics
   stats(): WorkerServiceStats
 }
 
@@ -70,7 +73,8 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
         })
       : undefined
   const sink = history ?? busSink(bus)
-  const events = createPublisher(sink, { logger })
+  const metrics = createWorkerMetrics({ indicators: config.job.indicators, now })
+  const events = createPublisher(sink, { logger, onEvent: countEvents(metrics) })
   const runner = createTaskRunner({
     config,
     sink,
@@ -80,6 +84,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     history: history !== undefined,
     logger,
     now,
+    metrics,
     ...(options.threadUrl ? { threadUrl: options.threadUrl } : {}),
   })
   let loop: ServeLoop | undefined
@@ -98,6 +103,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
         ...(redis ? { redis } : {}),
         logger,
         now,
+        metrics,
       })
     },
     stop(reason) {
@@ -115,6 +121,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     get nextScheduledRun() {
       return stopped ? undefined : loop?.next
     },
+    metrics,
     stats() {
       const commands = loop?.commands() ?? { received: 0, invalid: 0, refused: 0 }
       return {

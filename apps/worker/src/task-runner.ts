@@ -8,7 +8,13 @@ import type { WorkerConfig } from './config.js'
 import type { Database } from './database.js'
 import { databaseDeps } from './database-deps.js'
 import { type ComputePool, createInlineExecutor, createThreadPool } from './executor.js'
-import { createJob, type JobParams, type JobProgress, type JobSummary } from './job.js'
+import {
+  createJob,
+  type JobParams,
+  type JobProgress,
+  type JobSummary,
+  type StockDone,
+} from './job.js'
 import { DEFAULT_STOCKS, jobSource } from './job-source.js'
 import { createPublisher, type EventSink, type Publisher } from './publisher.js'
 import type { RedisClient } from './redis.js'
@@ -18,6 +24,7 @@ import { dateIn } from './schedule.js'
 import { closeStaleTasks } from './stale-tasks.js'
 import type { TaskOverrides } from './task-overrides.js'
 import { notifyTaskEnd } from './user-notice.js'
+import { countEvents, type WorkerMetrics } from './worker-metrics.js'
 
 /** Smaller universes compute on the main thread: starting threads would cost more than it saves. */
 export const POOL_MIN_STOCKS = 500
@@ -36,6 +43,8 @@ export interface TaskRunnerOptions {
   readonly history: boolean
   readonly logger: Logger
   readonly now: () => Date
+  /** Runs, stocks, failures, compute time and events are counted here. */
+  readonly metrics: WorkerMetrics
   /** The compiled compute-thread entry (tests running from source point it at dist). */
   readonly threadUrl?: URL
 }
@@ -63,7 +72,7 @@ export interface TaskRunner {
 }
 
 export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
-  const { config, sink, events, redis, history, logger, now } = options
+  const { config, sink, events, redis, history, logger, now, metrics } = options
   const keys = historyKeys(config.keyPrefix)
   const inline = createInlineExecutor()
   let pool: ComputePool | undefined
@@ -136,7 +145,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     if (redis && history) await closeLostTasks(redis)
     const resultFile = out ? await openResultFile(out, layout.indicators) : undefined
     const job = createJob(params, {
-      publisher: createPublisher(sink, { logger }),
+      publisher: createPublisher(sink, { logger, onEvent: countEvents(metrics) }),
       logger,
       ...(redis && config.cacheTtlSeconds > 0
         ? {
@@ -157,10 +166,27 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       ...(resultFile ? { resultFile } : {}),
       ...databaseDeps(config, options.database),
       signal,
-      ...(onProgress ? { onProgress } : {}),
-      executor: (stocks) => (stocks >= POOL_MIN_STOCKS ? (computePool() ?? inline) : inline),
+      onProgress: (progress) => {
+        metrics.runProgress(progress.processed, progress.total)
+        onProgress?.(progress)
+      },
+      onStock: countStock,
+      executor: (stocks) => {
+        const executor = stocks >= POOL_MIN_STOCKS ? (computePool() ?? inline) : inline
+        metrics.computeThreads(executor === inline ? 1 : config.job.concurrency)
+        return executor
+      },
     })
-    return job.run()
+    metrics.runStarted()
+    const summary = await job.run()
+    metrics.runFinished(summary.status, summary.duration_seconds)
+    return summary
+  }
+
+  function countStock(stock: StockDone): void {
+    metrics.stocks(1, stock.failed ? 1 : 0)
+    for (const id of stock.failedIndicators) metrics.indicatorFailed(id)
+    metrics.computeSeconds(stock.computeMs / 1000)
   }
 
   // Closes the tasks a lost worker left running; never keeps the new task from starting.
