@@ -1,15 +1,9 @@
 import { cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
-import {
-  freePort,
-  type NodeProcess,
-  type RedisServer,
-  startNode,
-  startRedisServer,
-  until,
-} from '@stockpulse/testing'
+import { freePort, type NodeProcess, startNode, until } from '@stockpulse/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type AclRedis, startAclRedis } from './test-support/acl-redis.js'
 import { argsOf, envOf, execForm, readDockerfile, type Stage } from './test-support/dockerfile.js'
 import { REPO } from './test-support/paths.js'
 import { run } from './test-support/run.js'
@@ -22,11 +16,12 @@ const BASE_ENV = pick(process.env, ['PATH', 'HOME', 'LANG', 'TMPDIR', 'PNPM_HOME
 
 // `pnpm bundle` on a copy of the repository's files (what a Docker build context holds), then
 // each bundle copied to an empty directory and run there the way its Dockerfile runs it: its ENV,
-// ENTRYPOINT, CMD and HEALTHCHECK, against a private redis-server.
+// ENTRYPOINT, CMD and HEALTHCHECK, against a private Redis started as compose starts it (with
+// deploy/redis/users.acl), each app as its own Redis user.
 describe('bundles', () => {
   let work: string
   let out: string
-  let redis: RedisServer
+  let redis: AclRedis
   const images = Object.fromEntries(
     APPS.map((app) => [app, readDockerfile(join(REPO, 'apps', app, 'Dockerfile'))]),
   ) as Record<App, Stage[]>
@@ -42,7 +37,7 @@ describe('bundles', () => {
       timeoutMs: 600_000,
     })
     expect(bundled.code, tail(bundled.stderr + bundled.stdout)).toBe(0)
-    redis = await startRedisServer()
+    redis = await startAclRedis(work)
   }, 660_000)
   afterAll(async () => {
     await redis?.stop()
@@ -91,7 +86,7 @@ describe('bundles', () => {
     expect(node).toBe('node')
     const job = await run(process.execPath, [...entry, 'run', '--stocks', '50', '--json'], {
       cwd: dir,
-      env: { ...BASE_ENV, ...envOf(runtime), REDIS_URL: redis.url },
+      env: { ...BASE_ENV, ...envOf(runtime), REDIS_URL: redis.url('stockpulse-worker') },
     })
     expect(job.code, tail(job.stderr)).toBe(0)
     expect(JSON.parse(job.stdout)).toMatchObject({
@@ -108,7 +103,7 @@ describe('bundles', () => {
     const env = {
       ...BASE_ENV,
       ...envOf(runtime),
-      REDIS_URL: redis.url,
+      REDIS_URL: redis.url('stockpulse-worker'),
       METRICS_PORT: String(await freePort()),
       METRICS_HOST: '127.0.0.1',
     }
@@ -135,7 +130,7 @@ describe('bundles', () => {
       PORT: String(port),
       HOST: '127.0.0.1',
       STATIC_DIR: join(dir, 'public'),
-      REDIS_URL: redis.url,
+      REDIS_URL: redis.url('stockpulse-gateway'),
     }
     const gateway = startContainerLike(dir, runtime, env)
     try {

@@ -76,6 +76,37 @@ describe('compose', () => {
     expect(sources.filter((source) => !existsSync(join(DEPLOY, source)))).toEqual([])
   })
 
+  it('gives each app its own Redis user of redis/users.acl, turned on by start-redis.sh', async () => {
+    const acl = await readFile(join(DEPLOY, 'redis/users.acl'), 'utf8')
+    const users = [...acl.matchAll(/^user (\S+) /gm)].map((match) => match[1]!)
+    // The password is a ${...} substitution, so the URL is only read up to it.
+    const userOf = (service: string) =>
+      /^redis:\/\/([^:@]+):/.exec(compose.services[service]?.environment?.REDIS_URL ?? '')?.[1]
+    expect(['worker-1', 'worker-2'].map(userOf)).toEqual(['stockpulse-worker', 'stockpulse-worker'])
+    expect(['gateway-1', 'gateway-2'].map(userOf)).toEqual([
+      'stockpulse-gateway',
+      'stockpulse-gateway',
+    ])
+    const script = await readFile(join(DEPLOY, 'redis/start-redis.sh'), 'utf8')
+    const turnedOn = [...script.matchAll(/^turn_on (\S+) /gm)].map((match) => match[1]!)
+    expect(turnedOn.sort()).toEqual(users.filter((user) => user !== 'default').sort())
+    expect(JSON.stringify(compose.services.redis?.command)).toContain('start-redis.sh')
+  })
+
+  it('start-redis.sh refuses to start without every password', async () => {
+    const result = await run('sh', [join(DEPLOY, 'redis/start-redis.sh'), '--port', '1'], {
+      env: {
+        PATH: process.env.PATH,
+        ACL_FILE: join(tmpdir(), `stockpulse-acl-${process.pid}`),
+        STOCKPULSE_WORKER_REDIS_PASSWORD: 'w',
+        STOCKPULSE_GATEWAY_REDIS_PASSWORD: 'g',
+      },
+    })
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toContain('STOCKPULSE_OPERATOR_REDIS_PASSWORD')
+    await rm(join(tmpdir(), `stockpulse-acl-${process.pid}`), { force: true })
+  })
+
   it('has Prometheus scrape every worker and gateway on the port it listens on', () => {
     const targets = Object.fromEntries(
       prometheus.scrape_configs.map((job) => [

@@ -17,6 +17,7 @@ describe('promql', () => {
     ['x - x offset 1m > 0 and on() y or vector(0)', ['x', 'y']],
     ['quantile_over_time(0.5, stockpulse:run:median[11d:1m])', ['stockpulse:run:median']],
     ['histogram_quantile(0.99, sum by (le) (rate(h_bucket[$__rate_interval])))', ['h_bucket']],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, not a template
     ['rate(c_total[${interval}]) * 1e3 + 0x1F - .5 + Inf - NaN', ['c_total']],
     ['label_replace(m, "dst", "$1 and or up", "src", "(.*)") > bool 2', ['m']],
     ['time() - max(t{a="}"} > 0) @ end()', ['t']],
