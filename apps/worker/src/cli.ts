@@ -16,7 +16,8 @@ const REDIS_GRACE_MS = 2_000
 /**
  * `stockpulse-worker`: parses the configuration, builds the clients and the service, runs the
  * command and closes everything. Resolves with the exit code: 0, 1 (task failed or could not
- * start), 2 (bad configuration), 130/143 (`run` cancelled by SIGINT/SIGTERM; `serve` exits 0).
+ * start; `serve`: the metrics port could not be opened), 2 (bad configuration), 130/143 (`run`
+ * cancelled by SIGINT/SIGTERM; `serve` exits 0).
  */
 export async function runCli(argv: readonly string[], signals: SignalTrap): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
