@@ -82,7 +82,7 @@ if (failed > 0) {
 
 /** Runs one file once in its package with vitest and records the outcome. */
 async function record(file, label, args, env = {}, key = file) {
-  const [, pkg, name] = /^((?:apps|packages)\/[^/]+)\/(.+)$/.exec(file)
+  const [, pkg, name] = /^((?:apps|packages)\/[^/]+|deploy)\/(.+)$/.exec(file)
   const started = performance.now()
   const child = spawn(process.execPath, [vitest, 'run', name, ...args], {
     cwd: join(root, pkg),
@@ -118,13 +118,14 @@ async function record(file, label, args, env = {}, key = file) {
  */
 function stressFiles() {
   const found = []
-  for (const area of ['apps', 'packages']) {
-    for (const pkg of readdirSync(join(root, area))) {
-      for (const dir of ['src', 'e2e']) {
-        for (const file of walk(join(root, area, pkg, dir))) {
-          const path = relative(root, file)
-          if (path.startsWith('packages/testing/') || reachesOut(file)) found.push(path)
-        }
+  const packages = ['apps', 'packages']
+    .flatMap((area) => readdirSync(join(root, area)).map((pkg) => join(area, pkg)))
+    .concat('deploy')
+  for (const pkg of packages) {
+    for (const dir of ['src', 'e2e']) {
+      for (const file of walk(join(root, pkg, dir))) {
+        const path = relative(root, file)
+        if (path.startsWith('packages/testing/') || reachesOut(file)) found.push(path)
       }
     }
   }
