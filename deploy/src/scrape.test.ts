@@ -10,15 +10,18 @@ import {
   startRedisServer,
   until,
 } from '@stockpulse/testing'
+import { SignJWT } from 'jose'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { parse, stringify } from 'yaml'
 import { metricNames } from './promql.js'
 import { dashboardQueries, loadDashboard, withGrafanaVariables } from './test-support/dashboard.js'
-import { PROMETHEUS_DIR, RULES_FILE } from './test-support/paths.js'
+import { codeBlockAfter } from './test-support/markdown.js'
+import { OPERATIONS_DOC, PROMETHEUS_DIR, REPO, RULES_FILE } from './test-support/paths.js'
 import { type PrometheusServer, startPrometheus } from './test-support/prometheus.js'
 import { allRules, type RuleGroup } from './test-support/rules.js'
+import { run } from './test-support/run.js'
 
 const gatewayBin = fileURLToPath(import.meta.resolve('@stockpulse/gateway/package.json')).replace(
   /package\.json$/,
@@ -29,12 +32,16 @@ const workerBin = fileURLToPath(import.meta.resolve('@stockpulse/worker/package.
   'dist/main.js',
 )
 
+/** The gateways' AUTH_JWT_SECRET here: auth is on, as in compose. */
+const SECRET = 'a-secret-of-at-least-32-characters-for-tests'
+
 /** The two panels that show only while a run is going. */
 const RUNNING_ONLY = new Set(['Current run progress', 'Current run elapsed'])
 
 // A real Prometheus, configured as deploy/prometheus/prometheus.yml says (targets and intervals
-// aside), with the real rules, scrapes the built gateway and a worker in `serve` over a private
-// redis-server while a run goes through. What the rules and the dashboard ask for must be there.
+// aside), with the real rules, scrapes the built gateway (auth on: Prometheus sends the token
+// docs/operations.md says how to make) and a worker in `serve` over a private redis-server while a
+// run goes through. What the rules and the dashboard ask for must be there.
 describe('prometheus scraping the gateway and a worker', () => {
   let dir: string
   let redis: RedisServer
@@ -49,7 +56,13 @@ describe('prometheus scraping the gateway and a worker', () => {
     dir = await mkdtemp(join(tmpdir(), 'stockpulse-prometheus-'))
     redis = await startRedisServer()
     gateway = startNode(gatewayBin, [], {
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: redis.url },
+      env: {
+        ...process.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        REDIS_URL: redis.url,
+        AUTH_JWT_SECRET: SECRET,
+      },
     })
     worker = startNode(workerBin, ['serve'], {
       env: {
@@ -65,6 +78,9 @@ describe('prometheus scraping the gateway and a worker', () => {
     await worker.waitFor('"msg":"worker serving"', 'the worker to serve')
     const gatewayPort = logged(gateway.stderr + gateway.stdout, 'listening').port
     const workerPort = logged(worker.stderr, 'metrics listening').port
+    const metrics = await fetch(`http://127.0.0.1:${gatewayPort}/metrics`)
+    expect(metrics.status, 'the gateway to refuse /metrics without a token').toBe(401)
+    await writeFile(join(dir, 'gateway-token'), await documentedMetricsToken())
 
     prometheus = await startPrometheus(
       await prometheusConfig(dir, { worker: workerPort, gateway: gatewayPort }),
@@ -77,8 +93,13 @@ describe('prometheus scraping the gateway and a worker', () => {
     )
 
     // A client on the gateway, then a paced run of 700 stocks (two of them fail).
+    const userToken = await new SignJWT({ sub: 'scrape-test' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(SECRET))
     const client = new WebSocket(
       `ws://127.0.0.1:${gatewayPort}/ws/events?channels=${TASKS_ALL},events:indicators`,
+      { headers: { authorization: `Bearer ${userToken}` } },
     )
     const received: string[] = []
     client.on('message', (data: Buffer) => received.push(data.toString()))
@@ -178,7 +199,7 @@ describe('prometheus scraping the gateway and a worker', () => {
 
 /**
  * deploy/prometheus/prometheus.yml with these targets, 1 s intervals and its rules evaluated
- * every second (copied into `dir`), the gateway's token file in `dir` too.
+ * every second (copied into `dir`), the gateway's token read from `dir`/gateway-token.
  */
 async function prometheusConfig(
   dir: string,
@@ -199,7 +220,6 @@ async function prometheusConfig(
     join(dir, 'rules', 'stockpulse.rules.yml'),
     stringify({ groups: rules.groups.map((group) => ({ ...group, interval: '1s' })) }),
   )
-  await writeFile(join(dir, 'gateway-token'), 'not-checked-with-auth-off\n')
   const targets: Record<string, number> = {
     'stockpulse-worker': ports.worker,
     'stockpulse-gateway': ports.gateway,
@@ -222,6 +242,23 @@ async function prometheusConfig(
       }
     }),
   }
+}
+
+// The token for Prometheus, made by the command of docs/operations.md, run in the gateway's
+// package (where `jose` is, as in its bundle) with this test's secret.
+async function documentedMetricsToken(): Promise<string> {
+  const block = codeBlockAfter(
+    await readFile(OPERATIONS_DOC, 'utf8'),
+    "Prometheus and the gateway's token",
+  )
+  const script = /node --input-type=module -e "([\s\S]*)"\s*$/.exec(block.trim())?.[1]
+  if (!script) throw new Error(`no node command in:\n${block}`)
+  const made = await run(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: join(REPO, 'apps/gateway'),
+    env: { PATH: process.env.PATH, AUTH_JWT_SECRET: SECRET },
+  })
+  if (made.code !== 0) throw new Error(`the documented command failed: ${made.stderr}`)
+  return made.stdout
 }
 
 // The fields of a process's JSON log line with this `msg`.
