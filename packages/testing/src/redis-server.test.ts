@@ -40,6 +40,22 @@ describe('redis-server', () => {
       await redis.stop()
     }
   })
+
+  it('starts redis-server through a launcher, with its environment, and says why one failed', async () => {
+    const launcher = ['sh', '-c', 'exec redis-server --requirepass "$PASSWORD" "$@"', 'launcher']
+    const redis = await startRedisServer({
+      launcher,
+      env: { PATH: process.env.PATH, PASSWORD: 'x' },
+    })
+    try {
+      expect(await ping(redis.port)).toMatch(/^-NOAUTH/)
+    } finally {
+      await redis.stop()
+    }
+    await expect(
+      startRedisServer({ launcher: ['sh', '-c', 'echo no password >&2; exit 3', 'launcher'] }),
+    ).rejects.toThrow('sh exited (3) before listening: no password')
+  })
 })
 
 function ping(port: number): Promise<string> {

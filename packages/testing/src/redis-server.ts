@@ -22,11 +22,19 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** More `redis-server` arguments, e.g. `['--aclfile', path]`. */
   readonly args?: readonly string[]
+  /**
+   * A program that ends by exec-ing `redis-server` with the arguments it is given, run instead of
+   * `redis-server` itself, e.g. `['sh', 'deploy/redis/start-redis.sh']`.
+   */
+  readonly launcher?: readonly string[]
+  /** The environment of `launcher` (or of `redis-server`); this process's by default. */
+  readonly env?: NodeJS.ProcessEnv
 }
 
 /** Starts `redis-server` on a free loopback port and waits until it accepts connections. */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const { args = [] } = options
+  const { args = [], launcher = ['redis-server'], env = process.env } = options
+  const [program = 'redis-server', ...launcherArgs] = launcher
   const port = await freePort()
   let child: ChildProcess | undefined
   const server: RedisServer = {
@@ -35,8 +43,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     async start() {
       if (child) return
       child = spawn(
-        'redis-server',
+        program,
         [
+          ...launcherArgs,
           '--port',
           String(port),
           '--bind',
@@ -49,9 +58,19 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
           'warning',
           ...args,
         ],
-        { stdio: 'ignore' },
+        { stdio: ['ignore', 'ignore', 'pipe'], env },
       )
-      await waitForPort(port, 5_000)
+      let stderr = ''
+      child.stderr?.on('data', (chunk) => {
+        stderr += chunk
+      })
+      const exited = once(child, 'exit')
+      let listening = false
+      const failed = exited.then(([code]) => {
+        if (!listening) throw new Error(`${program} exited (${code}) before listening: ${stderr}`)
+      })
+      await Promise.race([waitForPort(port, 5_000), failed])
+      listening = true
     },
     async kill() {
       const running = child
