@@ -1,6 +1,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort, startRedisServer, waitForPort } from '@stockpulse/testing'
 import { createClient } from 'redis'
@@ -11,8 +12,13 @@ import { fmt, here, report } from './support.js'
 
 // `pnpm bench`: the gateway and Socket.IO + @socket.io/redis-adapter, each in a child process of
 // its own, serve N clients (another child) fed by this process through a private redis-server.
+// BENCH_BASELINE=<another checkout, built> adds that checkout's gateway to the same run, so a
+// change is priced against the build before it.
 
 const SIZES = (process.env.BENCH_CLIENTS ?? '100,1000').split(',').map(Number)
+const BASELINE = process.env.BENCH_BASELINE
+  ? resolve(process.env.BENCH_BASELINE, 'apps/gateway/dist/main.js')
+  : undefined
 const CHANNELS = 'events:tasks,events:indicators'
 const PACED_RATE = 200
 const PACED_SECONDS = 5
@@ -20,7 +26,7 @@ const BURST_TIMEOUT_MS = 120_000
 const INSPECTOR_CHATTER =
   /^(Debugger (listening|ending|attached)|For help, see|Waiting for the debugger)/
 
-type ServerKind = 'gateway' | 'socketio'
+type ServerKind = 'gateway' | 'baseline' | 'socketio'
 interface Result {
   readonly clients: number
   readonly server: ServerKind
@@ -38,7 +44,10 @@ const job = jobMessages('calc_bench', 5_000)
 const results: Result[] = []
 try {
   for (const clients of SIZES) {
-    for (const server of ['gateway', 'socketio'] as const) {
+    const servers: ServerKind[] = BASELINE
+      ? ['gateway', 'baseline', 'socketio']
+      : ['gateway', 'socketio']
+    for (const server of servers) {
       process.stderr.write(`${server} with ${clients} clients...\n`)
       results.push(await measure(server, clients))
     }
@@ -104,7 +113,8 @@ function startServer(server: ServerKind, port: number): ChildProcess {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     })
   }
-  return spawn(process.execPath, [inspect, here('../../dist/main.js')], {
+  const main = server === 'baseline' && BASELINE ? BASELINE : here('../../dist/main.js')
+  return spawn(process.execPath, [inspect, main], {
     stdio: ['ignore', 'inherit', 'pipe'],
     env: {
       PATH: process.env.PATH,
@@ -120,7 +130,7 @@ function startServer(server: ServerKind, port: number): ChildProcess {
 }
 
 function clientUrl(server: ServerKind, port: number): string {
-  return server === 'gateway'
+  return server !== 'socketio'
     ? `ws://127.0.0.1:${port}/ws/events?channels=${CHANNELS}`
     : `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket&channels=${CHANNELS}`
 }
@@ -171,31 +181,50 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 function printTable(all: readonly Result[]): void {
-  const rows: string[] = [
-    '| clients | metric | gateway | Socket.IO | gateway advantage |',
-    '| ---: | --- | ---: | ---: | ---: |',
-  ]
+  const rows: string[] = BASELINE
+    ? [
+        '| clients | metric | gateway | baseline build | gateway / baseline | Socket.IO | gateway advantage |',
+        '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+      ]
+    : [
+        '| clients | metric | gateway | Socket.IO | gateway advantage |',
+        '| ---: | --- | ---: | ---: | ---: |',
+      ]
   for (const clients of SIZES) {
-    const g = all.find((r) => r.clients === clients && r.server === 'gateway')
-    const s = all.find((r) => r.clients === clients && r.server === 'socketio')
+    const find = (server: ServerKind) =>
+      all.find((r) => r.clients === clients && r.server === server)
+    const g = find('gateway')
+    const b = find('baseline')
+    const s = find('socketio')
     if (!g || !s) continue
+    const advantage = (
+      a: number | undefined,
+      other: number | undefined,
+      higherIsBetter: boolean,
+    ) =>
+      a === undefined || other === undefined
+        ? 'n/a'
+        : `${(higherIsBetter ? a / other : other / a).toFixed(BASELINE ? 2 : 1)}x`
     const row = (
       metric: string,
-      a: number | undefined,
-      b: number | undefined,
+      pick: (r: Result) => number | undefined,
       digits: number,
       higherIsBetter: boolean,
     ) => {
-      const ratio =
-        a !== undefined && b !== undefined ? (higherIsBetter ? a / b : b / a) : undefined
-      rows.push(
-        `| ${clients} | ${metric} | ${fmt(a, digits)} | ${fmt(b, digits)} | ${ratio === undefined ? 'n/a' : `${ratio.toFixed(1)}x`} |`,
-      )
+      const cells = [fmt(pick(g), digits)]
+      if (BASELINE) {
+        cells.push(
+          b ? fmt(pick(b), digits) : 'n/a',
+          b ? advantage(pick(g), pick(b), higherIsBetter) : 'n/a',
+        )
+      }
+      cells.push(fmt(pick(s), digits), advantage(pick(g), pick(s), higherIsBetter))
+      rows.push(`| ${clients} | ${metric} | ${cells.join(' | ')} |`)
     }
-    row('delivered messages/s (burst of a 5,102-event job)', g.burstRate, s.burstRate, 0, true)
-    row(`p50 latency, ms (${PACED_RATE} events/s)`, g.p50, s.p50, 2, false)
-    row(`p99 latency, ms (${PACED_RATE} events/s)`, g.p99, s.p99, 2, false)
-    row('RSS per idle connection, KB', g.rssPerConnectionKb, s.rssPerConnectionKb, 1, false)
+    row('delivered messages/s (burst of a 5,102-event job)', (r) => r.burstRate, 0, true)
+    row(`p50 latency, ms (${PACED_RATE} events/s)`, (r) => r.p50, 2, false)
+    row(`p99 latency, ms (${PACED_RATE} events/s)`, (r) => r.p99, 2, false)
+    row('RSS per idle connection, KB', (r) => r.rssPerConnectionKb, 1, false)
   }
   process.stdout.write(`${rows.join('\n')}\n`)
 }

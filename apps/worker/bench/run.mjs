@@ -1,7 +1,11 @@
 // The whole job, 5,000 stocks x 250 days, synthetic, publishing to Redis (REDIS_URL, default
 // 127.0.0.1:6379) with history (the default), without it (--history-maxlen 0), and with
-// publishing disabled, in one process. Prints a table; gates nothing.
+// publishing disabled, in one process. Prints a table; gates nothing. BENCH_BASELINE=<another
+// checkout, built> adds that checkout's worker publishing with history to the same run, so a change
+// is priced against the build before it.
 import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { pino } from 'pino'
 import {
   createRedisBus,
@@ -45,6 +49,9 @@ const bus = createRedisBus(redis)
 const nowhere = { publish() {}, subscribe() {}, unsubscribe() {} }
 const history = createWorkerService({ config, bus, redis, logger })
 const plain = createWorkerService({ config: configOf('--history-maxlen', '0'), bus, redis, logger })
+const baseline = process.env.BENCH_BASELINE
+  ? await baselineService(resolve(process.env.BENCH_BASELINE, 'apps/worker/dist/index.js'))
+  : undefined
 const silent = createWorkerService({
   config: configOf('--history-maxlen', '0'),
   bus: nowhere,
@@ -81,15 +88,17 @@ async function redisCpuMs() {
 const first = await measure(history, 1)
 await measure(plain, 2)
 await measure(silent, 3)
-const rows = { history: [], warm: [], plain: [], silent: [] }
+if (baseline) await measure(baseline, 4)
+const rows = { history: [], warm: [], plain: [], silent: [], baseline: [] }
 for (let i = 0; i < RUNS; i++) {
   const seed = 100 + i
   rows.history.push(await measure(history, seed))
+  if (baseline) rows.baseline.push(await measure(baseline, 3000 + i))
   rows.plain.push(await measure(plain, 2000 + i))
   rows.silent.push(await measure(silent, 1000 + i))
   rows.warm.push(await measure(history, seed))
 }
-await Promise.all([history.stop('bench over'), plain.stop('bench over'), silent.stop('bench over')])
+await Promise.all([history, plain, silent, baseline].map((service) => service?.stop('bench over')))
 const kept = await historyFootprint()
 await dropBenchKeys()
 bus.close()
@@ -120,6 +129,12 @@ console.log(line('publish with history, cold cache', rows.history))
 console.log(line('publish with history, rerun (cache hits)', rows.warm))
 console.log(line('publish, history off (`--history-maxlen 0`), cold cache', rows.plain))
 console.log(line('no publishing (in-run peer), cold cache', rows.silent))
+if (baseline) {
+  console.log(line('publish with history, cold cache: baseline build', rows.baseline))
+  console.log(
+    `\nwith history, this build / baseline build (${process.env.BENCH_BASELINE}): ${(wallOf(rows.history) / wallOf(rows.baseline)).toFixed(2)}`,
+  )
+}
 console.log(
   `\nhistory kept after ${2 + 2 * RUNS} jobs with history: ${kept.streams.toLocaleString('en-US')} streams, ${kept.entries.toLocaleString('en-US')} entries, ${(kept.bytes / 2 ** 20).toFixed(1)} MiB (MEMORY USAGE)`,
 )
@@ -130,6 +145,26 @@ const wall = wallOf(rows.history)
 console.log(
   `target <= ${TARGET_MS} ms (median, publishing with history): ${wall <= TARGET_MS ? 'met' : 'NOT met'} (${Math.round(wall)} ms)`,
 )
+
+/** The same job with history, run by another checkout's worker under keys of its own. */
+async function baselineService(entry) {
+  const other = await import(pathToFileURL(entry).href)
+  const config = other.parseConfig(
+    [
+      'run',
+      '--stocks',
+      String(STOCKS),
+      '--days',
+      '250',
+      '--cache-ttl',
+      '300',
+      '--result-ttl',
+      '300',
+    ],
+    { REDIS_URL, KEY_PREFIX: `${PREFIX}baseline:`, LOG_LEVEL: 'silent' },
+  )
+  return other.createWorkerService({ config, bus: createRedisBus(redis), redis, logger })
+}
 
 /** Streams, entries and bytes under the bench's history keys. */
 async function historyFootprint() {
