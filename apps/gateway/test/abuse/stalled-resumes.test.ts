@@ -116,13 +116,19 @@ describe('abuse: resumers that never read', () => {
       'the four stalled resumers and the hoarder to be closed as slow',
       10_000,
     )
+    // Their close frame waits behind what they never read: a client reading again within the
+    // gateway's close timeout (5 s) gets it, a later one finds its connection cut. Which of the
+    // two happens here depends on how long the steps above took on a loaded machine; the gateway
+    // counts each as a SLOW_CLIENT close either way.
     for (const client of stalled) client.ws.resume()
     for (const client of stalled) {
-      expect(await client.closed).toEqual({
-        code: CloseCode.SLOW_CLIENT,
-        reason: 'client too slow',
-      })
+      expect([CloseCode.SLOW_CLIENT, 1006]).toContain((await client.closed).code)
     }
+    await until(
+      async () => (await target.gateway.stats()).closes_by_code[CloseCode.SLOW_CLIENT] === 5,
+      'the gateway to count five SLOW_CLIENT closes',
+      10_000,
+    )
 
     await until(
       async () => (await target.gateway.stats()).connections === 2,
