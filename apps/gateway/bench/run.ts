@@ -23,6 +23,8 @@ const CHANNELS = 'events:tasks,events:indicators'
 const PACED_RATE = 200
 const PACED_SECONDS = 5
 const BURST_TIMEOUT_MS = 120_000
+/** USER_HZ of /proc/<pid>/stat, 100 on Linux. */
+const CLOCK_TICKS = 100
 const INSPECTOR_CHATTER =
   /^(Debugger (listening|ending|attached)|For help, see|Waiting for the debugger)/
 
@@ -32,6 +34,9 @@ interface Result {
   readonly server: ServerKind
   /** Deliveries per second while a whole job is published at once; undefined if it timed out. */
   readonly burstRate: number | undefined
+  /** The server's CPU time (user + system) per 1,000 deliveries of the burst: steadier than
+   * the rate on a machine shared with other work. */
+  readonly burstCpuMsPerThousand: number | undefined
   readonly p50: number
   readonly p99: number
   readonly rssPerConnectionKb: number
@@ -85,14 +90,18 @@ async function measure(server: ServerKind, clients: number): Promise<Result> {
 
     fleet.send({ type: 'expect', count: job.length } satisfies ClientCommand)
     await report(fleet, 'expecting', 10_000)
+    const cpuBefore = cpuMs(child)
     const started = performance.timeOrigin + performance.now()
     await Promise.all(job.map(({ channel, text }) => publisher.publish(channel, text)))
     const done = await report(fleet, 'done', BURST_TIMEOUT_MS).catch(() => undefined)
     const burstRate = done && (clients * job.length) / ((done.at - started) / 1000)
+    const burstCpuMsPerThousand =
+      done && (cpuMs(child) - cpuBefore) / ((clients * job.length) / 1000)
     return {
       clients,
       server,
       burstRate,
+      burstCpuMsPerThousand,
       p50: percentile(samples, 0.5),
       p99: percentile(samples, 0.99),
       rssPerConnectionKb,
@@ -146,6 +155,13 @@ async function publishPaced(): Promise<void> {
     const text = JSON.stringify({ bench_sent_at: sentAt, ...stockEvent('calc_bench', i) })
     void publisher.publish('events:indicators', text)
   }
+}
+
+/** CPU time (user + system) a child has used, from /proc (USER_HZ ticks). */
+function cpuMs(child: ChildProcess): number {
+  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  // utime and stime are fields 14 and 15 of proc(5), 12 and 13 after the command's ") ".
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS
 }
 
 /**
@@ -222,6 +238,7 @@ function printTable(all: readonly Result[]): void {
       rows.push(`| ${clients} | ${metric} | ${cells.join(' | ')} |`)
     }
     row('delivered messages/s (burst of a 5,102-event job)', (r) => r.burstRate, 0, true)
+    row('server CPU ms per 1,000 deliveries (same burst)', (r) => r.burstCpuMsPerThousand, 3, false)
     row(`p50 latency, ms (${PACED_RATE} events/s)`, (r) => r.p50, 2, false)
     row(`p99 latency, ms (${PACED_RATE} events/s)`, (r) => r.p99, 2, false)
     row('RSS per idle connection, KB', (r) => r.rssPerConnectionKb, 1, false)
