@@ -1,8 +1,10 @@
 import { CloseCode, createMemoryBus } from '@stockpulse/events'
 import { until } from '@stockpulse/testing'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import { createBusBridge } from './bus-bridge.js'
+import type { Connection } from './connection.js'
+import { startHeartbeat } from './heartbeat.js'
 import { startGateway, TestClient, type TestGateway } from './test-support/gateway.js'
 
 let test: TestGateway
@@ -47,5 +49,77 @@ describe('heartbeat', () => {
     expect(code).toBe(1006)
     await until(() => test.gateway.stats().connections === 0, 'server side closed')
     expect(test.gateway.stats().closes_by_code).toEqual({ 1006: 1 })
+  })
+})
+
+describe('heartbeat sweeps (fake clock)', () => {
+  afterEach(() => vi.useRealTimers())
+  /** setImmediate stays real: the sweep's verdict runs after the I/O of its loop turn. */
+  const verdict = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+  /** What the sweep reads and calls on a connection. */
+  function peer() {
+    return {
+      readyState: WebSocket.OPEN,
+      lastFrameAt: Date.now(),
+      awaitingPong: false,
+      pings: 0,
+      terminated: false,
+      ping() {
+        this.pings++
+      },
+      terminate() {
+        this.terminated = true
+      },
+    }
+  }
+
+  function sweep(peers: ReturnType<typeof peer>[]) {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] })
+    return startHeartbeat({
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      connections: () => peers as unknown as Connection[],
+    })
+  }
+
+  it('terminates a peer whose ping stayed unanswered for a whole interval', async () => {
+    const silent = peer()
+    const heartbeat = sweep([silent])
+    vi.advanceTimersByTime(100)
+    expect(silent.pings).toBe(1)
+    vi.advanceTimersByTime(100)
+    await verdict()
+    expect(silent.terminated).toBe(true)
+    heartbeat.stop()
+  })
+
+  it('spares a peer whose pong is read before the verdict', async () => {
+    const answering = peer()
+    const heartbeat = sweep([answering])
+    vi.advanceTimersByTime(200)
+    // The pong was in the socket when the second sweep ran; the loop reads it before the verdict.
+    answering.awaitingPong = false
+    await verdict()
+    expect(answering.terminated).toBe(false)
+    heartbeat.stop()
+  })
+
+  it('does not judge pongs in a sweep that ran late: the process was stalled', async () => {
+    const slow = peer()
+    const heartbeat = sweep([slow])
+    vi.advanceTimersByTime(100)
+    expect(slow.pings).toBe(1)
+    // The process stalls for 400 ms: the clock moves on while the interval's timer cannot run.
+    vi.setSystemTime(Date.now() + 400)
+    vi.advanceTimersByTime(100)
+    await verdict()
+    expect(slow.terminated).toBe(false)
+    expect(slow.pings).toBe(2)
+    // The next sweep, on time, judges again.
+    vi.advanceTimersByTime(100)
+    await verdict()
+    expect(slow.terminated).toBe(true)
+    heartbeat.stop()
   })
 })

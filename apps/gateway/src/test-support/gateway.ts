@@ -61,6 +61,8 @@ export class TestClient {
   readonly received: Received[] = []
   readonly closed: Promise<{ code: number; reason: string }>
   private readonly waiters = new Set<() => void>()
+  /** How it closed, for error messages: code and reason. */
+  private closeCode = ''
 
   constructor(url: string, options?: ClientOptions) {
     this.ws = new WebSocket(url, options)
@@ -71,6 +73,7 @@ export class TestClient {
     this.ws.on('error', () => {})
     this.closed = new Promise((resolve) =>
       this.ws.once('close', (code: number, reason: Buffer) => {
+        this.closeCode = `${code} ${reason.toString()}`.trim()
         resolve({ code, reason: reason.toString() })
         for (const wake of this.waiters) wake()
       }),
@@ -90,7 +93,9 @@ export class TestClient {
     for (;;) {
       const found = this.received.find(match)
       if (found) return found
-      if (this.ws.readyState === WebSocket.CLOSED) throw new Error('closed before the message came')
+      if (this.ws.readyState === WebSocket.CLOSED) {
+        throw new Error(`closed (${this.closeCode}) before the message came`)
+      }
       const left = deadline - Date.now()
       if (left <= 0) throw new Error(`no matching message within ${timeoutMs} ms`)
       await new Promise<void>((resolve) => {
