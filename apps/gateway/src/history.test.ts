@@ -1,9 +1,21 @@
-import { historyKeys, parseChannel, parsePosition, validateEvent } from '@stockpulse/events'
+import {
+  historyKeys,
+  parseChannel,
+  parsePosition,
+  SINCE_START,
+  validateEvent,
+} from '@stockpulse/events'
 import { type RedisServer, startRedisServer, until } from '@stockpulse/testing'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HistoryUnavailableError } from './errors.js'
-import { asDelivered, canResume, createRedisHistory, type StreamInfo } from './history.js'
+import {
+  asDelivered,
+  canReplayWhole,
+  canResume,
+  createRedisHistory,
+  type StreamInfo,
+} from './history.js'
 import { startGateway, untilReady } from './test-support/gateway.js'
 import { runWorkerJob } from './test-support/worker-job.js'
 
@@ -27,7 +39,13 @@ const channel = (name: string) => {
 }
 
 describe('history', () => {
-  const stream: StreamInfo = { firstId: '100-0', lastId: '200-5', maxDeletedId: '0-0' }
+  const stream: StreamInfo = {
+    firstId: '100-0',
+    lastId: '200-5',
+    maxDeletedId: '0-0',
+    length: 30,
+    entriesAdded: 30,
+  }
   it.each<[string, string, string | undefined, StreamInfo | undefined, number, boolean]>([
     ['the last entry', 'e1:200-5', 'e1', stream, 0, true],
     ['an entry in the middle', 'e1:150-0', 'e1', stream, 20, true],
@@ -43,6 +61,44 @@ describe('history', () => {
     ['an emptied stream', 'e1:150-0', 'e1', { ...stream, firstId: undefined }, 0, false],
   ])('resumes from %s: %s', (_, since, epoch, info, after, expected) => {
     expect(canResume(parsePosition(since)!, epoch, info, after, 50)).toBe(expected)
+  })
+
+  it.each<[string, string | undefined, StreamInfo | undefined, number, boolean]>([
+    ['a stream never trimmed', 'e1', stream, 30, true],
+    ['a stream of exactly the limit', 'e1', { ...stream, length: 50, entriesAdded: 50 }, 50, true],
+    ['a stream over the limit', 'e1', { ...stream, length: 51, entriesAdded: 51 }, 51, false],
+    ['a trimmed stream', 'e1', { ...stream, entriesAdded: 31 }, 30, false],
+    ['no stream (expired, or never written)', 'e1', undefined, 0, false],
+    ['no epoch yet', undefined, stream, 30, false],
+  ])('replays the whole channel of %s: %s', (_, epoch, info, entries, expected) => {
+    expect(canReplayWhole(epoch, info, entries, 50)).toBe(expected)
+  })
+
+  it('reads a whole channel for since "start", and refuses it once the stream was trimmed', async () => {
+    const keys = historyKeys('whole:')
+    const history = createRedisHistory(client, { keys, replayLimit: 100 })
+    await client.set(keys.epoch, 'ep2')
+    const key = keys.stream('events:task:calc_w')
+    for (const id of ['5-1', '5-2', '5-3']) await client.xAdd(key, id, { e: `{"n":"${id}"}` })
+    await client.hSet(keys.tasks, { calc_w: '{"w":1}' })
+    const whole = { channel: channel('events:task:calc_w'), since: SINCE_START }
+    expect(await history.read([whole])).toEqual([
+      {
+        epoch: 'ep2',
+        lastId: '5-3',
+        recoverable: true,
+        entries: ['5-1', '5-2', '5-3'].map((id) => ({ id, json: `{"n":"${id}"}` })),
+        tasks: ['{"w":1}'],
+      },
+    ])
+    await client.xTrim(key, 'MAXLEN', 2)
+    expect(await history.read([whole])).toEqual([
+      { epoch: 'ep2', lastId: '5-3', recoverable: false, entries: [], tasks: ['{"w":1}'] },
+    ])
+    const missing = { channel: channel('events:task:calc_gone'), since: SINCE_START }
+    expect(await history.read([missing])).toEqual([
+      { epoch: 'ep2', lastId: undefined, recoverable: false, entries: [], tasks: [] },
+    ])
   })
 
   it('splices positions into stream entries exactly as the worker published them', async () => {

@@ -4,6 +4,7 @@ import {
   type HistoryKeys,
   type ParsedChannel,
   type ParsedPosition,
+  SINCE_START,
 } from '@stockpulse/events'
 import { type createClient, ErrorReply, MultiErrorReply } from 'redis'
 import { HistoryUnavailableError } from './errors.js'
@@ -17,10 +18,13 @@ export interface StreamEntry {
   readonly json: string
 }
 
-/** One channel of a subscribe, with the position the client resumes from, if it gave a valid one. */
+/**
+ * One channel of a subscribe, with the position the client resumes from, if it gave a valid one,
+ * or `SINCE_START` for the channel's whole history.
+ */
 export interface HistoryRequest {
   readonly channel: ParsedChannel
-  readonly since?: ParsedPosition | undefined
+  readonly since?: ParsedPosition | typeof SINCE_START | undefined
 }
 
 /** What a subscribe learns about one channel; all channels of a read come from one instant. */
@@ -29,7 +33,10 @@ export interface ChannelHistory {
   readonly epoch: string | undefined
   /** Id of the channel's newest entry; undefined while the channel has no stream. */
   readonly lastId: string | undefined
-  /** With `since`: every event after it is still in the stream, and they fit the replay limit. */
+  /**
+   * With `since`: every event after it (after none for `SINCE_START`) is still in the stream, and
+   * they fit the replay limit.
+   */
   readonly recoverable: boolean
   /** When recoverable: the events after `since`, oldest first. */
   readonly entries: readonly StreamEntry[]
@@ -62,6 +69,10 @@ export interface StreamInfo {
   readonly lastId: string
   /** Highest id removed by XDEL ('0-0' for none). Redis 7.0 does not raise it on trims. */
   readonly maxDeletedId: string
+  /** Entries in the stream now. */
+  readonly length: number
+  /** Entries ever added (Redis 7): more than `length` once any was trimmed or deleted. */
+  readonly entriesAdded: number
 }
 
 export type RedisClient = ReturnType<typeof createClient>
@@ -111,9 +122,11 @@ export function createRedisHistory(client: RedisClient, options: RedisHistoryOpt
       const seen = requests.map(({ since }, i) => {
         const stream = streamInfo(replies[plans[i]!.info])
         const plausible =
-          since !== undefined &&
-          rangeable(since.id) &&
-          canResume(since, epoch, stream, 0, replayLimit)
+          since === SINCE_START
+            ? canReplayWhole(epoch, stream, stream?.length ?? 0, replayLimit)
+            : since !== undefined &&
+              rangeable(since.id) &&
+              canResume(since, epoch, stream, 0, replayLimit)
         return { stream, plausible }
       })
       const [ranges] = await Promise.all([readRanges(requests, seen, epoch), caughtUp?.()])
@@ -149,9 +162,9 @@ export function createRedisHistory(client: RedisClient, options: RedisHistoryOpt
     const wanted = requests.flatMap(({ channel, since }, i) => {
       const { stream, plausible } = seen[i]!
       if (!plausible || !since || !stream) return []
-      return compareStreamIds(since.id, stream.lastId) === 0
-        ? []
-        : [{ i, key: keys.stream(channel.name), since, lastId: stream.lastId }]
+      const empty =
+        since === SINCE_START ? stream.length === 0 : compareStreamIds(since.id, stream.lastId) === 0
+      return empty ? [] : [{ i, key: keys.stream(channel.name), since, lastId: stream.lastId }]
     })
     const ranges: Array<StreamEntry[] | undefined> = requests.map((_, i) =>
       seen[i]!.plausible ? [] : undefined,
@@ -159,15 +172,20 @@ export function createRedisHistory(client: RedisClient, options: RedisHistoryOpt
     if (wanted.length === 0) return ranges
     const multi = client.multi().get(keys.epoch)
     for (const { key, since, lastId } of wanted) {
-      multi.xInfoStream(key).xRange(key, `(${since.id}`, lastId, { COUNT: replayLimit + 1 })
+      const start = since === SINCE_START ? '-' : `(${since.id}`
+      multi.xInfoStream(key).xRange(key, start, lastId, { COUNT: replayLimit + 1 })
     }
     const replies = await exec(multi, 'read')
     const now = (replies[0] as string | null) ?? undefined
     for (const [n, { i, since }] of wanted.entries()) {
       const stream = streamInfo(replies[1 + 2 * n])
       const range = replies[2 + 2 * n] as RangeReply
+      const resumable =
+        since === SINCE_START
+          ? canReplayWhole(now, stream, range.length, replayLimit)
+          : canResume(since, now, stream, range.length, replayLimit)
       ranges[i] =
-        now === epoch && canResume(since, now, stream, range.length, replayLimit)
+        now === epoch && resumable
           ? range.map(({ id, message }) => ({ id, json: message.e ?? '' }))
           : undefined
     }
@@ -197,6 +215,20 @@ export function canResume(
   return after <= limit
 }
 
+/**
+ * Whether a channel's whole history can be replayed (`since: "start"`): an epoch, a stream from
+ * which no entry was ever trimmed or deleted, and at most `limit` entries to replay.
+ */
+export function canReplayWhole(
+  epoch: string | undefined,
+  stream: StreamInfo | undefined,
+  entries: number,
+  limit: number,
+): boolean {
+  if (!stream || epoch === undefined || stream.entriesAdded !== stream.length) return false
+  return entries <= limit
+}
+
 /** A task state entry as a snapshot copy on `channel`: `,"channel":"<channel>"` spliced in, no position. */
 export function asSnapshot(json: string, channel: string): string {
   return `${json.slice(0, -1)},"channel":"${channel}"}`
@@ -218,6 +250,8 @@ interface InfoReply {
   readonly 'last-generated-id': string
   readonly 'max-deleted-entry-id'?: string
   readonly 'first-entry': { id: string } | null
+  readonly length: number
+  readonly 'entries-added': number
 }
 
 const MAX_U64 = 2n ** 64n - 1n
@@ -264,6 +298,8 @@ function streamInfo(reply: unknown): StreamInfo | undefined {
     firstId: info['first-entry']?.id,
     lastId: info['last-generated-id'],
     maxDeletedId: info['max-deleted-entry-id'] ?? '0-0',
+    length: Number(info.length),
+    entriesAdded: Number(info['entries-added'] ?? Number.NaN),
   }
 }
 

@@ -145,6 +145,38 @@ describe('resume', () => {
     )
   })
 
+  it('replays a task channel from its first event for since "start", mid-job and after the end', async () => {
+    await gateway('whole')
+    const watcher = await open('?channels=events:task:calc_whole')
+    const job = startJob(2_000, 1_000)
+    await until(() => stocksOf(watcher) >= 1_000, 'half of the job live', 20_000)
+    const { client: mid, ack, before } = await resume({ 'events:task:calc_whole': 'start' }, [
+      'events:task:calc_whole',
+    ])
+    expect(ack.results).toEqual([
+      {
+        channel: 'events:task:calc_whole',
+        ok: true,
+        recovered: true,
+        position: expect.stringMatching(/^[a-z0-9]+:\d+-\d+$/),
+      },
+    ])
+    expect(before.length).toBeGreaterThanOrEqual(1_000)
+    expect(before[0]).toMatchObject({ event_type: 'task.progress', processed: 0 })
+    await job.expectExit(0)
+    await until(() => stocksOf(mid) === 2_000, 'every stock on the page opened mid-job')
+    await until(() => mid.events().at(-1)?.event_type === 'task.completed', 'the completion')
+    const copy = (e: Received) => `${e.seq} ${e.position}`
+    expect(mid.events().map(copy)).toEqual(watcher.events().map(copy))
+
+    const { client: late, ack: lateAck } = await resume(
+      { 'events:task:calc_whole': 'start' },
+      ['events:task:calc_whole'],
+    )
+    expect(lateAck.results).toMatchObject([{ recovered: true }])
+    expect(late.events().map(copy)).toEqual(watcher.events().map(copy))
+  })
+
   it('brings back a client away from 30 % to after the end: every event once, the completion last', async () => {
     await gateway('late')
     const first = await open('?channels=events:tasks,events:indicators')

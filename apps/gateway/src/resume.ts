@@ -6,6 +6,7 @@ import {
   formatPosition,
   type ParsedChannel,
   parsePosition,
+  SINCE_START,
 } from '@stockpulse/events'
 import { WebSocket } from 'ws'
 import type { Bridge } from './bridge.js'
@@ -122,7 +123,8 @@ export function createResume(options: ResumeOptions): Resume {
             const got = await history.read(
               readable.map(({ channel, since }) => ({
                 channel,
-                since: since === undefined ? undefined : parsePosition(since),
+                since:
+                  since === undefined || since === SINCE_START ? since : parsePosition(since),
               })),
             )
             for (const [i, join] of readable.entries()) reads.set(join, got[i]!)

@@ -150,6 +150,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
 
   async function run(): Promise<JobSummary> {
     const started = performance.now()
+    const startedAt = new Date().toISOString()
     const state = {
       total: 0,
       processed: 0,
@@ -374,6 +375,7 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
         processed,
         total,
         failed,
+        started_at: startedAt,
       })
       publisher.publish(event, [TASKS_ALL, taskTopic])
     }

@@ -85,6 +85,10 @@ describe('events', () => {
       'stock.indicators.completed with its 1.2 seq and channel',
       { ...stock, version: '1.2', seq: 5102, channel: 'events:task:calc_1', position: 'e1:17-3' },
     ],
+    [
+      'task.progress with its 1.3 started_at',
+      { ...progress, version: '1.3', started_at: '2026-01-10T08:59:30.125Z' },
+    ],
     ['stock.indicators.completed', stock],
     ['task.completed', completed],
     ['market.snapshot', snapshot],
@@ -125,6 +129,11 @@ describe('events', () => {
       'timestamp without zone',
       { ...progress, timestamp: '2026-01-10T09:00:00' },
       'task.progress /timestamp: Expected string to match',
+    ],
+    [
+      'started_at without zone',
+      { ...progress, started_at: '2026-01-10T09:00:00' },
+      'task.progress /started_at: Expected string to match',
     ],
     [
       'seq of 0',

@@ -3,7 +3,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 // ---- Shared pieces ----
 
 /** Contract version stamped on every event this package creates. */
-export const EVENT_VERSION = '1.2'
+export const EVENT_VERSION = '1.3'
 
 /** ISO-8601 timestamp; producers write UTC (`...Z`), consumers also accept an explicit offset. */
 export const Timestamp = Type.String({
@@ -105,6 +105,13 @@ export const TaskProgressEvent = Type.Object(
     processed: Count('Stocks finished so far (succeeded or failed)'),
     total: Count('Stocks in the job; 0 while unknown'),
     failed: Count('Stocks that failed so far'),
+    started_at: Type.Optional(
+      Type.String({
+        pattern: Timestamp.pattern,
+        description:
+          'Since 1.3: when the task started (its first event); elapsed time counts from it',
+      }),
+    ),
   },
   {
     $id: 'TaskProgressEvent',

@@ -20,6 +20,12 @@ export function bearerProtocols(token: string): string[] {
   return [EVENTS_PROTOCOL, `${BEARER_PROTOCOL_PREFIX}${token}`]
 }
 
+/**
+ * A `since` value asking for a channel's whole history: every event still in its stream, from the
+ * first, when none was ever trimmed (`recovered: true`), else the snapshot (`recovered: false`).
+ */
+export const SINCE_START = 'start'
+
 /** Most channels one subscribe or unsubscribe frame may name. */
 export const MAX_CHANNELS_PER_FRAME = 100
 
@@ -46,7 +52,8 @@ export const SubscribeFrame = Type.Object(
     id: RequestId,
     since: Type.Optional(
       Type.Record(Type.String(), Type.String({ maxLength: 128 }), {
-        description: 'channel -> last position seen, to resume after a reconnect',
+        description:
+          'channel -> last position seen, to resume after a reconnect; "start" replays the channel from its first event',
       }),
     ),
   },
