@@ -15,6 +15,7 @@ import {
   taskChannel,
 } from '@stockpulse/events'
 import { WebSocket, WebSocketServer } from 'ws'
+import { createApiRoutes } from './api-routes.js'
 import { type AuthResult, createAuthenticator, type Principal } from './auth.js'
 import type { Bridge } from './bridge.js'
 import { createClientFrames, send } from './client-frames.js'
@@ -172,6 +173,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       },
       defaultChannels: DEFAULT_CHANNELS,
       staticFiles: config.staticDir ? createStaticFiles(config.staticDir) : undefined,
+      api: createApiRoutes({
+        history: bridge.history,
+        authenticator,
+        invalidStored: (count) => {
+          stats.dropped.invalid_history += count
+        },
+        logger,
+      }),
       authorize: authenticator.authorize,
       logger,
     }),

@@ -14,6 +14,7 @@ import {
   canReplayWhole,
   canResume,
   createRedisHistory,
+  type HistoryRequest,
   type StreamInfo,
 } from './history.js'
 import { startGateway, untilReady } from './test-support/gateway.js'
@@ -81,7 +82,7 @@ describe('history', () => {
     const key = keys.stream('events:task:calc_w')
     for (const id of ['5-1', '5-2', '5-3']) await client.xAdd(key, id, { e: `{"n":"${id}"}` })
     await client.hSet(keys.tasks, { calc_w: '{"w":1}' })
-    const whole = { channel: channel('events:task:calc_w'), since: SINCE_START }
+    const whole: HistoryRequest = { channel: channel('events:task:calc_w'), since: SINCE_START }
     expect(await history.read([whole])).toEqual([
       {
         epoch: 'ep2',
@@ -95,7 +96,10 @@ describe('history', () => {
     expect(await history.read([whole])).toEqual([
       { epoch: 'ep2', lastId: '5-3', recoverable: false, entries: [], tasks: ['{"w":1}'] },
     ])
-    const missing = { channel: channel('events:task:calc_gone'), since: SINCE_START }
+    const missing: HistoryRequest = {
+      channel: channel('events:task:calc_gone'),
+      since: SINCE_START,
+    }
     expect(await history.read([missing])).toEqual([
       { epoch: 'ep2', lastId: undefined, recoverable: false, entries: [], tasks: [] },
     ])

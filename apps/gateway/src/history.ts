@@ -2,8 +2,10 @@ import {
   compareStreamIds,
   formatPosition,
   type HistoryKeys,
+  marketChannel,
   type ParsedChannel,
   type ParsedPosition,
+  parseEvent,
   SINCE_START,
 } from '@stockpulse/events'
 import { type createClient, ErrorReply, MultiErrorReply } from 'redis'
@@ -60,6 +62,19 @@ export interface History {
   activeTasks(): Promise<string[]>
   /** The last `limit` runs' `task.completed` JSON, newest first. */
   runs(limit: number): Promise<string[]>
+  /**
+   * The newest stored result of a stock: the running tasks (newest first), then the last runs,
+   * are looked up in their results hashes; with the last `snapshots` entries (JSON, newest first)
+   * of its `events:market:{code}` stream. undefined when no task still holds a result for it.
+   */
+  stock(code: string, snapshots: number): Promise<StoredStock | undefined>
+}
+
+/** A stock's stored result, as read: JSON texts, for the caller to validate. */
+export interface StoredStock {
+  readonly taskId: string
+  readonly result: string
+  readonly snapshots: readonly string[]
 }
 
 /** What resuming needs to know of a stream (XINFO STREAM). */
@@ -147,6 +162,28 @@ export function createRedisHistory(client: RedisClient, options: RedisHistoryOpt
     runs(limit) {
       return attempt('runs', () => client.lRange(keys.runs, 0, limit - 1))
     },
+    stock(code, snapshots) {
+      return attempt('stock', async () => {
+        const [running, runs, entries] = (await client
+          .multi()
+          .hVals(keys.tasks)
+          .lRange(keys.runs, 0, -1)
+          .xRevRange(keys.stream(marketChannel(code)), '+', '-', { COUNT: snapshots })
+          .exec()) as unknown as [string[], string[], RangeReply]
+        const taskIds = [...new Set([...newestFirst(running), ...runs.flatMap(taskIdOf)])]
+        if (taskIds.length === 0) return undefined
+        const multi = client.multi()
+        for (const taskId of taskIds) multi.hGet(keys.results(taskId), code)
+        const results = (await multi.exec()) as unknown as Array<string | null>
+        const found = results.findIndex((result) => result !== null)
+        if (found < 0) return undefined
+        return {
+          taskId: taskIds[found]!,
+          result: results[found]!,
+          snapshots: entries.map(({ message }) => message.e ?? ''),
+        }
+      })
+    },
   }
 
   /**
@@ -163,7 +200,9 @@ export function createRedisHistory(client: RedisClient, options: RedisHistoryOpt
       const { stream, plausible } = seen[i]!
       if (!plausible || !since || !stream) return []
       const empty =
-        since === SINCE_START ? stream.length === 0 : compareStreamIds(since.id, stream.lastId) === 0
+        since === SINCE_START
+          ? stream.length === 0
+          : compareStreamIds(since.id, stream.lastId) === 0
       return empty ? [] : [{ i, key: keys.stream(channel.name), since, lastId: stream.lastId }]
     })
     const ranges: Array<StreamEntry[] | undefined> = requests.map((_, i) =>
@@ -301,6 +340,23 @@ function streamInfo(reply: unknown): StreamInfo | undefined {
     length: Number(info.length),
     entriesAdded: Number(info['entries-added'] ?? Number.NaN),
   }
+}
+
+/** The task ids of `task.progress` JSON texts, newest first; invalid ones left out. */
+function newestFirst(progress: readonly string[]): string[] {
+  return progress
+    .flatMap((text) => {
+      const parsed = parseEvent(text)
+      return parsed.ok && parsed.value.event_type === 'task.progress' ? [parsed.value] : []
+    })
+    .sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp))
+    .map((event) => event.task_id)
+}
+
+/** The task id of a stored run, or none when it breaks the contract. */
+function taskIdOf(text: string): string[] {
+  const parsed = parseEvent(text)
+  return parsed.ok && parsed.value.event_type === 'task.completed' ? [parsed.value.task_id] : []
 }
 
 function taskList(reply: unknown): string[] {

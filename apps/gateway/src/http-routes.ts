@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { CHANNEL_CATALOGUE, DEFAULT_RUN_HISTORY, parseEvent, Scope } from '@stockpulse/events'
 import type { Registry } from 'prom-client'
+import type { ApiRoutes } from './api-routes.js'
 import type { Authenticator } from './auth.js'
 import type { BridgeState } from './bridge.js'
 import { HistoryUnavailableError } from './errors.js'
 import type { History } from './history.js'
 import type { Logger } from './logger.js'
+import { json, send } from './replies.js'
 import type { StaticFiles } from './static-files.js'
 
 export interface HttpRoutesOptions {
@@ -20,6 +22,8 @@ export interface HttpRoutesOptions {
   /** Channels a connection joins when its URL names none. */
   readonly defaultChannels: readonly string[]
   readonly staticFiles: StaticFiles | undefined
+  /** The dashboard's JSON endpoints under `/api/`. */
+  readonly api: ApiRoutes
   /** Checks a request's Bearer token (and scope); lets everything in when auth is off. */
   readonly authorize: Authenticator['authorize']
   readonly logger: Logger
@@ -41,6 +45,7 @@ export function createHttpRoutes(
     invalidRuns,
     defaultChannels,
     staticFiles,
+    api,
     authorize,
     logger,
   } = options
@@ -68,6 +73,7 @@ export function createHttpRoutes(
     }
     const url = urlOf(req)
     const path = url.pathname
+    if (path.startsWith('/api/')) return api(req, res, path)
     const needs = ACCESS.get(path)
     if (needs) {
       const verdict = await authorize(req, needs === 'admin' ? Scope.ADMIN : undefined)
@@ -140,16 +146,4 @@ const ACCESS: ReadonlyMap<string, 'token' | 'admin'> = new Map([
 
 function urlOf(req: IncomingMessage): URL {
   return new URL(req.url ?? '/', 'http://gateway')
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  send(res, status, JSON.stringify(body))
-}
-
-function send(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-  })
-  res.end(body)
 }

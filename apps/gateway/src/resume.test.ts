@@ -150,9 +150,11 @@ describe('resume', () => {
     const watcher = await open('?channels=events:task:calc_whole')
     const job = startJob(2_000, 1_000)
     await until(() => stocksOf(watcher) >= 1_000, 'half of the job live', 20_000)
-    const { client: mid, ack, before } = await resume({ 'events:task:calc_whole': 'start' }, [
-      'events:task:calc_whole',
-    ])
+    const {
+      client: mid,
+      ack,
+      before,
+    } = await resume({ 'events:task:calc_whole': 'start' }, ['events:task:calc_whole'])
     expect(ack.results).toEqual([
       {
         channel: 'events:task:calc_whole',
@@ -169,10 +171,9 @@ describe('resume', () => {
     const copy = (e: Received) => `${e.seq} ${e.position}`
     expect(mid.events().map(copy)).toEqual(watcher.events().map(copy))
 
-    const { client: late, ack: lateAck } = await resume(
-      { 'events:task:calc_whole': 'start' },
-      ['events:task:calc_whole'],
-    )
+    const { client: late, ack: lateAck } = await resume({ 'events:task:calc_whole': 'start' }, [
+      'events:task:calc_whole',
+    ])
     expect(lateAck.results).toMatchObject([{ recovered: true }])
     expect(late.events().map(copy)).toEqual(watcher.events().map(copy))
   })

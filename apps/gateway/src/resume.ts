@@ -123,8 +123,7 @@ export function createResume(options: ResumeOptions): Resume {
             const got = await history.read(
               readable.map(({ channel, since }) => ({
                 channel,
-                since:
-                  since === undefined || since === SINCE_START ? since : parsePosition(since),
+                since: since === undefined || since === SINCE_START ? since : parsePosition(since),
               })),
             )
             for (const [i, join] of readable.entries()) reads.set(join, got[i]!)

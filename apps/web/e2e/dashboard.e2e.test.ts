@@ -97,7 +97,7 @@ describe('dashboard end to end', () => {
       expect(failures).toContainEqual(expect.stringContaining(failure.reason))
       expect(failures).toContainEqual(expect.stringContaining(failure.stock_code))
     }
-    await page.getByRole('button', { name: 'Failures', exact: true }).click()
+    await page.getByRole('button', { name: 'Failed stocks', exact: true }).click()
     expect(await page.getAttribute('.feed[role="table"]', 'aria-rowcount')).toBe(
       String(summary.failed + 1),
     )

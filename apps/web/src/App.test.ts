@@ -7,7 +7,7 @@ import {
 } from '@stockpulse/events'
 import { flushPromises, type VueWrapper } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { mountDashboard } from './test-support/mount-dashboard'
+import { mountDashboard, unmountDashboard } from './test-support/mount-dashboard'
 import {
   eventually,
   type ServerConnection,
@@ -42,7 +42,7 @@ describe('App', () => {
   })
 
   afterEach(async () => {
-    wrapper.unmount()
+    await unmountDashboard(wrapper)
     await server.close()
   })
 
@@ -88,7 +88,7 @@ describe('App', () => {
     await eventually(() => expect(wrapper.findAll('.toast')).toHaveLength(1))
     expect(wrapper.get('.toast').text()).toContain('Task calc_7 completed')
     expect(wrapper.get('.toast').text()).toContain('5,000 stocks in 1 m 30 s, 12 failed')
-    expect(bar.attributes('aria-valuenow')).toBe('100')
+    expect(wrapper.get('[role="progressbar"]').attributes('aria-valuenow')).toBe('100')
   })
 
   it('marks a task stale while the gateway says its worker is silent, until its next event', async () => {
@@ -178,6 +178,7 @@ describe('App', () => {
       expect(gateway.received).toContainEqual({
         type: 'subscribe',
         channels: ['events:task:calc_7'],
+        since: { 'events:task:calc_7': 'start' },
       }),
     )
     gateway.send({
@@ -208,6 +209,9 @@ describe('App', () => {
       '000002RSI_14not enough bars (9 < 15)',
       '000009whole stockno bars for 2026-01-10',
     ])
+    expect(wrapper.get('[data-testid="failure-summary"]').text()).toBe(
+      '2 stocks failed, one row per stock and failed indicator (2 rows)',
+    )
     await flushPromises()
     expect(wrapper.get('[data-testid="feed-count"]').text()).toBe('3')
     expect(wrapper.get('[role="table"]').attributes('aria-rowcount')).toBe('4')

@@ -9,6 +9,7 @@ describe('resolveConfig', () => {
       'ws://localhost:5173/ws/events',
       'http://localhost:5173/ws/stats',
       'http://localhost:5173/ws/history',
+      'http://localhost:5173/api/',
     ],
     [
       undefined,
@@ -16,6 +17,7 @@ describe('resolveConfig', () => {
       'wss://pulse.example.com/ws/events',
       'https://pulse.example.com/ws/stats',
       'https://pulse.example.com/ws/history',
+      'https://pulse.example.com/api/',
     ],
     [
       'https://gw.example.com',
@@ -23,6 +25,7 @@ describe('resolveConfig', () => {
       'wss://gw.example.com/ws/events',
       'https://gw.example.com/ws/stats',
       'https://gw.example.com/ws/history',
+      'https://gw.example.com/api/',
     ],
     [
       'http://10.0.0.5:8000/pulse',
@@ -30,12 +33,14 @@ describe('resolveConfig', () => {
       'ws://10.0.0.5:8000/pulse/ws/events',
       'http://10.0.0.5:8000/pulse/ws/stats',
       'http://10.0.0.5:8000/pulse/ws/history',
+      'http://10.0.0.5:8000/pulse/api/',
     ],
-  ])('VITE_GATEWAY_URL=%s on %s -> %s', (gateway, page, events, stats, history) => {
+  ])('VITE_GATEWAY_URL=%s on %s -> %s', (gateway, page, events, stats, history, api) => {
     expect(resolveConfig(gateway, { href: page })).toEqual({
       eventsUrl: events,
       statsUrl: stats,
       historyUrl: history,
+      apiUrl: api,
       token: expect.any(Function),
     })
   })

@@ -9,6 +9,8 @@ export interface DashboardConfig {
   readonly statsUrl: string
   /** http(s) URL of the gateway's run history (`RunHistoryResponse`). */
   readonly historyUrl: string
+  /** http(s) URL of the gateway's JSON API (`api/`): session, stocks, runs, workers, schedule. */
+  readonly apiUrl: string
   /** The token to send, read at every connect and request (it may be renewed); none: auth off. */
   readonly token: () => string | undefined
 }
@@ -42,6 +44,7 @@ export function resolveConfig(
     eventsUrl: events.href,
     statsUrl: new URL('ws/stats', base).href,
     historyUrl: new URL('ws/history', base).href,
+    apiUrl: new URL('api/', base).href,
     token: () => storage?.getItem(TOKEN_STORAGE_KEY) || undefined,
   })
 }

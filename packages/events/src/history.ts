@@ -49,6 +49,8 @@ export function historyKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     tasks: `${prefix}tasks`,
     /** List, newest first: the `task.completed` of the last runs (JSON). */
     runs: `${prefix}runs`,
+    /** Hash of one task: stock code -> its `StoredStockResult` (JSON). */
+    results: (taskId: string) => `${prefix}results:${taskId}`,
   } as const
 }
 export type HistoryKeys = ReturnType<typeof historyKeys>

@@ -1,3 +1,4 @@
+export * from './api.js'
 export * from './bus.js'
 export * from './channels.js'
 export * from './codes.js'

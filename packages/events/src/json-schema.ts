@@ -1,4 +1,5 @@
 import type { TSchema } from '@sinclair/typebox'
+import { ApiRefusal, SessionResponse, StockResultsResponse, StoredStockResult } from './api.js'
 import { WorkerCommand } from './commands.js'
 import { EventSchemas, StockPulseEvent } from './events.js'
 import { RunHistoryResponse } from './history.js'
@@ -14,6 +15,10 @@ const SCHEMAS: readonly TSchema[] = [
   ...WorkerCommand.anyOf,
   WorkerCommand,
   RunHistoryResponse,
+  SessionResponse,
+  StoredStockResult,
+  StockResultsResponse,
+  ApiRefusal,
 ]
 
 /**

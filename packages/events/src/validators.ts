@@ -1,5 +1,6 @@
 import type { TSchema } from '@sinclair/typebox'
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler'
+import { SessionResponse, StockResultsResponse, StoredStockResult } from './api.js'
 import { ErrorCode } from './codes.js'
 import { CancelTaskCommand, StartTaskCommand, type WorkerCommand } from './commands.js'
 import { EventSchemas, type EventType, type StockPulseEvent } from './events.js'
@@ -56,6 +57,13 @@ const WorkerCommandSchemas = { start: StartTaskCommand, cancel: CancelTaskComman
 export const WorkerCommandValidators = compileAll(WorkerCommandSchemas) as {
   readonly [C in WorkerCommand['command']]: TypeCheck<(typeof WorkerCommandSchemas)[C]>
 }
+
+/** Compiled validators of the gateway's /api bodies and of what they are made of. */
+export const ApiValidators = {
+  session: TypeCompiler.Compile(SessionResponse),
+  storedStockResult: TypeCompiler.Compile(StoredStockResult),
+  stockResults: TypeCompiler.Compile(StockResultsResponse),
+} as const
 
 // ---- Results ----
 

@@ -317,6 +317,62 @@ describe('useEventStream', () => {
     ])
   })
 
+  it('joins a channel from its first event by frame, reports the replay, then resumes from positions', async () => {
+    const t1 = taskChannel('t1')
+    const t2 = taskChannel('t2')
+    start({ channels: [TASKS_ALL], immediate: false })
+    stream.subscribe([t1], { fromStart: true })
+    stream.open()
+    const first = await opened(1)
+    expect(first.url.searchParams.get('channels')).toBe(TASKS_ALL)
+    await eventually(() =>
+      expect(first.received).toEqual([
+        { type: 'subscribe', channels: [t1], since: { [t1]: 'start' } },
+      ]),
+    )
+    first.send({ type: 'batch', events: [{ ...stock, position: 'e1:5-0' }] })
+    first.send({
+      type: 'subscribed',
+      results: [{ channel: t1, ok: true, recovered: true, position: 'e1:5-0' }],
+    })
+    await eventually(() => expect(stream.wholeHistory.value).toEqual(new Map([[t1, true]])))
+    expect(stream.recovery.value).toEqual([])
+    expect(events).toHaveLength(1)
+
+    stream.subscribe([t2], { fromStart: true })
+    await eventually(() => expect(first.received).toHaveLength(2))
+    first.send({ type: 'subscribed', results: [{ channel: t2, ok: true, recovered: false }] })
+    await eventually(() =>
+      expect(stream.wholeHistory.value).toEqual(
+        new Map([
+          [t1, true],
+          [t2, false],
+        ]),
+      ),
+    )
+
+    const second = await restart(first, 2)
+    await eventually(() =>
+      expect(second.received).toEqual([
+        {
+          type: 'subscribe',
+          channels: [TASKS_ALL, t1, t2],
+          since: { [t1]: 'e1:5-0', [t2]: 'start' },
+        },
+      ]),
+    )
+    second.send({
+      type: 'subscribed',
+      results: [
+        { channel: TASKS_ALL, ok: true },
+        { channel: t1, ok: true, recovered: false },
+        { channel: t2, ok: true, recovered: true },
+      ],
+    })
+    await eventually(() => expect(stream.wholeHistory.value.get(t2)).toBe(true))
+    expect(stream.recovery.value).toEqual([{ channel: t1, recovered: false }])
+  })
+
   it('reports which channels a resume could not replay, and passes task notices on', async () => {
     start({ channels: [TASKS_ALL] })
     const notices: NoticeFrame[] = []

@@ -9,6 +9,7 @@ import {
   type NoticeFrame,
   parseServerMessage,
   type ServerFrame,
+  SINCE_START,
   type StockPulseEvent,
   shouldReconnect,
 } from '@stockpulse/events'
@@ -79,14 +80,27 @@ export interface UseEventStreamReturn {
   readonly repeats: Readonly<Ref<number>>
   /** Per channel, whether the last resume replayed what was missed (`recovered: false`: a snapshot came instead). */
   readonly recovery: Readonly<ShallowRef<readonly ChannelRecovery[]>>
+  /**
+   * Channels joined with `{ fromStart: true }` whose ack came: true when the gateway replayed their
+   * whole history, false when it could not (expired, trimmed, or no history kept).
+   */
+  readonly wholeHistory: Readonly<ShallowRef<ReadonlyMap<string, boolean>>>
   /** Calls `handler` with every valid event of this type; returns (and on scope dispose runs) the off switch. */
   on<T extends EventType>(type: T, handler: (event: EventOf<T>) => void): () => void
   /** Calls `handler` with every `notice` frame other than the bridge's; returns the off switch. */
   onNotice(handler: (notice: NoticeFrame) => void): () => void
-  /** Joins channels until the returned release (also run on scope dispose) is called. */
-  subscribe(channels: readonly Channel[]): () => void
+  /**
+   * Joins channels until the returned release (also run on scope dispose) is called; with
+   * `fromStart`, a channel joined afresh gets its whole history first (`since: "start"`).
+   */
+  subscribe(channels: readonly Channel[], options?: SubscribeOptions): () => void
   open(): void
   close(): void
+}
+
+export interface SubscribeOptions {
+  /** Replay the channels from their first event (the gateway's `since: "start"`). */
+  fromStart?: boolean
 }
 
 /** Full-jitter exponential backoff: a uniform delay in [0, min(max, base * 2^attempt)). */
@@ -127,12 +141,17 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
   const dropped = ref(0)
   const repeats = ref(0)
   const recovery = shallowRef<readonly ChannelRecovery[]>([])
+  const wholeHistory = shallowRef<ReadonlyMap<string, boolean>>(new Map())
 
   const handlers = new Map<EventType, Set<(event: StockPulseEvent) => void>>()
   const noticeHandlers = new Set<(notice: NoticeFrame) => void>()
   const positions = createPositionTracker()
   const wanted = new Map<Channel, number>()
   for (const channel of initialChannels) wanted.set(channel, (wanted.get(channel) ?? 0) + 1)
+  /** Wanted channels to join with `since: "start"` while they have no position. */
+  const fromStart = new Set<string>()
+  /** Channels of subscribe frames sent with `since: "start"`, until their ack. */
+  const startPending = new Set<string>()
   /** Channels the current socket has joined, or asked for in its URL. */
   let joined = new Set<Channel>()
   let socket: WebSocket | undefined
@@ -143,7 +162,9 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
 
   function connect() {
     reconnectTimer = undefined
-    joined = resuming ? new Set() : new Set(wanted.keys())
+    // Channels wanting their whole history join by frame, the only place for `since`.
+    joined = resuming ? new Set() : new Set([...wanted.keys()].filter((c) => !fromStart.has(c)))
+    startPending.clear()
     const target = new URL(url)
     // Present but empty means no channels: without it the gateway would join its defaults.
     target.searchParams.set('channels', [...joined].join(','))
@@ -208,12 +229,16 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
         report(frame)
         break
       case 'subscribed': {
+        const started = new Map<string, boolean>()
         for (const result of frame.results) {
           if (result.ok) positions.acknowledge(result)
           else report(result)
+          if (startPending.delete(result.channel) && fromStart.has(result.channel))
+            started.set(result.channel, result.ok && result.recovered === true)
         }
+        if (started.size > 0) wholeHistory.value = new Map([...wholeHistory.value, ...started])
         const resumed = frame.results.flatMap((result) =>
-          result.ok && result.recovered !== undefined
+          result.ok && result.recovered !== undefined && !started.has(result.channel)
             ? [{ channel: result.channel, recovered: result.recovered }]
             : [],
         )
@@ -245,8 +270,14 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
     if (socket?.readyState !== WebSocket.OPEN) return
     const join = [...wanted.keys()].filter((channel) => !joined.has(channel))
     const leave = [...joined].filter((channel) => !wanted.has(channel))
-    const since = positions.since(join)
-    if (join.length > 0) send({ type: 'subscribe', channels: join, ...(since ? { since } : {}) })
+    const since: Record<string, string> = { ...positions.since(join) }
+    for (const channel of join) {
+      if (!fromStart.has(channel) || Object.hasOwn(since, channel)) continue
+      since[channel] = SINCE_START
+      startPending.add(channel)
+    }
+    const resume = Object.keys(since).length > 0 ? { since } : {}
+    if (join.length > 0) send({ type: 'subscribe', channels: join, ...resume })
     if (leave.length > 0) send({ type: 'unsubscribe', channels: leave })
     joined = new Set(wanted.keys())
   }
@@ -295,9 +326,12 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
     return disposable(() => noticeHandlers.delete(handler))
   }
 
-  function subscribe(channels: readonly Channel[]) {
+  function subscribe(channels: readonly Channel[], options: SubscribeOptions = {}) {
     const unique = [...new Set(channels)]
-    for (const channel of unique) wanted.set(channel, (wanted.get(channel) ?? 0) + 1)
+    for (const channel of unique) {
+      if (options.fromStart && !wanted.has(channel)) fromStart.add(channel)
+      wanted.set(channel, (wanted.get(channel) ?? 0) + 1)
+    }
     syncChannels()
     let released = false
     return disposable(() => {
@@ -309,6 +343,12 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
         else {
           wanted.delete(channel)
           positions.forget(channel)
+          fromStart.delete(channel)
+          if (wholeHistory.value.has(channel)) {
+            const whole = new Map(wholeHistory.value)
+            whole.delete(channel)
+            wholeHistory.value = whole
+          }
         }
       }
       syncChannels()
@@ -328,6 +368,7 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
     dropped: readonly(dropped),
     repeats: readonly(repeats),
     recovery,
+    wholeHistory,
     on,
     onNotice,
     subscribe,

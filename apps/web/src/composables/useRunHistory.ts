@@ -29,6 +29,8 @@ export interface RunRow {
   readonly failed: number
   /** Stocks per second over the whole run; undefined for a run of no duration. */
   readonly throughput?: number
+  /** The run's `task.completed`, as stored. */
+  readonly event: TaskCompletedEvent
 }
 
 /** Run-over-run series in uPlot's column layout: run number (1 = oldest shown) and a value. */
@@ -147,5 +149,6 @@ function rowOf(run: TaskCompletedEvent): RunRow {
     stocks,
     failed: run.result.failed,
     throughput: run.duration_seconds > 0 ? stocks / run.duration_seconds : undefined,
+    event: run,
   }
 }

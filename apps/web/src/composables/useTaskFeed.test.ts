@@ -27,17 +27,28 @@ function stock(code: string, ms: number, second = 0, failed = 0, taskId = 't1') 
 }
 
 describe('chartsOf', () => {
-  it('counts stocks per second since the first, zero for quiet seconds, without the unfinished last', () => {
-    const rows = [0, 0.5, 0.99, 3.2, 4.1].map((second, i) => stock(`s${i}`, 1, second))
-    expect(chartsOf(rows).throughput).toEqual([
-      [0, 1, 2, 3],
-      [3, 0, 0, 1],
-    ])
+  it('counts stocks per second since the first in 1 s buckets over 2 minutes, without the unfinished last', () => {
+    const rows = [0, 0.5, 0.99, 3.2, 4.1, 100].map((second, i) => stock(`s${i}`, 1, second))
+    const { throughput, bucketSeconds } = chartsOf(rows)
+    expect(bucketSeconds).toBe(1)
+    expect(throughput[0]).toEqual(Array.from({ length: 100 }, (_, second) => second))
+    expect(throughput[1].slice(0, 5)).toEqual([3, 0, 0, 1, 1])
+    expect(throughput[1].slice(5).every((rate) => rate === 0)).toBe(true)
   })
 
-  it('keeps a job shorter than a second as one bar', () => {
-    const rows = [0, 0.2, 0.4].map((second, i) => stock(`s${i}`, 1, second))
-    expect(chartsOf(rows).throughput).toEqual([[0], [3]])
+  it('draws a job of a few seconds in 0.1 s buckets, as stocks per second', () => {
+    const rows = [0, 0.02, 0.15, 0.3, 2.95, 3].map((second, i) => stock(`s${i}`, 1, second))
+    const { throughput, bucketSeconds } = chartsOf(rows)
+    expect(bucketSeconds).toBe(0.1)
+    expect(throughput[0]).toHaveLength(30)
+    expect(throughput[0].slice(0, 4)).toEqual([0, 0.1, 0.2, 0.3])
+    expect(throughput[1].slice(0, 4)).toEqual([20, 10, 0, 10])
+    expect(throughput[1][29]).toBe(10)
+  })
+
+  it('keeps a job shorter than a bucket as one bar', () => {
+    const rows = [0, 0.02, 0.04].map((second, i) => stock(`s${i}`, 1, second))
+    expect(chartsOf(rows).throughput).toEqual([[0], [30]])
   })
 
   it('bins calc times on 1-1.5-2-3-5-7 log steps from the fastest to the slowest', () => {
@@ -59,7 +70,12 @@ describe('chartsOf', () => {
   })
 
   it('is empty without rows', () => {
-    expect(chartsOf([])).toEqual({ throughput: [[], []], calcTime: [[], []], calcTimeEdges: [] })
+    expect(chartsOf([])).toEqual({
+      throughput: [[], []],
+      bucketSeconds: 1,
+      calcTime: [[], []],
+      calcTimeEdges: [],
+    })
   })
 })
 
@@ -99,9 +115,14 @@ describe('useTaskFeed', () => {
       stock('600002', 1),
       stock('000001', 2),
     ])
-    expect(gateway.url.searchParams.get('channels')).toBe('events:task:t1')
+    expect(gateway.url.searchParams.get('channels')).toBe('')
     await eventually(() =>
       expect(feed.rows.value.map((row) => row.stock_code)).toEqual(['000001', '000002', '600002']),
+    )
+    await eventually(() =>
+      expect(gateway.received).toEqual([
+        { type: 'subscribe', channels: ['events:task:t1'], since: { 'events:task:t1': 'start' } },
+      ]),
     )
     expect(feed.rows.value[0]?.calculation_time_ms).toBe(2)
     feed.filter.value = 'failed'
@@ -129,8 +150,9 @@ describe('useTaskFeed', () => {
     taskId.value = 't2'
     await eventually(() =>
       expect(gateway.received).toEqual([
+        { type: 'subscribe', channels: ['events:task:t1'], since: { 'events:task:t1': 'start' } },
         { type: 'unsubscribe', channels: ['events:task:t1'] },
-        { type: 'subscribe', channels: ['events:task:t2'] },
+        { type: 'subscribe', channels: ['events:task:t2'], since: { 'events:task:t2': 'start' } },
       ]),
     )
     expect(feed.rows.value).toEqual([])

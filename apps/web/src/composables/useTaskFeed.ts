@@ -16,8 +16,16 @@ import {
   watch,
 } from 'vue'
 import type { UseEventStreamReturn } from './useEventStream'
+import { applyTaskEvent, type TaskView } from './useTasks'
 
 export type FeedFilter = 'all' | 'failed'
+
+/**
+ * How much of the task the feed holds: `loading` until the gateway answered, `whole` when it
+ * replayed the task's channel from its first event, `partial` when it could not (the history
+ * expired or was trimmed, or the gateway keeps none): only what came since the page opened.
+ */
+export type FeedCoverage = 'loading' | 'whole' | 'partial'
 
 /** Why a stock, or one indicator of it, failed. */
 export interface FailureRow {
@@ -28,8 +36,10 @@ export interface FailureRow {
 
 /** Chart series in uPlot's column layout. */
 export interface FeedCharts {
-  /** Seconds since the first stock, and stocks finished in that second. */
+  /** Start of each bucket in seconds since the first stock, and the stocks per second in it. */
   readonly throughput: [number[], number[]]
+  /** Width of a throughput bucket in seconds: under 1 for short tasks, so a 3 s job still draws a line. */
+  readonly bucketSeconds: number
   /** Calc-time bin number and stocks in it; bin i holds `calcTimeEdges[i] <= ms < [i + 1]`. */
   readonly calcTime: [number[], number[]]
   /** Bin edges in ms on a 1-1.5-2-3-5-7 log scale; the first and last bins are open-ended. */
@@ -63,9 +73,15 @@ export interface UseTaskFeedReturn {
   readonly failures: ComputedRef<readonly FailureRow[]>
   readonly completed: Readonly<ShallowRef<TaskCompletedEvent | undefined>>
   readonly charts: Readonly<ShallowRef<FeedCharts>>
+  /** The task folded from the progress and completion events of its own channel. */
+  readonly task: Readonly<ShallowRef<TaskView | undefined>>
+  readonly coverage: ComputedRef<FeedCoverage>
 }
 
-/** Streams one task's `stock.indicators.completed` events from `events:task:{id}`. */
+/**
+ * Streams one task's events from `events:task:{id}`, joined from its first event: the feed,
+ * failures, charts and counts are those of the whole task, however late the page opened.
+ */
 export function useTaskFeed(
   stream: UseEventStreamReturn,
   taskId: MaybeRefOrGetter<string>,
@@ -76,6 +92,7 @@ export function useTaskFeed(
   const failedRows = shallowRef<readonly StockIndicatorsCompletedEvent[]>([])
   const summary = shallowRef<FeedSummary>({ stocks: 0, meanCalcMs: 0, cacheHits: 0 })
   const completed = shallowRef<TaskCompletedEvent>()
+  const task = shallowRef<TaskView>()
   const charts = shallowRef<FeedCharts>(chartsOf([]))
   const filter = ref<FeedFilter>('all')
   const search = ref('')
@@ -134,8 +151,9 @@ export function useTaskFeed(
       failuresChanged = true
       publish()
       completed.value = undefined
+      task.value = undefined
       refreshCharts()
-      onCleanup(stream.subscribe([taskChannel(id)]))
+      onCleanup(stream.subscribe([taskChannel(id)], { fromStart: true }))
     },
     { immediate: true },
   )
@@ -146,10 +164,23 @@ export function useTaskFeed(
     frame ??= requestAnimationFrame(publish)
     chartTimer ??= setTimeout(refreshCharts, chartIntervalMs)
   })
+  stream.on('task.progress', (event) => {
+    if (event.task_id === toValue(taskId)) task.value = applyTaskEvent(task.value, event)
+  })
   stream.on('task.completed', (event) => {
     if (event.task_id !== toValue(taskId)) return
     completed.value = event
+    task.value = applyTaskEvent(task.value, event)
+    if (frame !== undefined) {
+      cancelAnimationFrame(frame)
+      publish()
+    }
     refreshCharts()
+  })
+
+  const coverage = computed((): FeedCoverage => {
+    const whole = stream.wholeHistory.value.get(taskChannel(toValue(taskId)))
+    return whole === undefined ? 'loading' : whole ? 'whole' : 'partial'
   })
 
   const visible = computed(() => {
@@ -173,26 +204,50 @@ export function useTaskFeed(
     return [...byKey.values()]
   })
 
-  return { rows, failedRows, summary, visible, filter, search, failures, completed, charts }
+  return {
+    rows,
+    failedRows,
+    summary,
+    visible,
+    filter,
+    search,
+    failures,
+    completed,
+    charts,
+    task,
+    coverage,
+  }
 }
 
 /**
- * Throughput per second since the first stock, and a calc-time histogram on log-spaced bins:
- * calc times are skewed (most stocks take a fraction of a millisecond, a few take tens), and
+ * Throughput since the first stock, in buckets of 0.1 s to 60 s (at most MAX_BUCKETS of them, so
+ * a 3 s task draws 30 points and an hour 60), and a calc-time histogram on log-spaced bins: calc
+ * times are skewed (most stocks take a fraction of a millisecond, a few take tens), and
  * equal-width bins would put nearly all of them in one bar.
  */
 export function chartsOf(rows: readonly StockIndicatorsCompletedEvent[]): FeedCharts {
-  if (rows.length === 0) return { throughput: [[], []], calcTime: [[], []], calcTimeEdges: [] }
-  const stamps = rows.map((row) => Date.parse(row.timestamp))
-  const start = Math.min(...stamps)
-  const seconds = Math.floor((Math.max(...stamps) - start) / 1000)
-  // The last second is still filling (or ended mid-way): it would read as a false drop.
-  const throughputY = new Array<number>(Math.max(1, seconds)).fill(0)
-  for (const stamp of stamps) {
-    const second = Math.floor((stamp - start) / 1000)
-    if (second < throughputY.length) throughputY[second] = (throughputY[second] ?? 0) + 1
+  if (rows.length === 0) {
+    return { throughput: [[], []], bucketSeconds: 1, calcTime: [[], []], calcTimeEdges: [] }
   }
-  const throughputX = throughputY.map((_, second) => second)
+  let start = Number.POSITIVE_INFINITY
+  let end = Number.NEGATIVE_INFINITY
+  const stamps = rows.map((row) => {
+    const stamp = Date.parse(row.timestamp)
+    start = Math.min(start, stamp)
+    end = Math.max(end, stamp)
+    return stamp
+  })
+  const span = (end - start) / 1000
+  const bucketSeconds = BUCKET_SECONDS.find((width) => span / width <= MAX_BUCKETS) ?? 60
+  const bucketMs = bucketSeconds * 1000
+  // The last bucket is still filling (or ended mid-way): it would read as a false drop.
+  const perBucket = new Array<number>(Math.max(1, Math.floor((end - start) / bucketMs))).fill(0)
+  for (const stamp of stamps) {
+    const bucket = Math.floor((stamp - start) / bucketMs)
+    if (bucket < perBucket.length) perBucket[bucket] = (perBucket[bucket] ?? 0) + 1
+  }
+  const throughputX = perBucket.map((_, bucket) => Number((bucket * bucketSeconds).toFixed(1)))
+  const throughputY = perBucket.map((count) => count / bucketSeconds)
 
   const times = rows.map((row) => row.calculation_time_ms)
   const edges = logEdges(Math.min(...times), Math.max(...times))
@@ -204,10 +259,15 @@ export function chartsOf(rows: readonly StockIndicatorsCompletedEvent[]): FeedCh
   }
   return {
     throughput: [throughputX, throughputY],
+    bucketSeconds,
     calcTime: [counts.map((_, bin) => bin), counts],
     calcTimeEdges: edges,
   }
 }
+
+/** Throughput bucket widths in seconds, the first giving at most MAX_BUCKETS buckets is used. */
+const BUCKET_SECONDS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60]
+const MAX_BUCKETS = 120
 
 const LOG_STEPS = [1, 1.5, 2, 3, 5, 7]
 /** Below this, calc times share the first bin. */

@@ -90,6 +90,13 @@ describe('applyTaskEvent', () => {
     expect(fold([completed(10)]).startedAt).toBe(t0)
   })
 
+  it('counts from the started_at a worker stamps on its progress, whatever was seen first', () => {
+    const opened = { ...progress(40, 600), started_at: '2026-01-10T08:59:58.500Z' }
+    const task = fold([opened, progress(42, 620)])
+    expect(task.startedAt).toBe(t0 - 1500)
+    expect(elapsedSeconds(task, t0 + 45_000)).toBe(46.5)
+  })
+
   it('keeps one sample before the throughput window so the rate spans it', () => {
     const task = fold([0, 4, 8, 12, 16].map((second) => progress(second, second * 10)))
     expect(task.samples.map((sample) => sample.at - t0)).toEqual([4000, 8000, 12_000, 16_000])

@@ -21,7 +21,7 @@ export interface TaskView {
   readonly total: number
   readonly failed: number
   readonly message: string
-  /** Epoch ms of the task's start: its first event, or the end minus the duration. */
+  /** Epoch ms of the task's start: its `started_at`, else its first event, or the end minus the duration. */
   readonly startedAt: number
   /** Epoch ms of the newest event folded in. */
   readonly updatedAt: number
@@ -131,7 +131,7 @@ export function applyTaskEvent(
     total: event.total,
     failed: event.failed,
     message: event.message,
-    startedAt: task?.startedAt ?? at,
+    startedAt: event.started_at ? Date.parse(event.started_at) : (task?.startedAt ?? at),
     updatedAt: at,
     // keep one sample before the window so the rate spans all of it
     samples: samples.slice(Math.max(0, firstInWindow - 1)),

@@ -28,6 +28,8 @@ export interface TestServer {
   connection(n: number): Promise<ServerConnection>
   /** Answers `GET path` (any query) with this status and JSON body from now on; 404 until then. */
   respond(path: string, status: number, body: unknown): void
+  /** `respond`, unless `path` has an answer already. */
+  respondUnlessSet(path: string, status: number, body: unknown): void
   close(): Promise<void>
 }
 
@@ -36,7 +38,12 @@ export async function startTestServer(): Promise<TestServer> {
   const answers = new Map<string, { status: number; body: string }>()
   const http = createServer((request, response) => {
     // The page under test (happy-dom) is of another origin, and asks first (OPTIONS).
-    const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' }
+    // No keep-alive: a socket cut by close() would be reported by the page's fetch.
+    const cors = {
+      'access-control-allow-origin': '*',
+      'access-control-allow-headers': '*',
+      connection: 'close',
+    }
     if (request.method === 'OPTIONS') return void response.writeHead(204, cors).end()
     const answer = answers.get(new URL(request.url ?? '/', 'http://127.0.0.1').pathname)
     response.writeHead(answer?.status ?? 404, { ...cors, 'content-type': 'application/json' })
@@ -74,15 +81,20 @@ export async function startTestServer(): Promise<TestServer> {
     respond(path, status, body) {
       answers.set(path, { status, body: JSON.stringify(body) })
     },
+    respondUnlessSet(path, status, body) {
+      if (!answers.has(path)) answers.set(path, { status, body: JSON.stringify(body) })
+    },
     async close() {
       for (const client of wss.clients) client.terminate()
       await new Promise<void>((resolve, reject) =>
         wss.close((error) => (error ? reject(error) : resolve())),
       )
-      http.closeAllConnections()
-      await new Promise<void>((resolve, reject) =>
+      // Requests on their way are answered (each response ends its socket), none is cut.
+      const closed = new Promise<void>((resolve, reject) =>
         http.close((error) => (error ? reject(error) : resolve())),
       )
+      http.closeIdleConnections()
+      await closed
     },
   }
 }

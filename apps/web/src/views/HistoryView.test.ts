@@ -2,7 +2,7 @@ import { createTaskCompletedEvent, type TaskCompletedEvent } from '@stockpulse/e
 import type { VueWrapper } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import UPlotChart from '../components/UPlotChart.vue'
-import { mountDashboard } from '../test-support/mount-dashboard'
+import { mountDashboard, unmountDashboard } from '../test-support/mount-dashboard'
 import { eventually, startTestServer, type TestServer } from '../test-support/ws-server'
 
 const run = (id: string, ended: string, duration: number, success: number, failed: number) =>
@@ -26,7 +26,7 @@ describe('HistoryView', () => {
   })
 
   afterEach(async () => {
-    wrapper.unmount()
+    await unmountDashboard(wrapper)
     await server.close()
   })
 

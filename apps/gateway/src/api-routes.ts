@@ -1,0 +1,146 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import {
+  ApiValidators,
+  type MarketSnapshotEvent,
+  parseChannel,
+  parseEvent,
+  Scope,
+  type SessionResponse,
+  type StockResultsResponse,
+} from '@stockpulse/events'
+import type { Authenticator } from './auth.js'
+import { HistoryUnavailableError } from './errors.js'
+import type { History } from './history.js'
+import type { Logger } from './logger.js'
+import { json } from './replies.js'
+
+export interface ApiRoutesOptions {
+  /** Where stored results are read; undefined (the bus, memory mode) has none. */
+  readonly history: History | undefined
+  readonly authenticator: Authenticator
+  /** Counts stored texts dropped for breaking the contract (`invalid_history`). */
+  readonly invalidStored: (count: number) => void
+  readonly logger: Logger
+}
+
+/** Handles a GET under `/api/`; every endpoint needs a valid token when auth is on. */
+export type ApiRoutes = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>
+
+/** Most `market.snapshot` entries read for a stock's recent bars. */
+const MAX_SNAPSHOTS = 120
+
+/**
+ * The dashboard's JSON endpoints: `GET /api/session` (who asks, which scopes, redis or memory
+ * mode) and `GET /api/stocks/{code}` (the newest stored result of a stock, and its recent bars).
+ * Refusals are `{ "error": "<code>", "reason": "<sentence>" }`.
+ */
+export function createApiRoutes(options: ApiRoutesOptions): ApiRoutes {
+  const { history, authenticator, invalidStored, logger } = options
+  return async (req, res, path) => {
+    const verdict = await authenticator.authorize(req)
+    if (!verdict.ok) {
+      if (verdict.status === 401) res.setHeader('www-authenticate', 'Bearer')
+      return refuse(res, verdict.status, 'unauthorized', verdict.reason)
+    }
+    if (path === '/api/session') {
+      const session: SessionResponse = {
+        auth: authenticator.required,
+        user_id: verdict.principal?.userId ?? null,
+        scopes: authenticator.required
+          ? [...(verdict.principal?.scopes ?? [])]
+          : Object.values(Scope),
+        mode: history ? 'redis' : 'memory',
+      }
+      return json(res, 200, session)
+    }
+    if (path.startsWith('/api/stocks/')) return stock(res, path.slice('/api/stocks/'.length))
+    refuse(res, 404, 'not_found', `There is no ${path.slice(0, 80)} endpoint.`)
+  }
+
+  async function stock(res: ServerResponse, raw: string): Promise<void> {
+    const code = decoded(raw)
+    if (code === undefined || !parseChannel(`events:market:${code}`).ok) {
+      return refuse(
+        res,
+        400,
+        'invalid_stock_code',
+        'A stock code is 1-64 characters of A-Z a-z 0-9 _ . -',
+      )
+    }
+    if (!history) {
+      return refuse(
+        res,
+        503,
+        'needs_redis',
+        'Stored results need Redis: this gateway runs in memory mode (the one-process demo).',
+      )
+    }
+    let stored: Awaited<ReturnType<History['stock']>>
+    try {
+      stored = await history.stock(code, MAX_SNAPSHOTS)
+    } catch (error) {
+      if (!(error instanceof HistoryUnavailableError)) throw error
+      return refuse(res, 503, 'redis_unavailable', 'Stored results cannot be read: Redis is down.')
+    }
+    if (!stored) {
+      return refuse(
+        res,
+        404,
+        'stock_not_found',
+        `No running task or stored run holds a result for ${code} (results expire after the worker's WORKER_RESULT_TTL_S).`,
+      )
+    }
+    let result: unknown
+    try {
+      result = JSON.parse(stored.result)
+    } catch {}
+    if (!ApiValidators.storedStockResult.Check(result) || result.stock_code !== code) {
+      invalidStored(1)
+      logger.warn({ task_id: stored.taskId, stock_code: code }, 'dropped an invalid stored result')
+      return refuse(
+        res,
+        502,
+        'invalid_result',
+        `The stored result of ${code} in ${stored.taskId} breaks the contract.`,
+      )
+    }
+    const snapshots = snapshotsOf(code, stored.snapshots)
+    if (snapshots.invalid > 0) invalidStored(snapshots.invalid)
+    const body: StockResultsResponse = {
+      stock_code: code,
+      task_id: stored.taskId,
+      result,
+      snapshots: snapshots.events,
+    }
+    json(res, 200, body)
+  }
+}
+
+/** The valid snapshots of `code` (JSON, newest first): one per trade date, oldest first. */
+function snapshotsOf(
+  code: string,
+  texts: readonly string[],
+): { events: MarketSnapshotEvent[]; invalid: number } {
+  const byDate = new Map<string, MarketSnapshotEvent>()
+  let invalid = 0
+  for (const text of texts) {
+    const parsed = parseEvent(text)
+    if (!parsed.ok || parsed.value.event_type !== 'market.snapshot') invalid++
+    else if (parsed.value.stock_code === code && !byDate.has(parsed.value.trade_date))
+      byDate.set(parsed.value.trade_date, parsed.value)
+  }
+  const events = [...byDate.values()].sort((a, b) => a.trade_date.localeCompare(b.trade_date))
+  return { events, invalid }
+}
+
+function decoded(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    return undefined
+  }
+}
+
+function refuse(res: ServerResponse, status: number, error: string, reason: string): void {
+  json(res, status, { error, reason })
+}
