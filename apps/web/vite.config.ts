@@ -11,6 +11,7 @@ export default defineConfig({
     proxy: {
       '/ws': { target: gateway, ws: true },
       '/healthz': { target: gateway },
+      '/api': { target: gateway },
     },
   },
   test: {
