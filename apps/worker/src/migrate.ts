@@ -52,7 +52,7 @@ export async function missingTable(database: Database, table: TableName, what: s
   if (await exists(database, table)) return
   throw new DatabaseSchemaError(
     table.text,
-    `table ${table.text} (${what}) does not exist: create it with stockpulse-worker migrate`,
+    `table ${table.text} (${what}) does not exist: create it with the migrate command (pnpm worker migrate in the repository)`,
   )
 }
 

@@ -48,13 +48,13 @@ describe('postgres source and sink', () => {
       status: 'failed',
       total: 0,
       message:
-        'failed: table indicator_values (the indicator values) does not exist: create it with stockpulse-worker migrate',
+        'failed: table indicator_values (the indicator values) does not exist: create it with the migrate command (pnpm worker migrate in the repository)',
     })
     const { summary: noBars } = await runJob(postgresJob(10, 'pg_missing_bars'), {
       bars: deps().bars,
     })
     expect(noBars.message).toBe(
-      'failed: table daily_bars (the bars) does not exist: create it with stockpulse-worker migrate',
+      'failed: table daily_bars (the bars) does not exist: create it with the migrate command (pnpm worker migrate in the repository)',
     )
     // migrate creates both tables once, and is idempotent.
     expect(await migrate(database, names)).toEqual(['daily_bars', 'indicator_values'])
