@@ -1,5 +1,6 @@
 import {
   createStockIndicatorsCompletedEvent,
+  createTaskProgressEvent,
   type StockIndicatorsCompletedEvent,
 } from '@stockpulse/events'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -157,5 +158,33 @@ describe('useTaskFeed', () => {
     )
     expect(feed.rows.value).toEqual([])
     taskId.value = 't1'
+  })
+
+  it('folds its task from its own channel, and says whether it holds the whole task', async () => {
+    const gateway = await server.connection(1)
+    expect(feed.coverage.value).toBe('loading')
+    await eventually(() => expect(gateway.received).toHaveLength(1))
+    gateway.send({
+      type: 'subscribed',
+      results: [{ channel: 'events:task:t1', ok: true, recovered: false }],
+    })
+    await eventually(() => expect(feed.coverage.value).toBe('partial'))
+    const progress = (processed: number) =>
+      createTaskProgressEvent({
+        task_id: 't1',
+        task_type: 'batch_daily',
+        status: 'running',
+        progress: processed / 10,
+        message: 'Processing',
+        processed,
+        total: 1000,
+        failed: 0,
+        started_at: '2026-01-10T09:00:00.000Z',
+      })
+    gateway.send(progress(0))
+    gateway.send(progress(50))
+    await eventually(() => expect(feed.task.value?.processed).toBe(50))
+    expect(feed.task.value?.startedAt).toBe(t0)
+    expect(feed.coverage.value).toBe('whole')
   })
 })

@@ -22,8 +22,9 @@ export type FeedFilter = 'all' | 'failed'
 
 /**
  * How much of the task the feed holds: `loading` until the gateway answered, `whole` when it
- * replayed the task's channel from its first event, `partial` when it could not (the history
- * expired or was trimmed, or the gateway keeps none): only what came since the page opened.
+ * replayed the task's channel from its first event or the feed saw the task start (its progress
+ * at 0), `partial` otherwise (the history expired or was trimmed, or the gateway keeps none):
+ * only what came since the page opened.
  */
 export type FeedCoverage = 'loading' | 'whole' | 'partial'
 
@@ -93,6 +94,8 @@ export function useTaskFeed(
   const summary = shallowRef<FeedSummary>({ stocks: 0, meanCalcMs: 0, cacheHits: 0 })
   const completed = shallowRef<TaskCompletedEvent>()
   const task = shallowRef<TaskView>()
+  /** The task's first progress event (0 processed) reached the feed: it holds the whole task. */
+  const sawStart = ref(false)
   const charts = shallowRef<FeedCharts>(chartsOf([]))
   const filter = ref<FeedFilter>('all')
   const search = ref('')
@@ -152,6 +155,7 @@ export function useTaskFeed(
       publish()
       completed.value = undefined
       task.value = undefined
+      sawStart.value = false
       refreshCharts()
       onCleanup(stream.subscribe([taskChannel(id)], { fromStart: true }))
     },
@@ -165,7 +169,9 @@ export function useTaskFeed(
     chartTimer ??= setTimeout(refreshCharts, chartIntervalMs)
   })
   stream.on('task.progress', (event) => {
-    if (event.task_id === toValue(taskId)) task.value = applyTaskEvent(task.value, event)
+    if (event.task_id !== toValue(taskId)) return
+    task.value = applyTaskEvent(task.value, event)
+    if (event.processed === 0) sawStart.value = true
   })
   stream.on('task.completed', (event) => {
     if (event.task_id !== toValue(taskId)) return
@@ -180,7 +186,8 @@ export function useTaskFeed(
 
   const coverage = computed((): FeedCoverage => {
     const whole = stream.wholeHistory.value.get(taskChannel(toValue(taskId)))
-    return whole === undefined ? 'loading' : whole ? 'whole' : 'partial'
+    if (whole || sawStart.value) return 'whole'
+    return whole === undefined ? 'loading' : 'partial'
   })
 
   const visible = computed(() => {
