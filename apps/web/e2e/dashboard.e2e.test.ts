@@ -1,86 +1,35 @@
-import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import {
-  freePort,
-  type NodeProcess,
-  type RedisServer,
-  startNode,
-  startRedisServer,
-  until,
-} from '@stockpulse/testing'
-import { type Browser, chromium, type Page, type WebSocket } from 'playwright-core'
+import type { WebSocket } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { finished, type Stack, startStack, WAIT, WEB } from './harness'
 
-const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const GATEWAY_MAIN = resolve(WEB, '../gateway/dist/main.js')
-const WORKER_MAIN = resolve(WEB, '../worker/dist/main.js')
-const STATIC_DIR = resolve(WEB, 'dist')
 const SCREENSHOT = resolve(WEB, 'test-results/dashboard.png')
 const HISTORY_SCREENSHOT = resolve(WEB, 'test-results/history.png')
-const CHROMIUM = '/usr/bin/chromium'
-const WAIT = { timeout: 30_000 }
-
-/** The worker's `run --json` summary, as far as this test reads it. */
-interface WorkerSummary {
-  readonly status: string
-  readonly total: number
-  readonly failed: number
-  readonly failures: ReadonlyArray<{ stock_code: string; indicator?: string; reason: string }>
-}
 
 describe('dashboard end to end', () => {
   const stamp = `${Date.now()}_${process.pid}`
-  let redis: RedisServer
+  let stack: Stack
+  let page: Awaited<ReturnType<Stack['newPage']>>
   let port: number
-  let gateway: NodeProcess
-  let browser: Browser
-  let page: Page
-  const pageProblems: string[] = []
 
   beforeAll(async () => {
-    for (const file of [GATEWAY_MAIN, WORKER_MAIN, resolve(STATIC_DIR, 'index.html')]) {
-      if (!existsSync(file)) throw new Error(`${file} is missing: run \`pnpm build\` first.`)
-    }
-    redis = await startRedisServer()
-    port = await freePort()
-    gateway = await startGateway()
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    })
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-    page.on('pageerror', (error) => pageProblems.push(`page error: ${error.message}`))
-    page.on('console', (message) => {
-      const text = message.text()
-      // The gateway serves the page with a Content-Security-Policy: nothing may break it.
-      if (text.includes('[event-stream]') || text.includes('Content Security Policy')) {
-        pageProblems.push(text)
-      }
-    })
+    stack = await startStack()
+    port = stack.port
+    page = await stack.newPage()
   })
 
   afterAll(async () => {
-    await browser?.close()
-    if (gateway) await stopGateway(gateway)
-    await redis?.stop()
+    await stack?.close()
   })
 
   it('follows a job to 100 %: every stock, the failures with reasons, the toast', async () => {
     const taskId = `e2e_full_${stamp}`
     await page.goto(`http://127.0.0.1:${port}/#/tasks/${taskId}`)
     await page.waitForSelector('.connection[data-state="open"]', WAIT)
-    await joined(`events:task:${taskId}`)
+    await stack.joined(`events:task:${taskId}`)
 
-    const summary = await finished(startWorker(taskId, 300, 100))
+    const summary = await finished(stack.startWorker(taskId, 300, 100))
     expect(summary).toMatchObject({ status: 'completed', total: 300 })
     expect(summary.failures.length).toBeGreaterThan(0)
 
@@ -105,7 +54,7 @@ describe('dashboard end to end', () => {
 
     await mkdir(dirname(SCREENSHOT), { recursive: true })
     await page.screenshot({ path: SCREENSHOT, fullPage: true, animations: 'disabled' })
-    expect(pageProblems).toEqual([])
+    expect(stack.problems).toEqual([])
   })
 
   it('resumes when the gateway restarts mid-job: every stock exactly once, then the run in History', async () => {
@@ -115,8 +64,8 @@ describe('dashboard end to end', () => {
     await page.goto('about:blank') // a fresh load, so the page's first socket is watched too
     page.on('websocket', wire.watch)
     await page.goto(`http://127.0.0.1:${port}/#/tasks/${taskId}`)
-    await joined(channel)
-    const worker = startWorker(taskId, 400, 40)
+    await stack.joined(channel)
+    const worker = stack.startWorker(taskId, 400, 40)
     await page.waitForFunction(
       () =>
         Number(document.querySelector('[role="progressbar"]')?.getAttribute('aria-valuenow')) >= 10,
@@ -124,10 +73,10 @@ describe('dashboard end to end', () => {
       WAIT,
     )
 
-    await stopGateway(gateway)
+    await stack.stopGateway()
     await page.waitForSelector('.connection[data-state="reconnecting"]', WAIT)
     const seenBeforeRestart = wire.stocks.size
-    gateway = await startGateway()
+    await stack.startGateway()
     await page.waitForSelector('.connection[data-state="open"]', WAIT)
 
     expect(await finished(worker)).toMatchObject({ status: 'completed', total: 400 })
@@ -158,7 +107,7 @@ describe('dashboard end to end', () => {
       expect.stringMatching(/\/s$/),
     ])
     await page.screenshot({ path: HISTORY_SCREENSHOT, fullPage: true, animations: 'disabled' })
-    expect(pageProblems).toEqual([])
+    expect(stack.problems).toEqual([])
   })
 
   // ---- Helpers ----
@@ -191,58 +140,5 @@ describe('dashboard end to end', () => {
       socket.on('framesent', ({ payload }) => sent(payload))
     }
     return { stocks, resumedFrom, recovered, watch }
-  }
-
-  async function startGateway(): Promise<NodeProcess> {
-    const child = startNode(GATEWAY_MAIN, [], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        REDIS_URL: redis.url,
-        STATIC_DIR,
-        LOG_LEVEL: 'warn',
-      },
-    })
-    await until(
-      async () => {
-        if (child.child.exitCode !== null) {
-          throw new Error(`the gateway exited with ${child.child.exitCode}: ${child.stderr}`)
-        }
-        const health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined)
-        return health?.ok === true
-      },
-      'the gateway to be healthy',
-      30_000,
-    )
-    return child
-  }
-
-  async function stopGateway(child: NodeProcess): Promise<void> {
-    child.kill('SIGTERM')
-    await child.expectExit(0)
-  }
-
-  /** Resolves once the gateway counts a subscriber on `channel`, so no event is published unseen. */
-  async function joined(channel: string): Promise<void> {
-    await expect
-      .poll(async () => {
-        const stats = await (await fetch(`http://127.0.0.1:${port}/ws/stats`)).json()
-        return (stats as { channels: Record<string, number> }).channels[channel] ?? 0
-      }, WAIT)
-      .toBeGreaterThan(0)
-  }
-
-  function startWorker(taskId: string, stocks: number, pace: number): NodeProcess {
-    return startNode(WORKER_MAIN, [
-      'run',
-      ...['--stocks', String(stocks), '--pace', String(pace), '--task-id', taskId],
-      ...['--redis', redis.url, '--log-level', 'warn', '--json'],
-    ])
-  }
-
-  async function finished(worker: NodeProcess): Promise<WorkerSummary> {
-    await worker.expectExit(0, 60_000)
-    return JSON.parse(worker.stdout.trim().split('\n').at(-1) ?? '') as WorkerSummary
   }
 })

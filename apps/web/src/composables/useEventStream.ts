@@ -252,7 +252,7 @@ export function useEventStream(options: UseEventStreamOptions = {}): UseEventStr
   }
 
   function dispatch(event: StockPulseEvent) {
-    if (!positions.admit(event, joined)) {
+    if (!positions.admit(event, joined, startPending)) {
       repeats.value += 1
       return
     }

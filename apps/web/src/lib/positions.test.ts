@@ -147,6 +147,16 @@ describe('createPositionTracker', () => {
     expect(tracker.since([T1])).toEqual({ [T1]: 'e:21-0' })
   })
 
+  it('delivers again what a channel replayed from its first event brings, though delivered before', () => {
+    const joined = new Set<string>([TASKS_ALL, T1])
+    const tracker = createPositionTracker()
+    const [onTasks, onTask] = copies(8, { [TASKS_ALL]: 'e:30-0', [T1]: 'e:30-1' })
+    expect(tracker.admit(onTasks!, joined)).toBe(true)
+    // The task's page opens (again): its channel is replayed from the start.
+    expect(tracker.admit(onTask!, joined, new Set([T1]))).toBe(true)
+    expect(tracker.admit(onTask!, joined, new Set([T1]))).toBe(false)
+  })
+
   it('remembers the seq of a bounded number of events, and forgets them in a new epoch', () => {
     const joined = new Set<string>([TASKS_ALL])
     const tracker = createPositionTracker({ memory: 2 })

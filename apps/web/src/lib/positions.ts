@@ -30,9 +30,14 @@ export interface PositionTracker {
   /**
    * Whether `event`, arrived while `joined` were joined, is new; records its position. False for
    * an event at or before its channel's last position (same epoch) and for a copy of an event
-   * already delivered.
+   * already delivered, unless it comes on one of `wholeReplays`: channels being replayed from
+   * their first event, whose events are wanted again (a task page opened a second time).
    */
-  admit(event: StockPulseEvent, joined: ReadonlySet<string>): boolean
+  admit(
+    event: StockPulseEvent,
+    joined: ReadonlySet<string>,
+    wholeReplays?: ReadonlySet<string>,
+  ): boolean
   /** Takes an ok ack entry's `position` as the resume point, unless its replay is still to come. */
   acknowledge(result: ChannelResult): void
   /** `since` for a subscribe frame: channel -> position, for those of `channels` with one. */
@@ -81,7 +86,7 @@ export function createPositionTracker(options: PositionTrackerOptions = {}): Pos
   }
 
   return {
-    admit(event, joined) {
+    admit(event, joined, wholeReplays) {
       const position = event.position === undefined ? undefined : parsePosition(event.position)
       if (position && position.epoch !== epoch) {
         // A new history: its numbering starts again.
@@ -95,7 +100,8 @@ export function createPositionTracker(options: PositionTrackerOptions = {}): Pos
         credit(channel, position)
       }
       if (event.seq === undefined) return true
-      if (delivered.has(event.seq)) return false
+      if (delivered.has(event.seq) && !(channel !== undefined && wholeReplays?.has(channel)))
+        return false
       delivered.add(event.seq)
       if (delivered.size > memory) delivered.delete(delivered.values().next().value as number)
       return true
