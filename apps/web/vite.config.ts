@@ -28,6 +28,16 @@ export default defineConfig({
         },
       },
       {
+        // `pnpm screenshots` only: the pictures of README.md and docs/, not a test.
+        test: {
+          name: 'screenshots',
+          environment: 'node',
+          include: ['e2e/**/*.shoot.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
         test: {
           name: 'e2e',
           environment: 'node',

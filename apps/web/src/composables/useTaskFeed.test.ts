@@ -28,11 +28,11 @@ function stock(code: string, ms: number, second = 0, failed = 0, taskId = 't1') 
 }
 
 describe('chartsOf', () => {
-  it('counts stocks per second since the first in 1 s buckets over 2 minutes, without the unfinished last', () => {
-    const rows = [0, 0.5, 0.99, 3.2, 4.1, 100].map((second, i) => stock(`s${i}`, 1, second))
+  it('counts stocks per second since the first in 1 s buckets over 50 s, without the unfinished last', () => {
+    const rows = [0, 0.5, 0.99, 3.2, 4.1, 50].map((second, i) => stock(`s${i}`, 1, second))
     const { throughput, bucketSeconds } = chartsOf(rows)
     expect(bucketSeconds).toBe(1)
-    expect(throughput[0]).toEqual(Array.from({ length: 100 }, (_, second) => second))
+    expect(throughput[0]).toEqual(Array.from({ length: 50 }, (_, second) => second))
     expect(throughput[1].slice(0, 5)).toEqual([3, 0, 0, 1, 1])
     expect(throughput[1].slice(5).every((rate) => rate === 0)).toBe(true)
   })
@@ -45,6 +45,14 @@ describe('chartsOf', () => {
     expect(throughput[0].slice(0, 4)).toEqual([0, 0.1, 0.2, 0.3])
     expect(throughput[1].slice(0, 4)).toEqual([20, 10, 0, 10])
     expect(throughput[1][29]).toBe(10)
+  })
+
+  it('widens the buckets of a long job to at most 60 points', () => {
+    const rows = [0, 1, 2, 3_599].map((second, i) => stock(`s${i}`, 1, second))
+    const { throughput, bucketSeconds } = chartsOf(rows)
+    expect(bucketSeconds).toBe(60)
+    expect(throughput[0]).toHaveLength(59)
+    expect(throughput[1][0]).toBe(3 / 60)
   })
 
   it('keeps a job shorter than a bucket as one bar', () => {

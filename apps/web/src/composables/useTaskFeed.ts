@@ -274,7 +274,7 @@ export function chartsOf(rows: readonly StockIndicatorsCompletedEvent[]): FeedCh
 
 /** Throughput bucket widths in seconds, the first giving at most MAX_BUCKETS buckets is used. */
 const BUCKET_SECONDS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60]
-const MAX_BUCKETS = 120
+const MAX_BUCKETS = 60
 
 const LOG_STEPS = [1, 1.5, 2, 3, 5, 7]
 /** Below this, calc times share the first bin. */
