@@ -127,4 +127,26 @@ describe('HistoryView', () => {
     gateway.send(finished)
     await eventually(() => expect(rows().map((cells) => cells[1])).toEqual(['calc_9']))
   })
+
+  it('says plainly that run history needs Redis in memory mode, and the System page names the bus', async () => {
+    server.respond('/api/session', 200, {
+      auth: false,
+      user_id: null,
+      scopes: ['stockpulse:admin', 'stockpulse:operate'],
+      mode: 'memory',
+    })
+    await open()
+    await eventually(() =>
+      expect(wrapper.find('[data-testid="history-needs-redis"]').text()).toContain(
+        'Run history needs Redis: this gateway runs in memory mode',
+      ),
+    )
+    expect(wrapper.find('.runs').exists()).toBe(false)
+    await wrapper.vm.$router.push('/system')
+    await eventually(() =>
+      expect(wrapper.get('[data-testid="event-source"]').text()).toBe(
+        'in-process bus (memory mode): no history, no stored results',
+      ),
+    )
+  })
 })
