@@ -71,6 +71,10 @@ describe('GET /api/stocks/{code}', () => {
         },
       })
     }
+    expect(await get('/api/nothing-here')).toEqual({
+      status: 404,
+      body: { error: 'not_found', reason: 'There is no /api/nothing-here endpoint.' },
+    })
     expect(await get('/api/stocks/000001')).toEqual({
       status: 404,
       body: {

@@ -23,7 +23,7 @@ export interface ApiRoutesOptions {
   readonly logger: Logger
 }
 
-/** Handles a GET under `/api/`; every endpoint needs a valid token when auth is on. */
+/** Handles `GET /api/session` and `GET /api/stocks/...`; both need a valid token when auth is on. */
 export type ApiRoutes = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>
 
 /** Most `market.snapshot` entries read for a stock's recent bars. */
@@ -53,8 +53,7 @@ export function createApiRoutes(options: ApiRoutesOptions): ApiRoutes {
       }
       return json(res, 200, session)
     }
-    if (path.startsWith('/api/stocks/')) return stock(res, path.slice('/api/stocks/'.length))
-    refuse(res, 404, 'not_found', `There is no ${path.slice(0, 80)} endpoint.`)
+    return stock(res, path.slice('/api/stocks/'.length))
   }
 
   async function stock(res: ServerResponse, raw: string): Promise<void> {

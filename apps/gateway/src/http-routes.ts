@@ -73,7 +73,7 @@ export function createHttpRoutes(
     }
     const url = urlOf(req)
     const path = url.pathname
-    if (path.startsWith('/api/')) return api(req, res, path)
+    if (path === '/api/session' || path.startsWith('/api/stocks/')) return api(req, res, path)
     const needs = ACCESS.get(path)
     if (needs) {
       const verdict = await authorize(req, needs === 'admin' ? Scope.ADMIN : undefined)
@@ -102,6 +102,12 @@ export function createHttpRoutes(
         return
       case '/ws/events':
         return json(res, 426, { error: 'connect with a WebSocket' })
+    }
+    if (path.startsWith('/api/')) {
+      return json(res, 404, {
+        error: 'not_found',
+        reason: `There is no ${path.slice(0, 80)} endpoint.`,
+      })
     }
     if (staticFiles) return staticFiles(req, res, path)
     json(res, 404, { error: 'not found' })

@@ -29,10 +29,9 @@ export const StoredStockResult = Type.Object(
     trade_date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
     latest: IndicatorValues,
     errors: Type.Optional(
-      Type.Array(
-        Type.Object({ indicator: Type.Optional(Type.String()), reason: Type.String() }),
-        { description: 'Why indicators failed; no indicator means the whole stock failed' },
-      ),
+      Type.Array(Type.Object({ indicator: Type.Optional(Type.String()), reason: Type.String() }), {
+        description: 'Why indicators failed; no indicator means the whole stock failed',
+      }),
     ),
   },
   { $id: 'StoredStockResult', description: "One stock's latest indicator values in a task" },
@@ -47,7 +46,7 @@ export const StockResultsResponse = Type.Object(
     result: StoredStockResult,
     snapshots: Type.Array(MarketSnapshotEvent, {
       description:
-        'The stock\'s recent market.snapshot events still in its channel history, one per trade date, oldest first',
+        "The stock's recent market.snapshot events still in its channel history, one per trade date, oldest first",
     }),
   },
   {
