@@ -22,7 +22,7 @@ describe('factories', () => {
     expect(event).toEqual({
       event_type: 'task.progress',
       timestamp: '2026-01-10T09:00:00.000Z',
-      version: '1.2',
+      version: '1.3',
       task_id: 'calc_1',
       task_type: 'batch_daily',
       status: 'running',

@@ -1,8 +1,15 @@
 import type { TSchema } from '@sinclair/typebox'
-import { WorkerCommand } from './commands.js'
 import { EventSchemas, StockPulseEvent } from './events.js'
 import { RunHistoryResponse } from './history.js'
 import { ClientFrame, ServerFrame } from './protocol.js'
+import {
+  RunAccepted,
+  RunRefusal,
+  RunRequest,
+  ScheduleResponse,
+  WorkerInfo,
+  WorkersResponse,
+} from './runs.js'
 
 const SCHEMAS: readonly TSchema[] = [
   ...Object.values(EventSchemas),
@@ -11,9 +18,13 @@ const SCHEMAS: readonly TSchema[] = [
   ClientFrame,
   ...ServerFrame.anyOf,
   ServerFrame,
-  ...WorkerCommand.anyOf,
-  WorkerCommand,
   RunHistoryResponse,
+  RunRequest,
+  RunAccepted,
+  RunRefusal,
+  WorkerInfo,
+  WorkersResponse,
+  ScheduleResponse,
 ]
 
 /**
