@@ -94,7 +94,10 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     publisher,
     runner,
     flows,
-    readChunk: async (jobId) => (await Job.fromId(chunkQueue, jobId))?.data,
+    readChunk: async (jobId) => {
+      const job = await Job.fromId(chunkQueue, jobId)
+      return job ? { data: job.data as unknown, attempts: job.attemptsMade } : undefined
+    },
     queue,
     metrics,
     logger,

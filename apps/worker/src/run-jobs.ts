@@ -56,8 +56,10 @@ export interface RunJobsOptions {
   readonly publisher: RunPublisher
   readonly runner: TaskRunner
   readonly flows: FlowProducer
-  /** Bull's key prefix, to read a failed chunk's data back. */
-  readonly readChunk: (jobId: string) => Promise<unknown>
+  /** Reads a failed chunk job back: its data (unchecked) and how many times it was tried. */
+  readonly readChunk: (
+    jobId: string,
+  ) => Promise<{ readonly data: unknown; readonly attempts: number } | undefined>
   /** Submits the scheduled runs. */
   readonly queue: RunQueue
   readonly metrics: WorkerMetrics
@@ -229,12 +231,13 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
   // Publishes a failed stock event for each stock of a chunk that failed for good and never got out.
   async function failChunk(taskId: string, jobId: string, reason: string): Promise<void> {
     const chunk = await options.readChunk(jobId)
-    const codes = chunkCodes(chunk)
+    const codes = chunkCodes(chunk?.data)
+    const attempts = chunk?.attempts ?? 0
     if (!codes) {
       logger.warn({ task_id: taskId, job_id: jobId }, 'failed chunk has no readable codes')
       return
     }
-    const why = `chunk failed after ${CHUNK_ATTEMPTS} attempts: ${reason}`
+    const why = `chunk failed for good after ${attempts} attempts: ${reason}`
     logger.error({ task_id: taskId, job_id: jobId, reason }, 'chunk failed for good')
     const indicators = config.job.indicators.length
     await Promise.all(
