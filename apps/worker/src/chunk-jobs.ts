@@ -109,6 +109,7 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
               else if (verdict === 'duplicate') duplicates++
               else {
                 published++
+                metrics.eventsPublished(1 + (snapshot ? 1 : 0) + (verdict === 'progress' ? 1 : 0))
                 metrics.stocks(1, outcome.errors.length > 0 ? 1 : 0)
                 for (const error of outcome.errors) {
                   if (error.indicator) metrics.indicatorFailed(error.indicator)

@@ -172,26 +172,44 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     },
     close() {
       closed ??= (async () => {
-        await Promise.all([chunkWorker.pause(true), runWorker.pause(true)]).catch(() => {})
+        await within('pausing', Promise.all([chunkWorker.pause(true), runWorker.pause(true)]))
         await Promise.allSettled([...inflight])
-        for (const worker of [chunkWorker, runWorker]) {
-          const deadline = new AbortController()
-          const closedInTime = await Promise.race([
-            worker.close().then(() => true),
-            sleep(QUEUE_CLOSE_DEADLINE_MS, false, { signal: deadline.signal }).catch(() => true),
-          ])
-          deadline.abort()
-          if (!closedInTime) {
-            logger.warn('queue worker did not close in time: closing it by force')
-            await worker.close(true).catch(() => {})
+        for (const [name, worker] of [
+          ['chunks', chunkWorker],
+          ['runs', runWorker],
+        ] as const) {
+          if (!(await within(`closing the ${name} worker`, worker.close()))) {
+            await within(`closing the ${name} worker by force`, worker.close(true))
           }
         }
-        await scheduled
-        await Promise.allSettled([flows.close(), chunkQueue.close(), runQueue.close()])
-        await Promise.allSettled(clients.map((client) => (client.isOpen ? client.close() : undefined)))
+        await within('the schedule', scheduled)
+        await within(
+          'closing the queues',
+          Promise.allSettled([flows.close(), chunkQueue.close(), runQueue.close()]),
+        )
+        await within(
+          'closing the connections',
+          Promise.allSettled(clients.map((client) => (client.isOpen ? client.close() : undefined))),
+        )
         for (const client of clients) if (client.isOpen) client.destroy()
       })()
       return closed
     },
+  }
+
+  // Waits for `work` at most QUEUE_CLOSE_DEADLINE_MS (BullMQ's close can hang: bullmq#4656);
+  // false, and a warning, when it took longer.
+  async function within(what: string, work: Promise<unknown>): Promise<boolean> {
+    const deadline = new AbortController()
+    const done = await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      sleep(QUEUE_CLOSE_DEADLINE_MS, false, { signal: deadline.signal }).catch(() => true),
+    ])
+    deadline.abort()
+    if (!done) logger.warn({ step: what }, 'queue close step took too long: going on')
+    return done
   }
 }

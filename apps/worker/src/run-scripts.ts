@@ -28,8 +28,9 @@ import type { RedisClient } from './redis.js'
  * 12 TTL of the run's keys, 13 the number F of failures, 14..13+F the failures (JSON), then the
  * channels of KEYS 9.. in order.
  * Returns 2 when the run is cancelled (nothing published), 1 when the stock was published before
- * (a chunk retried after its worker died), 0 when it published the stock, and with it, when due,
- * the throttled `task.progress` (every 1 % or 50 stocks of the run, and at the last stock).
+ * (a chunk retried after its worker died), 0 when it published the stock (and its snapshot), 3
+ * when it also published the throttled `task.progress` that came due (every 1 % or 50 stocks of
+ * the run, and at the last stock).
  */
 export const RUN_STOCK_SCRIPT = `${PUBLISH_LIBRARY}
 if redis.call('EXISTS', KEYS[7]) == 1 then return 2 end
@@ -60,6 +61,7 @@ if processed == total or (processed - last) * 100 >= total or processed % ${PROG
   local json = ARGV[9] .. ',"progress":' .. tostring(progress) .. ',"message":"Processing ' .. ARGV[6] .. ' (' .. processed .. '/' .. total .. ')","processed":' .. processed .. ',"total":' .. total .. ',"failed":' .. failed .. '}'
   publish_event(fixed, {KEYS[11], KEYS[10]}, {ARGV[c + 3], ARGV[c + 2]}, ARGV[1], ARGV[2] .. 'p', json, 'task.progress', ARGV[5], ARGV[3], ARGV[4])
   for i = 5, 8 do redis.call('EXPIRE', KEYS[i], ARGV[12]) end
+  return 3
 end
 return 0
 `
@@ -82,8 +84,8 @@ end
 return 1
 `
 
-/** What became of one stock sent by `stock`. */
-export type StockVerdict = 'published' | 'duplicate' | 'cancelled'
+/** What became of one stock sent by `stock`: `progress` when a progress event went out with it. */
+export type StockVerdict = 'published' | 'progress' | 'duplicate' | 'cancelled'
 
 export interface RunPublisherOptions {
   readonly history: HistoryKeys
@@ -152,7 +154,13 @@ export function createRunPublisher(redis: RedisClient, options: RunPublisherOpti
           ...channels,
         ],
       )
-      return reply === 2 ? 'cancelled' : reply === 1 ? 'duplicate' : 'published'
+      return reply === 3
+        ? 'progress'
+        : reply === 2
+          ? 'cancelled'
+          : reply === 1
+            ? 'duplicate'
+            : 'published'
     },
     async complete(event) {
       const taskId = event.task_id
