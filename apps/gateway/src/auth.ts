@@ -26,7 +26,7 @@ export type AuthResult =
 
 /** What an HTTP request that needs a token gets: let in, or refused with a status. */
 export type RequestVerdict =
-  | { readonly ok: true }
+  | { readonly ok: true; readonly userId?: string }
   | { readonly ok: false; readonly status: 401 | 403 | 503; readonly reason: string }
 
 export interface Authenticator {
@@ -101,7 +101,7 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       if (scope !== undefined && !verdict.principal?.scopes.has(scope)) {
         return { ok: false, status: 403, reason: `token lacks the ${scope} scope` }
       }
-      return { ok: true }
+      return verdict.principal ? { ok: true, userId: verdict.principal.userId } : { ok: true }
     },
   }
   return authenticator

@@ -147,20 +147,13 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       logger.warn({ job_id: jobId }, 'job stalled: its worker went silent; taken over')
     })
   }
-  const scheduled = runQueue
-    .upsertJobScheduler(
-      SCHEDULER_ID,
-      { pattern: config.serve.schedule, tz: config.timeZone },
-      {
-        name: 'scheduled',
-        data: {},
-        opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-      },
-    )
-    .then(
-      () => logger.info({ schedule: config.serve.schedule, time_zone: config.timeZone }, 'schedule set'),
-      (error: unknown) => logger.warn({ err: (error as Error).message }, 'schedule not set yet'),
-    )
+  const scheduled = setSchedule().then(
+    (changed) => {
+      const fields = { schedule: config.serve.schedule, time_zone: config.timeZone }
+      logger.info(fields, changed ? 'schedule set' : 'schedule already set')
+    },
+    (error: unknown) => logger.warn({ err: (error as Error).message }, 'schedule not set yet'),
+  )
   let closed: Promise<void> | undefined
 
   return {
@@ -195,6 +188,23 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       })()
       return closed
     },
+  }
+
+  // Sets the fleet's job scheduler unless it already has this pattern and zone: every worker
+  // setting it again at start could make BullMQ queue a tick that already ran.
+  async function setSchedule(): Promise<boolean> {
+    const current = await runQueue.getJobScheduler(SCHEDULER_ID)
+    if (current?.pattern === config.serve.schedule && current.tz === config.timeZone) return false
+    await runQueue.upsertJobScheduler(
+      SCHEDULER_ID,
+      { pattern: config.serve.schedule, tz: config.timeZone },
+      {
+        name: 'scheduled',
+        data: {},
+        opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+      },
+    )
+    return true
   }
 
   // Waits for `work` at most QUEUE_CLOSE_DEADLINE_MS (BullMQ's close can hang: bullmq#4656);

@@ -4,6 +4,7 @@ import {
   createTaskCompletedEvent,
   createTaskProgressEvent,
   type Failure,
+  RunErrorCode,
   type RunRefusal,
   TASKS_ALL,
   taskChannel,
@@ -223,8 +224,12 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
       const tick = Number(jobId?.slice(jobId.lastIndexOf(':') + 1))
       const at = Number.isSafeInteger(tick) && tick > 0 ? tick : now().getTime()
       const outcome = await queue.submit({ task_id: `calc_${at}_schedule` }, { trigger: 'schedule' })
-      if (outcome.status === 202) logger.info({ task_id: outcome.body.task_id }, 'scheduled run submitted')
-      else logger.warn({ reason: outcome.body.reason, at: new Date(at) }, 'scheduled run skipped')
+      if (outcome.status === 202) {
+        logger.info({ task_id: outcome.body.task_id, tick: at }, 'scheduled run submitted')
+      } else if (outcome.body.error === RunErrorCode.RUN_EXISTS) {
+        // A tick queued twice (schedulers set at once by several workers): it ran once.
+        logger.debug({ tick: at }, 'scheduled run already submitted')
+      } else logger.warn({ reason: outcome.body.reason, tick: at }, 'scheduled run skipped')
     },
   }
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { MIN_PACE, type SystemHeartbeatEvent, type WorkerInfo } from '@stockpulse/events'
-import { type RunQueue, runKeys } from '@stockpulse/runs'
+import { type RunQueue, runKeys, WORKER_SILENCE_MS } from '@stockpulse/runs'
 import type { Logger } from 'pino'
 import type { IndicatorCache } from './cache.js'
 import type { WorkerConfig } from './config.js'
@@ -17,8 +17,6 @@ import type { WorkerMetrics } from './worker-metrics.js'
 
 /** How long the `--demo` run lasts when no pace is configured. */
 export const DEMO_SECONDS = 60
-/** A worker silent this long leaves the registry (`GET /api/workers`). */
-export const WORKER_SILENCE_MS = 10 * 60_000
 
 export interface ServeLoopOptions {
   readonly config: WorkerConfig

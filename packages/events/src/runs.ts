@@ -115,3 +115,10 @@ export function validateRunRequest(
   const where = first?.path ? `${first.path.slice(1).replaceAll('/', '.')}: ` : ''
   return { ok: false, reason: `${where}${first?.message ?? 'not a run request'}` }
 }
+
+const WorkerInfoCheck = TypeCompiler.Compile(WorkerInfo)
+
+/** Whether a value (a registry entry from Redis) is a valid WorkerInfo. */
+export function isWorkerInfo(value: unknown): value is WorkerInfo {
+  return WorkerInfoCheck.Check(value)
+}

@@ -7,6 +7,9 @@ export const SCHEDULER_ID = 'daily'
 /** Seconds a run's keys stay after its last sign of life, and after it finished. */
 export const RUN_TTL_SECONDS = 86_400
 
+/** A worker silent this long leaves the registry (`GET /api/workers`). */
+export const WORKER_SILENCE_MS = 10 * 60_000
+
 /** Prefix of BullMQ's keys under a deployment's key prefix: `stockpulse:bull:runs:wait`. */
 export function bullPrefix(keyPrefix: string): string {
   return `${keyPrefix}bull`

@@ -1,8 +1,16 @@
 import { randomBytes } from 'node:crypto'
-import { RunErrorCode, type RunRequest } from '@stockpulse/events'
+import { isWorkerInfo, RunErrorCode, type RunRequest, type WorkerInfo } from '@stockpulse/events'
 import { Queue } from 'bullmq'
 import { createClient } from 'redis'
-import { bullPrefix, RUN_TTL_SECONDS, RUNS_QUEUE, runKeys, SCHEDULER_ID, startJobId } from './names.js'
+import {
+  bullPrefix,
+  RUN_TTL_SECONDS,
+  RUNS_QUEUE,
+  runKeys,
+  SCHEDULER_ID,
+  startJobId,
+  WORKER_SILENCE_MS,
+} from './names.js'
 import { checkRunRequest, refusal, type RunOutcome } from './requests.js'
 import { ADMIT_SCRIPT, CANCEL_SCRIPT, UNADMIT_SCRIPT } from './scripts.js'
 
@@ -49,6 +57,11 @@ export interface RunQueue {
   cancel(taskId: string, reason?: string): Promise<RunOutcome>
   /** The fleet's scheduled run; rejects when Redis cannot be read. */
   schedule(): Promise<ScheduleInfo | undefined>
+  /**
+   * The workers heard from in the last 10 minutes, by instance id; entries that are not a valid
+   * WorkerInfo are left out. Rejects when Redis cannot be read.
+   */
+  workers(): Promise<WorkerInfo[]>
   close(): Promise<void>
 }
 
@@ -152,6 +165,22 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
         tz: scheduler.tz ?? 'UTC',
         nextRunAt: scheduler.next === undefined ? undefined : new Date(scheduler.next),
       }
+    },
+    async workers() {
+      await ready()
+      const cutoff = now().getTime() - WORKER_SILENCE_MS
+      const entries = Object.entries(await redis.hGetAll(keys.workers))
+      const workers: WorkerInfo[] = []
+      for (const [, json] of entries) {
+        let value: unknown
+        try {
+          value = JSON.parse(json)
+        } catch {
+          continue
+        }
+        if (isWorkerInfo(value) && Date.parse(value.last_seen) >= cutoff) workers.push(value)
+      }
+      return workers.sort((a, b) => a.instance_id.localeCompare(b.instance_id))
     },
     close() {
       closed ??= (async () => {
