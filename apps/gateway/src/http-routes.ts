@@ -137,7 +137,10 @@ export function createHttpRoutes(
     if (!verdict.ok) {
       if (verdict.status === 401) res.setHeader('www-authenticate', 'Bearer')
       req.resume()
-      return json(res, verdict.status, { error: AUTH_ERRORS[verdict.status], reason: verdict.reason })
+      return json(res, verdict.status, {
+        error: AUTH_ERRORS[verdict.status],
+        reason: verdict.reason,
+      })
     }
     const body = await readBody(req, MAX_RUN_REQUEST_BYTES)
     if (body === undefined) {
@@ -150,7 +153,11 @@ export function createHttpRoutes(
       return json(res, outcome.status, outcome.body)
     }
     if (!runs) {
-      const outcome = refusal(503, RunErrorCode.UNAVAILABLE, 'runs need Redis: this gateway runs without it')
+      const outcome = refusal(
+        503,
+        RunErrorCode.UNAVAILABLE,
+        'runs need Redis: this gateway runs without it',
+      )
       return json(res, outcome.status, outcome.body)
     }
     if (taskId !== undefined) {
@@ -165,7 +172,10 @@ export function createHttpRoutes(
       ...(verdict.userId === undefined ? {} : { userId: verdict.userId }),
     })
     logger.info(
-      { status: outcome.status, ...(outcome.status === 202 ? { task_id: outcome.body.task_id } : {}) },
+      {
+        status: outcome.status,
+        ...(outcome.status === 202 ? { task_id: outcome.body.task_id } : {}),
+      },
       'run requested',
     )
     json(res, outcome.status, outcome.body)

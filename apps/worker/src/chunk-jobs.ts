@@ -105,11 +105,14 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
               failures,
             })
             .then((verdict) => {
-              if (verdict === 'cancelled') cancelled = true
-              else if (verdict === 'duplicate') duplicates++
-              else {
+              if (!('processed' in verdict)) {
+                if (verdict.outcome === 'cancelled') cancelled = true
+                else duplicates++
+              } else {
                 published++
-                metrics.eventsPublished(1 + (snapshot ? 1 : 0) + (verdict === 'progress' ? 1 : 0))
+                metrics.runProgress(verdict.processed, verdict.total)
+                const progress = verdict.outcome === 'progress' ? 1 : 0
+                metrics.eventsPublished(1 + (snapshot ? 1 : 0) + progress)
                 metrics.stocks(1, outcome.errors.length > 0 ? 1 : 0)
                 for (const error of outcome.errors) {
                   if (error.indicator) metrics.indicatorFailed(error.indicator)

@@ -68,7 +68,7 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
     await service.stop(signals.received ?? 'exit')
     await metricsServer?.close()
     await Promise.all([bus.close(), connection.close(), database?.end()])
-    logger.info({ exit_code: code }, "stopped")
+    logger.info({ exit_code: code }, 'stopped')
   }
 
   async function run(config: WorkerConfig, service: WorkerService): Promise<number> {

@@ -46,7 +46,7 @@ describe('main: metrics', () => {
     await until(
       async () => {
         idle = await scrape()
-        return sampleValue(idle, `${P}next_scheduled_run_timestamp_seconds`) > 0
+        return (sampleValue(idle, `${P}next_scheduled_run_timestamp_seconds`) ?? 0) > 0
       },
       'the schedule in /metrics',
       10_000,

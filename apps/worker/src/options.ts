@@ -14,7 +14,14 @@ import {
 
 /** The commands of `stockpulse-worker`. */
 export type Command = 'run' | 'serve' | 'submit' | 'cancel' | 'migrate' | 'seed-db'
-export const COMMANDS: readonly Command[] = ['run', 'serve', 'submit', 'cancel', 'migrate', 'seed-db']
+export const COMMANDS: readonly Command[] = [
+  'run',
+  'serve',
+  'submit',
+  'cancel',
+  'migrate',
+  'seed-db',
+]
 
 /** The fleet's run schedule when nothing else is configured: weekdays at 16:30. */
 export const DEFAULT_SCHEDULE = '30 16 * * 1-5'

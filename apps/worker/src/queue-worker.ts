@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import {
   bullPrefix,
   CHUNKS_QUEUE,
-  type RunQueue,
   RUNS_QUEUE,
+  type RunQueue,
   runKeys,
   SCHEDULER_ID,
 } from '@stockpulse/runs'
@@ -64,13 +64,22 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const stallMs = config.serve.stallTimeoutSeconds * 1000
   const workerOptions = {
     prefix,
+    skipVersionCheck: true,
     lockDuration: stallMs,
     stalledInterval: Math.max(500, Math.round(stallMs / 2)),
     maxStalledCount: 3,
   }
-  const flows = new FlowProducer({ connection: connection(), prefix })
-  const chunkQueue = new Queue(CHUNKS_QUEUE, { connection: connection(), prefix })
-  const runQueue = new Queue(RUNS_QUEUE, { connection: connection(), prefix })
+  const flows = new FlowProducer({ connection: connection(), prefix, skipVersionCheck: true })
+  const chunkQueue = new Queue(CHUNKS_QUEUE, {
+    connection: connection(),
+    prefix,
+    skipVersionCheck: true,
+  })
+  const runQueue = new Queue(RUNS_QUEUE, {
+    connection: connection(),
+    prefix,
+    skipVersionCheck: true,
+  })
   const quiet = (error: Error) => logger.debug({ err: error.message }, 'queue error')
   flows.on('error', quiet)
   chunkQueue.on('error', quiet)

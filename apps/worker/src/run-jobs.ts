@@ -98,10 +98,14 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
         return
       }
       const cancel = await redis.get(keys.cancel(taskId))
-      if (cancel !== null) return close(taskId, data.user_id, 'cancelled', `cancelled: ${cancel}`, 0)
+      if (cancel !== null)
+        return close(taskId, data.user_id, 'cancelled', `cancelled: ${cancel}`, 0)
       const params = runner.params(overridesFromRequest(data.request))
       const source = params.source
-      if (source.kind === 'postgres' || (source.kind === 'csv' && !(await isDirectory(source.path)))) {
+      if (
+        source.kind === 'postgres' ||
+        (source.kind === 'csv' && !(await isDirectory(source.path)))
+      ) {
         return close(
           taskId,
           data.user_id,
@@ -146,7 +150,10 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
         )
         await events.flush()
         metrics.runStarted()
-        log.info({ total, date: source.date, chunks: Math.ceil(total / chunkStocks) }, 'run started')
+        log.info(
+          { total, date: source.date, chunks: Math.ceil(total / chunkStocks) },
+          'run started',
+        )
       }
       const finish: FinishJobData = {
         task_id: taskId,
@@ -223,7 +230,10 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
     async scheduled(jobId) {
       const tick = Number(jobId?.slice(jobId.lastIndexOf(':') + 1))
       const at = Number.isSafeInteger(tick) && tick > 0 ? tick : now().getTime()
-      const outcome = await queue.submit({ task_id: `calc_${at}_schedule` }, { trigger: 'schedule' })
+      const outcome = await queue.submit(
+        { task_id: `calc_${at}_schedule` },
+        { trigger: 'schedule' },
+      )
       if (outcome.status === 202) {
         logger.info({ task_id: outcome.body.task_id, tick: at }, 'scheduled run submitted')
       } else if (outcome.body.error === RunErrorCode.RUN_EXISTS) {

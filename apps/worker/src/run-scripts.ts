@@ -27,14 +27,14 @@ import type { RedisClient } from './redis.js'
  * and with `"status":"running"`), 10 most failures kept, 11 the snapshot JSON or '',
  * 12 TTL of the run's keys, 13 the number F of failures, 14..13+F the failures (JSON), then the
  * channels of KEYS 9.. in order.
- * Returns 2 when the run is cancelled (nothing published), 1 when the stock was published before
- * (a chunk retried after its worker died), 0 when it published the stock (and its snapshot), 3
- * when it also published the throttled `task.progress` that came due (every 1 % or 50 stocks of
- * the run, and at the last stock).
+ * Returns {2} when the run is cancelled (nothing published), {1} when the stock was published
+ * before (a chunk retried after its worker died), {0, processed, total} when it published the
+ * stock (and its snapshot), {3, processed, total} when it also published the throttled
+ * `task.progress` that came due (every 1 % or 50 stocks of the run, and at the last stock).
  */
 export const RUN_STOCK_SCRIPT = `${PUBLISH_LIBRARY}
-if redis.call('EXISTS', KEYS[7]) == 1 then return 2 end
-if redis.call('SADD', KEYS[6], ARGV[6]) == 0 then return 1 end
+if redis.call('EXISTS', KEYS[7]) == 1 then return {2} end
+if redis.call('SADD', KEYS[6], ARGV[6]) == 0 then return {1} end
 local fixed = {KEYS[1], KEYS[2], KEYS[3], KEYS[4]}
 local nfail = tonumber(ARGV[13])
 local c = 13 + nfail
@@ -61,9 +61,9 @@ if processed == total or (processed - last) * 100 >= total or processed % ${PROG
   local json = ARGV[9] .. ',"progress":' .. tostring(progress) .. ',"message":"Processing ' .. ARGV[6] .. ' (' .. processed .. '/' .. total .. ')","processed":' .. processed .. ',"total":' .. total .. ',"failed":' .. failed .. '}'
   publish_event(fixed, {KEYS[11], KEYS[10]}, {ARGV[c + 3], ARGV[c + 2]}, ARGV[1], ARGV[2] .. 'p', json, 'task.progress', ARGV[5], ARGV[3], ARGV[4])
   for i = 5, 8 do redis.call('EXPIRE', KEYS[i], ARGV[12]) end
-  return 3
+  return {3, processed, total}
 end
-return 0
+return {0, processed, total}
 `
 
 /**
@@ -84,8 +84,13 @@ end
 return 1
 `
 
-/** What became of one stock sent by `stock`: `progress` when a progress event went out with it. */
-export type StockVerdict = 'published' | 'progress' | 'duplicate' | 'cancelled'
+/**
+ * What became of one stock sent by `stock`: `progress` when a progress event went out with it;
+ * with the run's counts after it when it was published.
+ */
+export type StockVerdict =
+  | { readonly outcome: 'published' | 'progress'; readonly processed: number; readonly total: number }
+  | { readonly outcome: 'duplicate' | 'cancelled' }
 
 export interface RunPublisherOptions {
   readonly history: HistoryKeys
@@ -154,13 +159,10 @@ export function createRunPublisher(redis: RedisClient, options: RunPublisherOpti
           ...channels,
         ],
       )
-      return reply === 3
-        ? 'progress'
-        : reply === 2
-          ? 'cancelled'
-          : reply === 1
-            ? 'duplicate'
-            : 'published'
+      const [code, processed = 0, total = 0] = reply as number[]
+      if (code === 2) return { outcome: 'cancelled' }
+      if (code === 1) return { outcome: 'duplicate' }
+      return { outcome: code === 3 ? 'progress' : 'published', processed, total }
     },
     async complete(event) {
       const taskId = event.task_id

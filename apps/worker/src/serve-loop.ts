@@ -106,7 +106,8 @@ export function startServeLoop(options: ServeLoopOptions): ServeLoop {
     const stocks = config.job.stocks ?? DEFAULT_STOCKS
     const pace = config.job.pace ?? Math.max(MIN_PACE, stocks / DEMO_SECONDS)
     queue.submit({}, { pace, trigger: 'demo' }).then((outcome) => {
-      if (outcome.status === 202) logger.info({ task_id: outcome.body.task_id }, 'demo run submitted')
+      if (outcome.status === 202)
+        logger.info({ task_id: outcome.body.task_id }, 'demo run submitted')
       else logger.warn({ reason: outcome.body.reason }, 'demo run not submitted')
     })
   }

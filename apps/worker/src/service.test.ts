@@ -77,7 +77,10 @@ describe('service', () => {
       serve([])
       expect(await queue.submit({ stocks: 0 })).toEqual({
         status: 400,
-        body: { error: 'invalid_request', reason: 'stocks: Expected integer to be greater or equal to 1' },
+        body: {
+          error: 'invalid_request',
+          reason: 'stocks: Expected integer to be greater or equal to 1',
+        },
       })
       expect(await queue.submit({ indicators: ['NOPE'] })).toMatchObject({
         status: 400,
@@ -88,7 +91,10 @@ describe('service', () => {
       ).toEqual({ status: 202, body: { task_id: 'svc_a' } })
       expect(await queue.submit({ task_id: 'svc_b' })).toEqual({
         status: 409,
-        body: { error: 'run_in_progress', reason: 'run svc_a is still running; runs do not overlap' },
+        body: {
+          error: 'run_in_progress',
+          reason: 'run svc_a is still running; runs do not overlap',
+        },
       })
       expect(await queue.cancel('svc_other')).toEqual({
         status: 404,
@@ -162,9 +168,11 @@ describe('service', () => {
           .filter((r) => r.channel === SYSTEM)
           .map((r) => r.event as Extract<StockPulseEvent, { event_type: 'system.heartbeat' }>)
           .filter((beat) => beat.instance_id === 'w-test')
-      expect(await queue.submit({ task_id: 'svc_beat', stocks: 600 }, { pace: 300 })).toMatchObject({
-        status: 202,
-      })
+      expect(await queue.submit({ task_id: 'svc_beat', stocks: 600 }, { pace: 300 })).toMatchObject(
+        {
+          status: 202,
+        },
+      )
       await recorder.until(
         () => beats().some((beat) => beat.current_chunk?.startsWith('svc_beat#') === true),
         'a heartbeat naming a chunk of svc_beat',
@@ -188,7 +196,11 @@ describe('service', () => {
       await queue.cancel('svc_beat')
       await worker.stop('SIGTERM')
       await recorder.until(() => beats().at(-1)?.status === 'stopping', 'a stopping heartbeat')
-      await recorder.until(() => completedOf(recorder, 'svc_beat') !== undefined, 'svc_beat done', 30_000)
+      await recorder.until(
+        () => completedOf(recorder, 'svc_beat') !== undefined,
+        'svc_beat done',
+        30_000,
+      )
     })
 
     it('submits one paced run at once with --demo', async () => {
@@ -218,7 +230,8 @@ describe('service', () => {
       const beats: string[] = []
       bus.subscribe(SYSTEM, (message) => {
         const parsed = parseEvent(message)
-        if (parsed.ok && parsed.value.event_type === 'system.heartbeat') beats.push(parsed.value.status)
+        if (parsed.ok && parsed.value.event_type === 'system.heartbeat')
+          beats.push(parsed.value.status)
       })
       const service = createWorkerService({
         config: serveConfig(['--demo', '--stocks', '30', '--pace', '1000']),

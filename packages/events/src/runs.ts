@@ -109,7 +109,9 @@ const RunRequestCheck = TypeCompiler.Compile(RunRequest)
 /** A request body as parsed JSON, checked: the request, or the first reason it is refused. */
 export function validateRunRequest(
   value: unknown,
-): { readonly ok: true; readonly value: RunRequest } | { readonly ok: false; readonly reason: string } {
+):
+  | { readonly ok: true; readonly value: RunRequest }
+  | { readonly ok: false; readonly reason: string } {
   if (RunRequestCheck.Check(value)) return { ok: true, value }
   const first = RunRequestCheck.Errors(value).First()
   const where = first?.path ? `${first.path.slice(1).replaceAll('/', '.')}: ` : ''

@@ -140,12 +140,14 @@ describe('validators', () => {
       [{ stocks: 1.5 }, 'stocks: Expected integer'],
       [{ days: 20_001 }, 'days: Expected integer to be less or equal to 20000'],
       [{ indicators: [] }, 'indicators: Expected array length to be greater or equal to 1'],
-      [{ task_id: 'a b' }, 'task_id: Expected string to match \'^[A-Za-z0-9_.-]{1,64}$\''],
+      [{ task_id: 'a b' }, "task_id: Expected string to match '^[A-Za-z0-9_.-]{1,64}$'"],
       [{ pace: 5 }, 'pace: Unexpected property'],
       [[], 'Expected object'],
     ])('%j -> %s', (body, reason) => {
       const result = validateRunRequest(body)
-      expect(result).toEqual(reason === undefined ? { ok: true, value: body } : { ok: false, reason })
+      expect(result).toEqual(
+        reason === undefined ? { ok: true, value: body } : { ok: false, reason },
+      )
     })
   })
 })

@@ -1,4 +1,9 @@
-import { type RunRefusal, RunErrorCode, type RunRequest, validateRunRequest } from '@stockpulse/events'
+import {
+  RunErrorCode,
+  type RunRefusal,
+  type RunRequest,
+  validateRunRequest,
+} from '@stockpulse/events'
 import { resolveIndicators } from '@stockpulse/indicators'
 
 /** What a submit or cancel came to: the HTTP status and body the gateway answers with. */
@@ -15,9 +20,12 @@ export const MAX_RUN_REQUEST_BYTES = 4096
  */
 export function checkRunRequest(
   value: unknown,
-): { readonly ok: true; readonly request: RunRequest } | { readonly ok: false; readonly outcome: RunOutcome } {
+):
+  | { readonly ok: true; readonly request: RunRequest }
+  | { readonly ok: false; readonly outcome: RunOutcome } {
   const checked = validateRunRequest(value)
-  if (!checked.ok) return { ok: false, outcome: refusal(400, RunErrorCode.INVALID_REQUEST, checked.reason) }
+  if (!checked.ok)
+    return { ok: false, outcome: refusal(400, RunErrorCode.INVALID_REQUEST, checked.reason) }
   const { indicators } = checked.value
   if (indicators) {
     try {
@@ -25,7 +33,11 @@ export function checkRunRequest(
     } catch (error) {
       return {
         ok: false,
-        outcome: refusal(400, RunErrorCode.INVALID_REQUEST, `indicators: ${(error as Error).message}`),
+        outcome: refusal(
+          400,
+          RunErrorCode.INVALID_REQUEST,
+          `indicators: ${(error as Error).message}`,
+        ),
       }
     }
   }
@@ -33,23 +45,20 @@ export function checkRunRequest(
 }
 
 /** The same, from a request body's text. */
-export function parseRunRequest(
-  text: string,
-): ReturnType<typeof checkRunRequest> {
+export function parseRunRequest(text: string): ReturnType<typeof checkRunRequest> {
   let value: unknown
   try {
     value = text.trim() === '' ? {} : JSON.parse(text)
   } catch {
-    return { ok: false, outcome: refusal(400, RunErrorCode.INVALID_REQUEST, 'the body is not JSON') }
+    return {
+      ok: false,
+      outcome: refusal(400, RunErrorCode.INVALID_REQUEST, 'the body is not JSON'),
+    }
   }
   return checkRunRequest(value)
 }
 
 /** A refusal outcome. */
-export function refusal(
-  status: 400 | 404 | 409 | 503,
-  error: string,
-  reason: string,
-): RunOutcome {
+export function refusal(status: 400 | 404 | 409 | 503, error: string, reason: string): RunOutcome {
   return { status, body: { error, reason } }
 }

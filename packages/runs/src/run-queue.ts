@@ -11,7 +11,7 @@ import {
   startJobId,
   WORKER_SILENCE_MS,
 } from './names.js'
-import { checkRunRequest, refusal, type RunOutcome } from './requests.js'
+import { checkRunRequest, type RunOutcome, refusal } from './requests.js'
 import { ADMIT_SCRIPT, CANCEL_SCRIPT, UNADMIT_SCRIPT } from './scripts.js'
 
 /** What a start job carries: the request, and what only the fleet itself may ask for. */
@@ -83,6 +83,8 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
   const queue = new Queue<StartJobData>(RUNS_QUEUE, {
     connection: queueClient,
     prefix: bullPrefix(prefix),
+    // No INFO (a dangerous command the gateway's Redis user does not have).
+    skipVersionCheck: true,
   })
   queue.on('error', () => {})
   let closed: Promise<void> | undefined
@@ -115,7 +117,11 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
           ],
         })) as [string, string]
         if (verdict === 'busy') {
-          return refusal(409, RunErrorCode.RUN_IN_PROGRESS, `run ${id} is still running; runs do not overlap`)
+          return refusal(
+            409,
+            RunErrorCode.RUN_IN_PROGRESS,
+            `run ${id} is still running; runs do not overlap`,
+          )
         }
         if (verdict === 'exists') {
           return refusal(409, RunErrorCode.RUN_EXISTS, `a run with task id ${id} already exists`)
@@ -151,7 +157,11 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
         if (verdict === 'unknown') {
           return refusal(404, RunErrorCode.UNKNOWN_RUN, `no run has the id ${taskId}`)
         }
-        return refusal(409, RunErrorCode.RUN_FINISHED, `run ${taskId} has finished: nothing to cancel`)
+        return refusal(
+          409,
+          RunErrorCode.RUN_FINISHED,
+          `run ${taskId} has finished: nothing to cancel`,
+        )
       } catch (error) {
         return unavailable(error)
       }
@@ -207,7 +217,10 @@ const QUEUE_DEADLINE_MS = 5_000
 function withDeadline<T>(promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('the queue did not answer in time')), QUEUE_DEADLINE_MS)
+    timer = setTimeout(
+      () => reject(new Error('the queue did not answer in time')),
+      QUEUE_DEADLINE_MS,
+    )
   })
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }

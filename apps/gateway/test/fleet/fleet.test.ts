@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
   freePort,
@@ -11,13 +9,9 @@ import {
 } from '@stockpulse/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Received, TestClient } from '../../src/test-support/gateway.js'
-import { expectWholeJob, lastPositions } from '../../src/test-support/worker-job.js'
+import { expectWholeJob, lastPositions, WORKER_MAIN } from '../../src/test-support/worker-job.js'
 
 const gatewayMain = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
-const workerMain = join(
-  dirname(createRequire(import.meta.url).resolve('@stockpulse/worker/package.json')),
-  'dist/main.js',
-)
 const CHANNELS = '?channels=events:tasks,events:indicators'
 
 // One run over several `stockpulse-worker serve` processes and gateways, all built CLIs, on a
@@ -36,7 +30,7 @@ describe('fleet: one run over three serve workers and two gateways', () => {
 
   const serve = (prefix: string, id: string, extra: readonly string[] = []) => {
     const child = startNode(
-      workerMain,
+      WORKER_MAIN,
       [
         ...['serve', '--redis', redis.url, '--key-prefix', prefix, '--instance-id', id],
         ...['--concurrency', '1', '--cache-ttl', '0', '--heartbeat', '1', '--log-level', 'info'],
@@ -89,7 +83,9 @@ describe('fleet: one run over three serve workers and two gateways', () => {
     const onB = await TestClient.open(`ws://127.0.0.1:${b.port}/ws/events${CHANNELS}`)
     const mover = await TestClient.open(`ws://127.0.0.1:${a.port}/ws/events${CHANNELS}`)
 
-    expect(await post(a.url('/api/runs'), { stocks: 5_000, days: 250, task_id: 'fleet_a' })).toEqual({
+    expect(
+      await post(a.url('/api/runs'), { stocks: 5_000, days: 250, task_id: 'fleet_a' }),
+    ).toEqual({
       status: 202,
       body: { task_id: 'fleet_a' },
     })
@@ -98,7 +94,11 @@ describe('fleet: one run over three serve workers and two gateways', () => {
       body: { error: 'run_in_progress' },
     })
     // A client that leaves gateway A mid-run resumes on gateway B.
-    await until(() => ofTask(mover.events(), 'fleet_a').length >= 1_000, '1,000 events on A', 30_000)
+    await until(
+      () => ofTask(mover.events(), 'fleet_a').length >= 1_000,
+      '1,000 events on A',
+      30_000,
+    )
     await mover.close()
     const moved = await TestClient.open(`ws://127.0.0.1:${b.port}/ws/events?channels=`)
     moved.send({
@@ -152,11 +152,15 @@ describe('fleet: one run over three serve workers and two gateways', () => {
     await Promise.all(workers.map((w) => w.waitFor('"msg":"worker serving"', 'a worker serving')))
     const a = await gateway('fleet2:')
     const client = await TestClient.open(`ws://127.0.0.1:${a.port}/ws/events${CHANNELS}`)
-    expect(await post(a.url('/api/runs'), { stocks: 5_000, days: 2_500, task_id: 'fleet_k' })).toMatchObject({
+    expect(
+      await post(a.url('/api/runs'), { stocks: 5_000, days: 2_500, task_id: 'fleet_k' }),
+    ).toMatchObject({
       status: 202,
     })
     const stocks = () =>
-      ofTask(client.events(), 'fleet_k').filter((e) => e.event_type === 'stock.indicators.completed')
+      ofTask(client.events(), 'fleet_k').filter(
+        (e) => e.event_type === 'stock.indicators.completed',
+      )
     await until(() => stocks().length >= 2_000, '40 % of the stocks', 60_000)
     // The victim: a worker computing a chunk now.
     let victim: NodeProcess | undefined
@@ -188,7 +192,9 @@ describe('fleet: one run over three serve workers and two gateways', () => {
       .filter((log) => log.msg === 'job stalled: its worker went silent; taken over')
     expect(stalled.length, 'a survivor took the chunk over').toBeGreaterThanOrEqual(1)
     const detectedMs = Date.parse(stalled[0]!.time) - killedAt
-    process.stdout.write(`fleet: stall detected ${detectedMs} ms after SIGKILL (--stall-timeout 2)\n`)
+    process.stdout.write(
+      `fleet: stall detected ${detectedMs} ms after SIGKILL (--stall-timeout 2)\n`,
+    )
     expect(detectedMs).toBeLessThan(10_000)
   }, 180_000)
 
