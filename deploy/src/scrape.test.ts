@@ -12,7 +12,6 @@ import {
   until,
 } from '@stockpulse/testing'
 import { SignJWT } from 'jose'
-import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { parse, stringify } from 'yaml'
