@@ -89,7 +89,11 @@ return 1
  * with the run's counts after it when it was published.
  */
 export type StockVerdict =
-  | { readonly outcome: 'published' | 'progress'; readonly processed: number; readonly total: number }
+  | {
+      readonly outcome: 'published' | 'progress'
+      readonly processed: number
+      readonly total: number
+    }
   | { readonly outcome: 'duplicate' | 'cancelled' }
 
 export interface RunPublisherOptions {

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { isWorkerInfo, RunErrorCode, type RunRequest, type WorkerInfo } from '@stockpulse/events'
+import { connectInBackground } from '@stockpulse/lifecycle'
 import { Queue } from 'bullmq'
 import { createClient } from 'redis'
 import {
@@ -71,12 +74,16 @@ const TASK_ID = /^[A-Za-z0-9_.-]{1,64}$/
 export function createRunQueue(options: RunQueueOptions): RunQueue {
   const { url, prefix, now = () => new Date() } = options
   const keys = runKeys(prefix)
-  const redis = createClient({ url, disableOfflineQueue: true })
+  const redis = createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: READY_WAIT_MS,
+      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2_000),
+    },
+  })
   redis.on('error', () => {})
-  const connected = redis.connect().then(
-    () => undefined,
-    (error: unknown) => error as Error,
-  )
+  const connection = connectInBackground(redis)
   // BullMQ's own connection: it waits out a reconnection instead of failing at once.
   const queueClient = redis.duplicate({ disableOfflineQueue: false })
   queueClient.on('error', () => {})
@@ -194,22 +201,32 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
     },
     close() {
       closed ??= (async () => {
-        await queue.close().catch(() => {})
-        await connected
-        for (const client of [redis, queueClient]) {
-          if (client.isOpen) await client.close().catch(() => client.destroy())
+        await withDeadline(queue.close()).catch(() => {})
+        if (queueClient.isOpen) {
+          await withDeadline(queueClient.close()).catch(() => queueClient.destroy())
         }
+        await connection.close()
       })()
       return closed
     },
   }
 
+  // Waits a moment for Redis (a queue made just now is still connecting), then gives up.
   async function ready(): Promise<void> {
-    const error = await connected
-    if (error) throw error
+    if (!redis.isReady) {
+      const deadline = new AbortController()
+      await Promise.race([
+        once(redis, 'ready', { signal: deadline.signal }).catch(() => {}),
+        sleep(READY_WAIT_MS, undefined, { signal: deadline.signal }).catch(() => {}),
+      ])
+      deadline.abort()
+    }
     if (!redis.isReady) throw new Error('Redis is not reachable')
   }
 }
+
+/** Longest a request waits for Redis to be reachable before it is answered 503. */
+const READY_WAIT_MS = 2_000
 
 /** Longest a queue command may take before the request is answered 503. */
 const QUEUE_DEADLINE_MS = 5_000
