@@ -34,12 +34,17 @@ export interface ChunkOutcome {
   readonly published: number
   readonly duplicates: number
   readonly cancelled: boolean
+  /** The worker is stopping: the chunk stopped at a stock and goes back to the queue. */
+  readonly handedBack: boolean
 }
 
 /** Computes and publishes chunks of queued runs; `running` names those in progress. */
 export interface ChunkRunner {
-  /** Runs one chunk job's data; throws to have BullMQ retry it (or fail it for good). */
-  run(data: unknown, attempt: number): Promise<ChunkOutcome>
+  /**
+   * Runs one chunk job's data; throws to have BullMQ retry it (or fail it for good). Once
+   * `stopping` aborts, it stops at its next stock and says it must be handed back.
+   */
+  run(data: unknown, attempt: number, stopping?: AbortSignal): Promise<ChunkOutcome>
   /** `<task_id>#<index>` of the chunks being computed now. */
   readonly running: ReadonlySet<string>
   readonly chunksDone: number
@@ -57,13 +62,13 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
   let chunksDone = 0
 
   return {
-    async run(raw, attempt) {
+    async run(raw, attempt, stopping) {
       const data = parseChunkJob(raw)
       if (typeof data === 'string') throw new InvalidChunkError(data)
       const { task_id: taskId, index } = data
       if (attempt > 0) metrics.chunkRetried()
       if ((await redis.exists(keys.cancel(taskId))) === 1) {
-        return { published: 0, duplicates: 0, cancelled: true }
+        return { published: 0, duplicates: 0, cancelled: true, handedBack: false }
       }
       let source = data.source
       if (source.kind === 'csv') {
@@ -88,9 +93,14 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
         let published = 0
         let duplicates = 0
         let cancelled = false
+        let handedBack = false
         for (const outcome of outcomes) {
           if (cancelled) break
-          if (data.pace !== undefined) await pace(taskId, data.pace)
+          if (data.pace !== undefined) await pace(taskId, data.pace, stopping)
+          if (stopping?.aborted) {
+            handedBack = true
+            break
+          }
           const { completed, snapshot, result } = stockEvents(taskId, outcome)
           const failures = outcome.errors.map((error) => ({
             stock_code: outcome.prepared.code,
@@ -134,9 +144,9 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
         await Promise.all(pending)
         results?.add(taskId, stored)
         await Promise.all([results?.flush(), cache?.flush()])
-        chunksDone++
-        logger.debug({ chunk: id, published, duplicates, cancelled }, 'chunk done')
-        return { published, duplicates, cancelled }
+        if (!handedBack) chunksDone++
+        logger.debug({ chunk: id, published, duplicates, cancelled, handedBack }, 'chunk done')
+        return { published, duplicates, cancelled, handedBack }
       } finally {
         running.delete(id)
       }
@@ -148,7 +158,7 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
   }
 
   // Paces a run on this worker: at most `perSecond` stocks a second over all its chunks here.
-  async function pace(taskId: string, perSecond: number): Promise<void> {
+  async function pace(taskId: string, perSecond: number, stopping?: AbortSignal): Promise<void> {
     let pacer = pacers.get(taskId)
     if (!pacer) {
       pacers.clear()
@@ -156,6 +166,6 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
       pacers.set(taskId, pacer)
     }
     const due = pacer.start + (pacer.count++ / perSecond) * 1000 - performance.now()
-    if (due > 0) await sleep(due)
+    if (due > 0) await sleep(due, undefined, stopping ? { signal: stopping } : {}).catch(() => {})
   }
 }

@@ -7,7 +7,7 @@ import {
   runKeys,
   SCHEDULER_ID,
 } from '@stockpulse/runs'
-import { FlowProducer, Job, Queue, UnrecoverableError, Worker } from 'bullmq'
+import { DelayedError, FlowProducer, Job, Queue, UnrecoverableError, Worker } from 'bullmq'
 import type { Logger } from 'pino'
 import type { IndicatorCache } from './cache.js'
 import { type ChunkRunner, createChunkRunner, InvalidChunkError } from './chunk-jobs.js'
@@ -122,15 +122,27 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     return work
   }
 
+  // Aborted on close: chunks in flight stop at their next stock and go back to the queue.
+  const stopping = new AbortController()
   const chunkWorker = new Worker(
     CHUNKS_QUEUE,
-    (job) =>
+    (job, token) =>
       track(
-        chunks.run(job.data, job.attemptsMade).catch((error: unknown) => {
-          if (error instanceof InvalidChunkError) throw new UnrecoverableError(error.message)
-          logger.warn({ chunk: job.id, err: (error as Error).message }, 'chunk failed')
-          throw error
-        }),
+        (async () => {
+          let outcome: Awaited<ReturnType<typeof chunks.run>>
+          try {
+            outcome = await chunks.run(job.data, job.attemptsMade, stopping.signal)
+          } catch (error) {
+            if (error instanceof InvalidChunkError) throw new UnrecoverableError(error.message)
+            logger.warn({ chunk: job.id, err: (error as Error).message }, 'chunk failed')
+            throw error
+          }
+          if (!outcome.handedBack) return outcome
+          // Back to the queue without using an attempt; the done-set keeps what went out.
+          await job.moveToDelayed(Date.now(), token)
+          logger.info({ chunk: job.id, published: outcome.published }, 'chunk handed back')
+          throw new DelayedError()
+        })(),
       ),
     { ...workerOptions, connection: connection(), concurrency: config.job.concurrency + 1 },
   )
@@ -174,6 +186,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     },
     close() {
       closed ??= (async () => {
+        stopping.abort()
         await within('pausing', Promise.all([chunkWorker.pause(true), runWorker.pause(true)]))
         await Promise.allSettled([...inflight])
         for (const [name, worker] of [

@@ -84,16 +84,24 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
   })
   redis.on('error', () => {})
   const connection = connectInBackground(redis)
-  // BullMQ's own connection: it waits out a reconnection instead of failing at once.
-  const queueClient = redis.duplicate({ disableOfflineQueue: false })
-  queueClient.on('error', () => {})
-  const queue = new Queue<StartJobData>(RUNS_QUEUE, {
-    connection: queueClient,
-    prefix: bullPrefix(prefix),
-    // No INFO (a dangerous command the gateway's Redis user does not have).
-    skipVersionCheck: true,
-  })
-  queue.on('error', () => {})
+  // BullMQ's queue and its own connection (it waits out a reconnection instead of failing at
+  // once), made on first use: a queue closed before it connected would leave its socket open.
+  let bull: { queue: Queue<StartJobData>; client: typeof redis } | undefined
+  const queueOf = () => {
+    if (!bull) {
+      const client = redis.duplicate({ disableOfflineQueue: false })
+      client.on('error', () => {})
+      const queue = new Queue<StartJobData>(RUNS_QUEUE, {
+        connection: client,
+        prefix: bullPrefix(prefix),
+        // No INFO (a dangerous command the gateway's Redis user does not have).
+        skipVersionCheck: true,
+      })
+      queue.on('error', () => {})
+      bull = { queue, client }
+    }
+    return bull.queue
+  }
   let closed: Promise<void> | undefined
 
   return {
@@ -135,7 +143,7 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
         }
         try {
           await withDeadline(
-            queue.add('start', data, {
+            queueOf().add('start', data, {
               jobId: startJobId(taskId),
               removeOnComplete: { age: RUN_TTL_SECONDS },
               removeOnFail: { age: RUN_TTL_SECONDS },
@@ -175,7 +183,7 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
     },
     async schedule() {
       await ready()
-      const scheduler = await withDeadline(queue.getJobScheduler(SCHEDULER_ID))
+      const scheduler = await withDeadline(queueOf().getJobScheduler(SCHEDULER_ID))
       if (!scheduler?.pattern) return undefined
       return {
         cron: scheduler.pattern,
@@ -201,9 +209,10 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
     },
     close() {
       closed ??= (async () => {
-        await withDeadline(queue.close()).catch(() => {})
-        if (queueClient.isOpen) {
-          await withDeadline(queueClient.close()).catch(() => queueClient.destroy())
+        if (bull) {
+          const { queue, client } = bull
+          await withDeadline(queue.close()).catch(() => {})
+          if (client.isOpen) await withDeadline(client.close()).catch(() => client.destroy())
         }
         await connection.close()
       })()
