@@ -193,14 +193,27 @@ describe('service', () => {
       ) as WorkerInfo
       expect(entry).toMatchObject({ instance_id: 'w-test', threads: 2, status: 'ok' })
       expect(worker.nextScheduledRun).toBeInstanceOf(Date)
-      await queue.cancel('svc_beat')
       await worker.stop('SIGTERM')
       await recorder.until(() => beats().at(-1)?.status === 'stopping', 'a stopping heartbeat')
+      // It handed its chunks in flight back: another worker finishes the run.
+      expect(completedOf(recorder, 'svc_beat')).toBeUndefined()
+      serve([])
       await recorder.until(
         () => completedOf(recorder, 'svc_beat') !== undefined,
-        'svc_beat done',
+        'svc_beat completed by the next worker',
         30_000,
       )
+      expect(completedOf(recorder, 'svc_beat')).toMatchObject({
+        status: 'completed',
+        message: 'Completed 600 stocks: 598 succeeded, 2 failed',
+      })
+      const progress = recorder
+        .of('svc_beat', TASKS_ALL)
+        .map((r) => r.event)
+        .filter((event) => event.event_type === 'task.progress')
+        .map((event) => event.processed)
+      expect(progress).toEqual([...progress].sort((a, b) => a - b))
+      expect(progress.at(-1)).toBe(600)
     })
 
     it('submits one paced run at once with --demo', async () => {
