@@ -102,15 +102,16 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
         return close(taskId, data.user_id, 'cancelled', `cancelled: ${cancel}`, 0)
       const params = runner.params(overridesFromRequest(data.request))
       const source = params.source
-      if (
+      const oneProcess =
         source.kind === 'postgres' ||
+        config.job.sink === 'postgres' ||
         (source.kind === 'csv' && !(await isDirectory(source.path)))
-      ) {
+      if (oneProcess) {
         return close(
           taskId,
           data.user_id,
           'failed',
-          'failed: runs through the queue read synthetic bars or a csv directory; the postgres source and single csv files run with stockpulse-worker run',
+          'failed: runs through the queue read synthetic bars or a csv directory and keep values in Redis; the postgres source and sink and single csv files run with stockpulse-worker run',
           0,
         )
       }
