@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { TASKS_ALL, WORKER_COMMANDS } from '@stockpulse/events'
+import { TASKS_ALL } from '@stockpulse/events'
+import { createRunQueue } from '@stockpulse/runs'
 import {
   type NodeProcess,
   type RedisServer,
@@ -11,7 +12,6 @@ import {
   until,
 } from '@stockpulse/testing'
 import { SignJWT } from 'jose'
-import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { parse, stringify } from 'yaml'
@@ -104,13 +104,11 @@ describe('prometheus scraping the gateway and a worker', () => {
     const received: string[] = []
     client.on('message', (data: Buffer) => received.push(data.toString()))
     await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject))
-    const commands = createClient({ url: redis.url })
-    await commands.connect()
-    await commands.publish(
-      WORKER_COMMANDS,
-      JSON.stringify({ command: 'start', task_id: 'scrape', stocks: 700, pace: 100 }),
-    )
-    await commands.quit()
+    const queue = createRunQueue({ url: redis.url, prefix: 'stockpulse:' })
+    expect(await queue.submit({ task_id: 'scrape', stocks: 700 }, { pace: 100 })).toMatchObject({
+      status: 202,
+    })
+    await queue.close()
     await until(
       async () =>
         (await prometheus.query('stockpulse_worker_current_run_stocks_processed > 0')).length > 0,

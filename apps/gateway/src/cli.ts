@@ -1,4 +1,5 @@
 import type { SignalTrap } from '@stockpulse/lifecycle'
+import { createRunQueue } from '@stockpulse/runs'
 import { type GatewayConfig, loadConfig } from './config.js'
 import { ConfigError } from './errors.js'
 import { createGateway } from './gateway.js'
@@ -29,10 +30,11 @@ export async function runCli(signals: SignalTrap): Promise<number> {
     keyPrefix: config.keyPrefix,
     replayLimit: config.historyReplayLimit,
   })
-  const gateway = createGateway({ bridge, config, logger })
+  const runs = createRunQueue({ url: config.redisUrl, prefix: config.keyPrefix })
+  const gateway = createGateway({ bridge, runs, config, logger })
   if (!signals.signal.aborted) {
     await gateway.listen().catch(async (error: unknown) => {
-      await bridge.close()
+      await Promise.all([bridge.close(), runs.close()])
       throw error
     })
   }
@@ -48,7 +50,7 @@ export async function runCli(signals: SignalTrap): Promise<number> {
   }, SHUTDOWN_DEADLINE_MS).unref()
   try {
     await gateway.close()
-    await bridge.close()
+    await Promise.all([bridge.close(), runs.close()])
     logger.info('stopped')
     return 0
   } catch (error) {

@@ -14,6 +14,7 @@ import {
   TASKS_ALL,
   taskChannel,
 } from '@stockpulse/events'
+import type { RunQueue } from '@stockpulse/runs'
 import { WebSocket, WebSocketServer } from 'ws'
 import { createApiRoutes } from './api-routes.js'
 import { type AuthResult, createAuthenticator, type Principal } from './auth.js'
@@ -38,6 +39,8 @@ export const DEFAULT_CHANNELS: readonly string[] = [TASKS_ALL, INDICATORS_ALL, S
 
 export interface GatewayOptions {
   readonly bridge: Bridge
+  /** Runs, workers and the schedule (`/api/*`); without it (no Redis) runs are refused with 503. */
+  readonly runs?: RunQueue
   readonly config: GatewayConfig
   readonly logger: Logger
 }
@@ -181,6 +184,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         },
         logger,
       }),
+      runs: options.runs,
       authorize: authenticator.authorize,
       logger,
     }),
@@ -237,7 +241,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       logger.info({ host: address.address, port: address.port, bridge: bridge.kind }, 'listening')
       if (!authenticator.required) {
         logger.warn(
-          'auth is off (no AUTH_JWT_SECRET or AUTH_JWKS_URL): anyone who reaches this port may read every public channel, /ws/stats, /ws/history and /metrics',
+          'auth is off (no AUTH_JWT_SECRET or AUTH_JWKS_URL): anyone who reaches this port may read every public channel, /ws/stats, /ws/history and /metrics, and start and cancel runs',
         )
       }
       return address

@@ -1,5 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { CHANNEL_CATALOGUE, DEFAULT_RUN_HISTORY, parseEvent, Scope } from '@stockpulse/events'
+import {
+  CHANNEL_CATALOGUE,
+  DEFAULT_RUN_HISTORY,
+  parseEvent,
+  RunErrorCode,
+  type ScheduleResponse,
+  Scope,
+} from '@stockpulse/events'
+import type { RunQueue } from '@stockpulse/runs'
+import { MAX_RUN_REQUEST_BYTES, parseRunRequest, refusal } from '@stockpulse/runs/requests'
 import type { Registry } from 'prom-client'
 import type { ApiRoutes } from './api-routes.js'
 import type { Authenticator } from './auth.js'
@@ -24,15 +33,19 @@ export interface HttpRoutesOptions {
   readonly staticFiles: StaticFiles | undefined
   /** The dashboard's JSON endpoints under `/api/`. */
   readonly api: ApiRoutes
+  /** Where runs are submitted and cancelled, workers and the schedule read; undefined: no Redis. */
+  readonly runs: RunQueue | undefined
   /** Checks a request's Bearer token (and scope); lets everything in when auth is off. */
   readonly authorize: Authenticator['authorize']
   readonly logger: Logger
 }
 
 /**
- * The gateway's plain HTTP requests: stats, channel catalogue, health, metrics, the dashboard.
- * With auth on, `/ws/stats`, `/ws/channels` and `/metrics` need a token with the admin scope,
- * `/ws/history` a valid token; `/healthz` and the dashboard's files stay open.
+ * The gateway's plain HTTP requests: stats, channel catalogue, health, metrics, runs, workers,
+ * the schedule, the dashboard. With auth on, `/ws/stats`, `/ws/channels` and `/metrics` need a
+ * token with the admin scope, `POST /api/runs` and `POST /api/runs/{id}/cancel` one with the
+ * operate scope, `/ws/history`, `/api/workers` and `/api/schedule` a valid token; `/healthz` and
+ * the dashboard's files stay open.
  */
 export function createHttpRoutes(
   options: HttpRoutesOptions,
@@ -46,6 +59,7 @@ export function createHttpRoutes(
     defaultChannels,
     staticFiles,
     api,
+    runs,
     authorize,
     logger,
   } = options
@@ -67,12 +81,20 @@ export function createHttpRoutes(
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = urlOf(req)
+    const path = url.pathname
+    const run = RUN_PATH.exec(path)
+    if (path === '/api/runs' || run) {
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST')
+        return json(res, 405, { error: 'method not allowed' })
+      }
+      return control(req, res, run?.[1])
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD')
       return json(res, 405, { error: 'method not allowed' })
     }
-    const url = urlOf(req)
-    const path = url.pathname
     if (path === '/api/session' || path.startsWith('/api/stocks/')) return api(req, res, path)
     const needs = ACCESS.get(path)
     if (needs) {
@@ -96,6 +118,10 @@ export function createHttpRoutes(
         return json(res, 200, channels)
       case '/ws/history':
         return runHistory(url.searchParams.get('limit'), res)
+      case '/api/workers':
+        return workers(res)
+      case '/api/schedule':
+        return schedule(res)
       case '/metrics':
         res.writeHead(200, { 'content-type': registry.contentType })
         res.end(await registry.metrics())
@@ -111,6 +137,85 @@ export function createHttpRoutes(
     }
     if (staticFiles) return staticFiles(req, res, path)
     json(res, 404, { error: 'not found' })
+  }
+
+  /** `POST /api/runs` (no id) and `POST /api/runs/{id}/cancel`: RunAccepted or RunRefusal. */
+  async function control(
+    req: IncomingMessage,
+    res: ServerResponse,
+    taskId: string | undefined,
+  ): Promise<void> {
+    const verdict = await authorize(req, Scope.OPERATE)
+    if (!verdict.ok) {
+      if (verdict.status === 401) res.setHeader('www-authenticate', 'Bearer')
+      req.resume()
+      return json(res, verdict.status, {
+        error: AUTH_ERRORS[verdict.status],
+        reason: verdict.reason,
+      })
+    }
+    const body = await readBody(req, MAX_RUN_REQUEST_BYTES)
+    if (body === undefined) {
+      const outcome = refusal(
+        400,
+        RunErrorCode.INVALID_REQUEST,
+        `the body is larger than ${MAX_RUN_REQUEST_BYTES} bytes`,
+      )
+      res.setHeader('connection', 'close')
+      return json(res, outcome.status, outcome.body)
+    }
+    if (!runs) {
+      const outcome = refusal(
+        503,
+        RunErrorCode.UNAVAILABLE,
+        'runs need Redis: this gateway runs without it',
+      )
+      return json(res, outcome.status, outcome.body)
+    }
+    if (taskId !== undefined) {
+      const outcome = await runs.cancel(decodedOrEmpty(taskId), 'cancelled over HTTP')
+      logger.info({ task_id: taskId, status: outcome.status }, 'run cancel requested')
+      return json(res, outcome.status, outcome.body)
+    }
+    const parsed = parseRunRequest(body)
+    if (!parsed.ok) return json(res, parsed.outcome.status, parsed.outcome.body)
+    const outcome = await runs.submit(parsed.request, {
+      trigger: 'api',
+      ...(verdict.principal === undefined ? {} : { userId: verdict.principal.userId }),
+    })
+    logger.info(
+      {
+        status: outcome.status,
+        ...(outcome.status === 202 ? { task_id: outcome.body.task_id } : {}),
+      },
+      'run requested',
+    )
+    json(res, outcome.status, outcome.body)
+  }
+
+  /** `WorkersResponse`: the workers heard from in the last 10 minutes. */
+  async function workers(res: ServerResponse): Promise<void> {
+    if (!runs) return json(res, 200, { workers: [] })
+    try {
+      json(res, 200, { workers: await runs.workers() })
+    } catch {
+      json(res, 503, { error: 'workers unavailable: Redis cannot be read' })
+    }
+  }
+
+  /** `ScheduleResponse`: the fleet's schedule; empty cron and tz while no worker has set it. */
+  async function schedule(res: ServerResponse): Promise<void> {
+    const none: ScheduleResponse = { cron: '', tz: '', next_run_at: null }
+    if (!runs) return json(res, 200, none)
+    try {
+      const info = await runs.schedule()
+      const body: ScheduleResponse = info
+        ? { cron: info.cron, tz: info.tz, next_run_at: info.nextRunAt?.toISOString() ?? null }
+        : none
+      json(res, 200, body)
+    } catch {
+      json(res, 503, { error: 'schedule unavailable: Redis cannot be read' })
+    }
   }
 
   /** `RunHistoryResponse`: the last runs, newest first, each exactly as the worker stored it. */
@@ -139,6 +244,12 @@ export function createHttpRoutes(
   }
 }
 
+/** The `error` of a refusal by auth, by status. */
+const AUTH_ERRORS = { 401: 'unauthorized', 403: 'forbidden', 503: 'unavailable' } as const
+
+/** `POST /api/runs/{task_id}/cancel`. */
+const RUN_PATH = /^\/api\/runs\/([^/]{1,200})\/cancel$/
+
 /** Most runs one `GET /ws/history` returns. */
 const MAX_RUNS = 100
 
@@ -148,8 +259,33 @@ const ACCESS: ReadonlyMap<string, 'token' | 'admin'> = new Map([
   ['/ws/channels', 'admin'],
   ['/metrics', 'admin'],
   ['/ws/history', 'token'],
+  ['/api/workers', 'token'],
+  ['/api/schedule', 'token'],
 ])
 
 function urlOf(req: IncomingMessage): URL {
   return new URL(req.url ?? '/', 'http://gateway')
+}
+
+/** The request body as text, or undefined when it is longer than `limit` bytes (then left unread). */
+async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const declared = Number(req.headers['content-length'])
+  if (declared > limit) return undefined
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > limit) return undefined
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** A path segment decoded; '' (no run has it) when it is not valid percent-encoding. */
+function decodedOrEmpty(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return ''
+  }
 }

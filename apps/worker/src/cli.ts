@@ -16,8 +16,9 @@ const REDIS_GRACE_MS = 2_000
 /**
  * `stockpulse-worker`: parses the configuration, builds the clients and the service, runs the
  * command and closes everything. Resolves with the exit code: 0, 1 (task failed or could not
- * start; `serve`: the metrics port could not be opened), 2 (bad configuration), 130/143 (`run`
- * cancelled by SIGINT/SIGTERM; `serve` exits 0).
+ * start; `serve`: the metrics port could not be opened; `submit`/`cancel`: refused or the queue
+ * unreachable), 2 (bad configuration), 130/143 (`run` cancelled by SIGINT/SIGTERM; `serve`
+ * exits 0).
  */
 export async function runCli(argv: readonly string[], signals: SignalTrap): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -26,7 +27,7 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
   }
   let config: WorkerConfig
   try {
-    config = parseConfig(argv, process.env)
+    config = parseConfig(cancelArgs(argv), process.env)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`stockpulse-worker: ${error.message}\n`)
@@ -43,6 +44,7 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
   if (config.command === 'migrate' || config.command === 'seed-db') {
     return runDatabaseCommand(config, logger, { out: process.stdout, err: process.stderr })
   }
+  if (config.command === 'submit' || config.command === 'cancel') return control(config)
   const database = config.database ? createDatabase(config.database.url, logger) : undefined
   const redis = createRedisClient(config.redisUrl, logger)
   const connection = connectInBackground(redis)
@@ -122,5 +124,49 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
       )
     }
     return 0
+  }
+}
+
+/** `cancel <task_id>` reads as `cancel --task-id <task_id>`. */
+function cancelArgs(argv: readonly string[]): readonly string[] {
+  const [command, id, ...rest] = argv
+  if (command !== 'cancel' || id === undefined || id.startsWith('-')) return argv
+  return [command, '--task-id', id, ...rest]
+}
+
+/** `submit` and `cancel`: one request to the run queue; prints the task id or why it was refused. */
+async function control(config: WorkerConfig): Promise<number> {
+  const { createRunQueue } = await import('@stockpulse/runs')
+  const queue = createRunQueue({ url: config.redisUrl, prefix: config.keyPrefix })
+  try {
+    let outcome: Awaited<ReturnType<typeof queue.submit>>
+    if (config.command === 'cancel') {
+      const taskId = config.run.taskId
+      if (!taskId) {
+        process.stderr.write('stockpulse-worker: cancel needs a task id: cancel <task_id>\n')
+        return 2
+      }
+      outcome = await queue.cancel(taskId, 'cancelled from the command line')
+    } else {
+      const { stocks, days, seed, indicators } = config.job
+      outcome = await queue.submit(
+        {
+          ...(stocks === undefined ? {} : { stocks }),
+          days,
+          seed,
+          indicators,
+          ...(config.run.taskId ? { task_id: config.run.taskId } : {}),
+        },
+        { trigger: 'cli' },
+      )
+    }
+    if (outcome.status === 202) {
+      process.stdout.write(`${outcome.body.task_id}\n`)
+      return 0
+    }
+    process.stderr.write(`stockpulse-worker: ${outcome.body.reason} (${outcome.body.error})\n`)
+    return 1
+  } finally {
+    await queue.close()
   }
 }

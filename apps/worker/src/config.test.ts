@@ -33,7 +33,9 @@ describe('config', () => {
       },
       run: { json: false },
       serve: {
-        scheduleTime: '16:30',
+        schedule: '30 16 * * 1-5',
+        chunkStocks: 250,
+        stallTimeoutSeconds: 30,
         demo: false,
         heartbeatSeconds: 10,
         instanceId: 'worker-box-1-42',
@@ -69,7 +71,10 @@ describe('config', () => {
       KEY_PREFIX: 'staging:',
       WORKER_HISTORY_RETENTION_S: '3600',
     }
-    const serve = parse(['serve', '--stocks', '10', '--schedule-time', '09:05'], env)
+    const serve = parse(
+      ['serve', '--stocks', '10', '--schedule', '5 9 * * 1-5', '--stall-timeout', '2.5'],
+      env,
+    )
     expect(serve.history).toEqual({
       maxlen: 0,
       runs: 5,
@@ -84,7 +89,11 @@ describe('config', () => {
     expect(serve.job.stocks).toBe(10)
     expect(serve.job.pace).toBe(84.5)
     expect(serve.job.indicators).toEqual(['SMA_5', 'RSI'])
-    expect(serve.serve).toMatchObject({ demo: true, scheduleTime: '09:05' })
+    expect(serve.serve).toMatchObject({
+      demo: true,
+      schedule: '5 9 * * 1-5',
+      stallTimeoutSeconds: 2.5,
+    })
     const run = parse(
       [
         'run',
@@ -154,8 +163,14 @@ describe('config', () => {
   })
 
   it.each([
-    [[], {}, 'command', 'expected a command: run, serve, migrate or seed-db'],
-    [['start'], {}, 'command', 'unknown command "start": expected run, serve, migrate or seed-db'],
+    [[], {}, 'command', 'expected a command: run, serve, submit, cancel, migrate or seed-db'],
+    [
+      ['start'],
+      {},
+      'command',
+      'unknown command "start": expected run, serve, submit, cancel, migrate or seed-db',
+    ],
+    [['serve', '--task-id', 'x'], {}, '--task-id', '--task-id is only for run and submit'],
     [['run', 'extra'], {}, 'command', 'unexpected argument "extra"'],
     [['run', '--nope'], {}, '--nope', 'unknown option --nope; see stockpulse-worker --help'],
     [['run', '--stocks'], {}, '--stocks', '--stocks needs a value'],
@@ -281,10 +296,10 @@ describe('config', () => {
       '--out must be a file name ending in .jsonl or .csv, got "r.txt"',
     ],
     [
-      ['serve', '--schedule-time', '24:00'],
+      ['serve', '--schedule', '61 16 * * *'],
       {},
-      '--schedule-time',
-      '--schedule-time must be HH:MM (00:00 to 23:59), got "24:00"',
+      '--schedule',
+      '--schedule must be a cron pattern (5 fields, or 6 with seconds first), got "61 16 * * *"',
     ],
     [
       ['run', '--time-zone', 'Mars/Base'],

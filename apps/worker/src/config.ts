@@ -57,7 +57,7 @@ export interface WorkerConfig {
   /** PostgreSQL: present when a URL is configured (needed by the postgres source and sink). */
   readonly database?: DatabaseConfig
   readonly job: JobDefaults
-  /** `run` only. */
+  /** `run` only (`taskId` also for `submit`, and the run `cancel` names). */
   readonly run: {
     readonly taskId?: string
     /** Defaults to today in `timeZone` when the job starts. */
@@ -67,8 +67,12 @@ export interface WorkerConfig {
   }
   /** `serve` only. */
   readonly serve: {
-    /** `HH:MM` in `timeZone`. */
-    readonly scheduleTime: string
+    /** Cron pattern of the fleet's runs, in `timeZone` (a BullMQ job scheduler). */
+    readonly schedule: string
+    /** Stocks per chunk job of the runs this worker starts. */
+    readonly chunkStocks: number
+    /** Seconds a chunk's lock lasts without renewal before another worker takes the chunk. */
+    readonly stallTimeoutSeconds: number
     readonly demo: boolean
     readonly heartbeatSeconds: number
     readonly instanceId: string
@@ -116,6 +120,9 @@ export function parseConfig(
   if (origins.date !== undefined && command !== 'run' && command !== 'seed-db') {
     throw new ConfigError(origins.date, `${origins.date} is only for run and seed-db`)
   }
+  if (origins.taskId !== undefined && !['run', 'submit', 'cancel'].includes(command)) {
+    throw new ConfigError(origins.taskId, `${origins.taskId} is only for run and submit`)
+  }
   const job = jobDefaults(values, origins, context)
   const database = databaseConfig(values, command, job)
   const config: WorkerConfig = {
@@ -141,7 +148,9 @@ export function parseConfig(
       json: values.json,
     },
     serve: {
-      scheduleTime: values.scheduleTime,
+      schedule: values.schedule,
+      chunkStocks: values.chunkStocks,
+      stallTimeoutSeconds: values.stallTimeout,
       demo: values.demo,
       heartbeatSeconds: values.heartbeat,
       instanceId: values.instanceId ?? defaultInstanceId(context),

@@ -1,12 +1,20 @@
 import { createSystemHeartbeatEvent, SYSTEM, type SystemHeartbeatEvent } from '@stockpulse/events'
 import type { Publisher } from './publisher.js'
 
+/** What a worker reports at each beat besides its id and uptime. */
+export type HeartbeatState = Omit<
+  SystemHeartbeatEvent,
+  'event_type' | 'timestamp' | 'version' | 'service' | 'instance_id' | 'uptime_seconds'
+>
+
 export interface HeartbeatOptions {
   readonly publisher: Publisher
   readonly instanceId: string
   readonly intervalMs: number
-  /** The status and active task to report at each beat. */
-  readonly state: () => Pick<SystemHeartbeatEvent, 'status' | 'active_task_id'>
+  /** The status, chunks and schedule to report at each beat. */
+  readonly state: () => HeartbeatState
+  /** Told of each heartbeat published (the worker registry in Redis). */
+  readonly onBeat?: (event: SystemHeartbeatEvent) => void
 }
 
 /** `system.heartbeat` on `events:system`: one at start, then every `intervalMs`. */
@@ -17,20 +25,17 @@ export interface Heartbeat {
 }
 
 export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
-  const { publisher, instanceId, intervalMs, state } = options
+  const { publisher, instanceId, intervalMs, state, onBeat } = options
   const started = performance.now()
   const beat = () => {
-    const { status, active_task_id } = state()
-    publisher.publish(
-      createSystemHeartbeatEvent({
-        service: 'worker',
-        instance_id: instanceId,
-        uptime_seconds: Math.round(performance.now() - started) / 1000,
-        status,
-        ...(active_task_id === undefined ? {} : { active_task_id }),
-      }),
-      [SYSTEM],
-    )
+    const event = createSystemHeartbeatEvent({
+      service: 'worker',
+      instance_id: instanceId,
+      uptime_seconds: Math.round(performance.now() - started) / 1000,
+      ...state(),
+    })
+    publisher.publish(event, [SYSTEM])
+    onBeat?.(event)
   }
   beat()
   const timer = setInterval(beat, intervalMs)

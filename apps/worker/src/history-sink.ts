@@ -20,45 +20,60 @@ export interface HistorySink extends EventSink {
 }
 
 /**
- * One event, all its channels, atomically. KEYS: epoch, tasks, runs, seq, then the stream of each
- * channel. ARGV: maxlen, epoch candidate, event JSON, event type, task id, run history, retention
- * seconds, then the channels. The epoch is created when missing (Redis lost its data), and the
- * counter starts again with it. The event gets the counter's next value as `"seq":N`, stored so in
- * each channel's stream (trimmed and expiring by the retention), in the task state and the run
- * history; each channel publishes it with `"channel":"<name>","position":"<epoch>:<id>"`
- * appended as text, so what the gateway replays from a stream reads exactly as what was delivered
- * live.
+ * The Lua library of every script that publishes events (this one and run-scripts.ts):
+ * `publish_event(fixed, streams, channels, maxlen, candidate, event, event_type, task_id,
+ * run_history, retention)` publishes one event on all its channels atomically. `fixed` holds the
+ * keys epoch, tasks, runs, seq; `streams[i]` is the stream of `channels[i]`. The epoch is created
+ * when missing (Redis lost its data), and the counter starts again with it. The event gets the
+ * counter's next value as `"seq":N`, stored so in each channel's stream (trimmed and expiring by
+ * the retention), in the task state and the run history; each channel publishes it with
+ * `"channel":"<name>","position":"<epoch>:<id>"` appended as text, so what the gateway replays
+ * from a stream reads exactly as what was delivered live.
  */
-export const PUBLISH_SCRIPT = `
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then
-  epoch = ARGV[2]
-  redis.call('SET', KEYS[1], epoch)
-  redis.call('SET', KEYS[4], 0)
-end
-local seq = redis.call('INCR', KEYS[4])
-local event = string.sub(ARGV[3], 1, -2) .. ',"seq":' .. seq .. '}'
-local head = string.sub(event, 1, -2) .. ',"channel":"'
-local now = redis.call('TIME')
-local ms = (tonumber(now[1]) - tonumber(ARGV[7])) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local minid = string.format('%.0f', ms)
-for i = 5, #KEYS do
-  local id = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'e', event)
-  -- Exact MINID: with ~, old entries sharing a stream node with new ones would stay.
-  redis.call('XTRIM', KEYS[i], 'MINID', minid)
-  redis.call('EXPIRE', KEYS[i], ARGV[7])
-  redis.call('PUBLISH', ARGV[i + 3], head .. ARGV[i + 3] .. '","position":"' .. epoch .. ':' .. id .. '"}')
-end
-if ARGV[4] == 'task.progress' then
-  redis.call('HSET', KEYS[2], ARGV[5], event)
-elseif ARGV[4] == 'task.completed' then
-  redis.call('HDEL', KEYS[2], ARGV[5])
-  redis.call('LPUSH', KEYS[3], event)
-  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[6]) - 1)
+export const PUBLISH_LIBRARY = `
+local function publish_event(fixed, streams, channels, maxlen, candidate, json, event_type, task_id, run_history, retention)
+  local epoch = redis.call('GET', fixed[1])
+  if not epoch then
+    epoch = candidate
+    redis.call('SET', fixed[1], epoch)
+    redis.call('SET', fixed[4], 0)
+  end
+  local seq = redis.call('INCR', fixed[4])
+  local event = string.sub(json, 1, -2) .. ',"seq":' .. seq .. '}'
+  local head = string.sub(event, 1, -2) .. ',"channel":"'
+  local now = redis.call('TIME')
+  local ms = (tonumber(now[1]) - tonumber(retention)) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local minid = string.format('%.0f', ms)
+  for i = 1, #streams do
+    local id = redis.call('XADD', streams[i], 'MAXLEN', '~', maxlen, '*', 'e', event)
+    -- Exact MINID: with ~, old entries sharing a stream node with new ones would stay.
+    redis.call('XTRIM', streams[i], 'MINID', minid)
+    redis.call('EXPIRE', streams[i], retention)
+    redis.call('PUBLISH', channels[i], head .. channels[i] .. '","position":"' .. epoch .. ':' .. id .. '"}')
+  end
+  if event_type == 'task.progress' then
+    redis.call('HSET', fixed[2], task_id, event)
+  elseif event_type == 'task.completed' then
+    redis.call('HDEL', fixed[2], task_id)
+    redis.call('LPUSH', fixed[3], event)
+    redis.call('LTRIM', fixed[3], 0, tonumber(run_history) - 1)
+  end
 end
 `
-const SHA = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex')
 
+/**
+ * One event, all its channels, atomically. KEYS: epoch, tasks, runs, seq, then the stream of each
+ * channel. ARGV: maxlen, epoch candidate, event JSON, event type, task id, run history, retention
+ * seconds, then the channels.
+ */
+export const PUBLISH_SCRIPT = `${PUBLISH_LIBRARY}
+local streams, channels = {}, {}
+for i = 5, #KEYS do
+  streams[#streams + 1] = KEYS[i]
+  channels[#channels + 1] = ARGV[i + 3]
+end
+publish_event({KEYS[1], KEYS[2], KEYS[3], KEYS[4]}, streams, channels, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+`
 /**
  * Publishes each event with one EVALSHA (EVAL when Redis answers NOSCRIPT), pipelined like any
  * command. The script is loaded again first thing on every (re)connection, so the calls after a
@@ -72,14 +87,9 @@ export function createHistorySink(redis: RedisClient, options: HistorySinkOption
     runs: String(runHistory),
     retention: String(retentionSeconds),
   }
-  // Every call carries its own candidate, so an epoch is never created twice with one value.
-  const origin = randomBytes(8).readBigUInt64BE().toString(36).padStart(13, '0')
+  const origin = epochOrigin()
   let calls = 0
-  const load = () => {
-    redis.scriptLoad(PUBLISH_SCRIPT).catch(() => {})
-  }
-  redis.on('ready', load)
-  if (redis.isReady) load()
+  const script = loadedScript(redis, PUBLISH_SCRIPT)
 
   return {
     send(event, message, channels) {
@@ -87,9 +97,9 @@ export function createHistorySink(redis: RedisClient, options: HistorySinkOption
         event.event_type === 'task.progress' || event.event_type === 'task.completed'
           ? event.task_id
           : ''
-      const call = {
-        keys: [...fixed, ...channels.map(keys.stream)],
-        arguments: [
+      return script.call(
+        [...fixed, ...channels.map(keys.stream)],
+        [
           limits.maxlen,
           `${origin}${(calls++).toString(36)}`,
           message,
@@ -99,14 +109,47 @@ export function createHistorySink(redis: RedisClient, options: HistorySinkOption
           limits.retention,
           ...channels,
         ],
-      }
-      return redis.evalSha(SHA, call).catch((error: unknown) => {
+      )
+    },
+    close: () => script.close(),
+  }
+}
+
+/** A script called by EVALSHA, loaded on every (re)connection; `close` stops reloading it. */
+export interface LoadedScript {
+  call(keys: string[], args: string[]): Promise<unknown>
+  close(): void
+}
+
+/**
+ * Calls `lua` with EVALSHA, falling back to EVAL when Redis answers NOSCRIPT. The script is loaded
+ * first thing on every (re)connection, so calls after a Redis restart keep their order.
+ */
+export function loadedScript(redis: RedisClient, lua: string): LoadedScript {
+  const sha = createHash('sha1').update(lua).digest('hex')
+  const load = () => {
+    redis.scriptLoad(lua).catch(() => {})
+  }
+  redis.on('ready', load)
+  if (redis.isReady) load()
+  return {
+    call(keys, args) {
+      const call = { keys, arguments: args }
+      return redis.evalSha(sha, call).catch((error: unknown) => {
         if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-        return redis.eval(PUBLISH_SCRIPT, call)
+        return redis.eval(lua, call)
       })
     },
     close() {
       redis.off('ready', load)
     },
   }
+}
+
+/**
+ * A random prefix for epoch candidates: every call carries its own candidate, so an epoch is
+ * never created twice with one value.
+ */
+export function epochOrigin(): string {
+  return randomBytes(8).readBigUInt64BE().toString(36).padStart(13, '0')
 }

@@ -7,7 +7,9 @@ import {
   type Failure,
   INDICATORS_ALL,
   MARKET_ALL,
+  type MarketSnapshotEvent,
   marketChannel,
+  type StockIndicatorsCompletedEvent,
   TASKS_ALL,
   taskChannel,
 } from '@stockpulse/events'
@@ -392,37 +394,52 @@ export function createJob(params: JobParams, deps: JobDeps): Job {
   }
 
   function publishStock(outcome: StockOutcome): StockResult {
-    const { prepared, latest, succeeded, errors } = outcome
-    const code = prepared.code
-    const completed = createStockIndicatorsCompletedEvent({
-      task_id: taskId,
-      stock_code: code,
-      indicators: succeeded,
-      success_count: succeeded.length,
-      failed_count: outcome.failedCount,
-      calculation_time_ms: Math.round(outcome.calcMs * 1000) / 1000,
-      from_cache_count: outcome.fromCache,
-      latest,
-      ...(errors.length > 0 ? { errors } : {}),
-    })
+    const { completed, snapshot, result } = stockEvents(taskId, outcome)
     publisher.publish(completed, [INDICATORS_ALL, taskTopic])
-    if (prepared.bar && prepared.tradeDate) {
-      const snapshot = createMarketSnapshotEvent({
-        task_id: taskId,
-        stock_code: code,
-        trade_date: prepared.tradeDate,
-        bar: prepared.bar,
-        indicators: latest,
-      })
-      publisher.publish(snapshot, [marketChannel(code), MARKET_ALL])
-    }
-    return {
-      stock_code: code,
-      ...(prepared.tradeDate ? { trade_date: prepared.tradeDate } : {}),
-      latest,
-      ...(errors.length > 0 ? { errors } : {}),
-    }
+    if (snapshot) publisher.publish(snapshot, [marketChannel(snapshot.stock_code), MARKET_ALL])
+    return result
   }
+}
+
+/** The events of one computed stock, and its result for the stores. */
+export function stockEvents(
+  taskId: string,
+  outcome: StockOutcome,
+): {
+  completed: StockIndicatorsCompletedEvent
+  snapshot?: MarketSnapshotEvent
+  result: StockResult
+} {
+  const { prepared, latest, succeeded, errors } = outcome
+  const code = prepared.code
+  const completed = createStockIndicatorsCompletedEvent({
+    task_id: taskId,
+    stock_code: code,
+    indicators: succeeded,
+    success_count: succeeded.length,
+    failed_count: outcome.failedCount,
+    calculation_time_ms: Math.round(outcome.calcMs * 1000) / 1000,
+    from_cache_count: outcome.fromCache,
+    latest,
+    ...(errors.length > 0 ? { errors } : {}),
+  })
+  const snapshot =
+    prepared.bar && prepared.tradeDate
+      ? createMarketSnapshotEvent({
+          task_id: taskId,
+          stock_code: code,
+          trade_date: prepared.tradeDate,
+          bar: prepared.bar,
+          indicators: latest,
+        })
+      : undefined
+  const result: StockResult = {
+    stock_code: code,
+    ...(prepared.tradeDate ? { trade_date: prepared.tradeDate } : {}),
+    latest,
+    ...(errors.length > 0 ? { errors } : {}),
+  }
+  return { completed, ...(snapshot ? { snapshot } : {}), result }
 }
 
 function valueWritesError(report: ValueWritesReport): string | undefined {

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { WORKER_COMMANDS } from '@stockpulse/events'
+import { createRunQueue } from '@stockpulse/runs'
 import {
   type NodeProcess,
   type RedisServer,
@@ -7,15 +7,15 @@ import {
   startRedisServer,
   until,
 } from '@stockpulse/testing'
-import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseMetrics, type Sample, sampleValue } from './test-support/metrics.js'
 
 const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 const P = 'stockpulse_worker_'
 
-// `serve` with METRICS_PORT: a run started by command shows in /metrics, /healthz follows Redis
-// and the stop. A private redis-server: commands on the shared one would reach others' workers.
+// `serve` with METRICS_PORT: a submitted run shows in /metrics, /healthz follows Redis and the
+// stop. A private redis-server: the default key prefix's queue on the shared one would reach
+// others' workers.
 describe('main: metrics', () => {
   let redis: RedisServer
   let worker: NodeProcess | undefined
@@ -28,7 +28,7 @@ describe('main: metrics', () => {
   })
 
   it('serves /metrics and /healthz on METRICS_PORT while serving, and counts a run', async () => {
-    worker = startNode(bin, ['serve', '--concurrency', '2', '--schedule-time', '16:30'], {
+    worker = startNode(bin, ['serve', '--concurrency', '2', '--schedule', '30 16 * * 1-5'], {
       env: {
         ...process.env,
         REDIS_URL: redis.url,
@@ -42,7 +42,15 @@ describe('main: metrics', () => {
     const url = (path: string) => `http://127.0.0.1:${metricsPort(worker!.stderr)}${path}`
     const scrape = async () => parseMetrics(await (await fetch(url('/metrics'))).text())
 
-    const idle = await scrape()
+    let idle: Sample[] = []
+    await until(
+      async () => {
+        idle = await scrape()
+        return (sampleValue(idle, `${P}next_scheduled_run_timestamp_seconds`) ?? 0) > 0
+      },
+      'the schedule in /metrics',
+      10_000,
+    )
     const now = Date.now() / 1000
     expect(sampleValue(idle, `${P}last_scheduled_run_timestamp_seconds`)).toBeLessThanOrEqual(now)
     expect(sampleValue(idle, `${P}last_scheduled_run_timestamp_seconds`)).toBeGreaterThan(
@@ -58,13 +66,11 @@ describe('main: metrics', () => {
       active_task_id: null,
     })
 
-    const commands = createClient({ url: redis.url })
-    await commands.connect()
-    await commands.publish(
-      WORKER_COMMANDS,
-      JSON.stringify({ command: 'start', task_id: 'metrics-run', stocks: 700 }),
-    )
-    await commands.quit()
+    const queue = createRunQueue({ url: redis.url, prefix: 'stockpulse:' })
+    expect(await queue.submit({ task_id: 'metrics-run', stocks: 700 })).toMatchObject({
+      status: 202,
+    })
+    await queue.close()
     let samples: Sample[] = []
     await until(
       async () => {

@@ -63,8 +63,8 @@ describe('main: signals', () => {
     [
       'serve',
       'mid-job',
-      ['serve', '--demo', '--stocks', '3000', '--pace', '1000'],
-      '"msg":"task started"',
+      ['serve', '--demo', '--stocks', '3000', '--pace', '1000', '--key-prefix', 'signals:'],
+      '"msg":"run started"',
       'SIGTERM',
       0,
     ],

@@ -165,9 +165,10 @@ describe('main', () => {
       stdout: '',
       stderr: 'stockpulse-worker: --stocks must be an integer from 1 to 100000, got "abc"\n',
     })
-    expect(await cli(['serve'], { WORKER_SCHEDULE_TIME: '4pm' })).toMatchObject({
+    expect(await cli(['serve'], { WORKER_SCHEDULE: 'at 4pm' })).toMatchObject({
       code: 2,
-      stderr: 'stockpulse-worker: WORKER_SCHEDULE_TIME must be HH:MM (00:00 to 23:59), got "4pm"\n',
+      stderr:
+        'stockpulse-worker: WORKER_SCHEDULE must be a cron pattern (5 fields, or 6 with seconds first), got "at 4pm"\n',
     })
     const help = await cli(['--help'])
     expect(help.code).toBe(0)

@@ -1,6 +1,7 @@
 import { defineOptions, option, optionHelp, SHARED_OPTIONS } from '@stockpulse/config'
 import { DEFAULT_RUN_HISTORY, MIN_PACE } from '@stockpulse/events'
 import { DEFAULT_INDICATORS, resolveIndicators } from '@stockpulse/indicators'
+import { CronExpressionParser } from 'cron-parser'
 import { epochDay } from './bars.js'
 import { CSV_DIALECTS } from './csv-dialects.js'
 import {
@@ -12,12 +13,21 @@ import {
 } from './database-names.js'
 
 /** The commands of `stockpulse-worker`. */
-export type Command = 'run' | 'serve' | 'migrate' | 'seed-db'
-export const COMMANDS: readonly Command[] = ['run', 'serve', 'migrate', 'seed-db']
+export type Command = 'run' | 'serve' | 'submit' | 'cancel' | 'migrate' | 'seed-db'
+export const COMMANDS: readonly Command[] = [
+  'run',
+  'serve',
+  'submit',
+  'cancel',
+  'migrate',
+  'seed-db',
+]
 
-/** Upper bound of `--stocks`, as in the StartTaskCommand contract. */
+/** The fleet's run schedule when nothing else is configured: weekdays at 16:30. */
+export const DEFAULT_SCHEDULE = '30 16 * * 1-5'
+/** Upper bound of `--stocks`, as in the RunRequest contract. */
 export const MAX_STOCKS = 100_000
-/** Upper bound of `--days`, as in the StartTaskCommand contract. */
+/** Upper bound of `--days`, as in the RunRequest contract. */
 export const MAX_DAYS = 20_000
 /** Events kept per channel stream when nothing else is configured. */
 export const DEFAULT_HISTORY_MAXLEN = 20_000
@@ -169,12 +179,11 @@ export const WORKER_OPTIONS = defineOptions({
   }),
   taskId: option.string({
     flag: 'task-id',
-    only: 'run',
     pattern: ID,
     expected: ID_TEXT,
     placeholder: 'ID',
     defaultText: 'calc_<epoch ms>_<4 hex>',
-    help: 'task id',
+    help: 'run and submit only: task id',
   }),
   out: option.string({
     flag: 'out',
@@ -228,15 +237,34 @@ export const WORKER_OPTIONS = defineOptions({
     placeholder: 'TABLE',
     help: 'the indicator values table, [schema.]name (created by migrate)',
   }),
-  scheduleTime: option.string({
-    flag: 'schedule-time',
-    env: 'WORKER_SCHEDULE_TIME',
+  schedule: option.string({
+    flag: 'schedule',
+    env: 'WORKER_SCHEDULE',
     only: 'serve',
-    default: '16:30',
-    pattern: /^([01]\d|2[0-3]):([0-5]\d)$/,
-    expected: 'HH:MM (00:00 to 23:59)',
-    placeholder: 'HH:MM',
-    help: 'weekday run time in --time-zone',
+    default: DEFAULT_SCHEDULE,
+    valid: (text) => accepts(() => CronExpressionParser.parse(text)),
+    expected: 'a cron pattern (5 fields, or 6 with seconds first)',
+    placeholder: 'CRON',
+    help: "the fleet's run schedule in --time-zone (one BullMQ job scheduler for every worker)",
+  }),
+  chunkStocks: option.integer({
+    flag: 'chunk-stocks',
+    env: 'WORKER_CHUNK_STOCKS',
+    only: 'serve',
+    default: 250,
+    min: 1,
+    max: 10_000,
+    help: 'stocks per chunk job when this worker starts a run',
+  }),
+  stallTimeout: option.number({
+    flag: 'stall-timeout',
+    env: 'WORKER_STALL_TIMEOUT_S',
+    only: 'serve',
+    default: 30,
+    min: 1,
+    max: 3_600,
+    placeholder: 'S',
+    help: "a chunk whose worker is silent this long goes to another worker (BullMQ's lock and stall check)",
   }),
   demo: option.boolean({
     flag: 'demo',
@@ -286,8 +314,10 @@ export const WORKER_OPTIONS = defineOptions({
 /** `stockpulse-worker --help`: the commands, then every option with its variable and default. */
 export function usage(): string {
   return [
-    'Usage: stockpulse-worker run [options]      one job, then exit',
-    '       stockpulse-worker serve [options]    daily schedule, commands, heartbeats',
+    'Usage: stockpulse-worker run [options]            one job in this process, then exit',
+    '       stockpulse-worker serve [options]          take chunks of queued runs; the schedule, heartbeats',
+    '       stockpulse-worker submit [options]         queue a run for the serve workers, print its task id',
+    '       stockpulse-worker cancel <task_id> [opts]  cancel a queued or running run',
     '       stockpulse-worker migrate [options]  create the PostgreSQL tables (idempotent)',
     '       stockpulse-worker seed-db [options]  fill the bars table with synthetic bars',
     '',

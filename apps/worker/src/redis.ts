@@ -117,3 +117,19 @@ export function waitForRedis(
     signal?.addEventListener('abort', onError, { once: true })
   })
 }
+
+/**
+ * A node-redis client for BullMQ: unlike the worker's own, it queues commands while reconnecting
+ * (BullMQ's blocking reads and job moves expect to wait out an outage, not fail at once).
+ */
+export function createQueueClient(url: string): RedisClient {
+  const client = createClient({
+    url,
+    socket: {
+      connectTimeout: 2_000,
+      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS),
+    },
+  })
+  client.on('error', () => {})
+  return client
+}

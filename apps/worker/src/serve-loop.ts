@@ -1,122 +1,165 @@
-import { type EventBus, MIN_PACE, type SystemHeartbeatEvent } from '@stockpulse/events'
+import { hostname } from 'node:os'
+import { MIN_PACE, type SystemHeartbeatEvent, type WorkerInfo } from '@stockpulse/events'
+import { type RunQueue, runKeys, WORKER_SILENCE_MS } from '@stockpulse/runs'
 import type { Logger } from 'pino'
-import { type CommandListener, type CommandStats, listenForCommands } from './commands.js'
+import type { IndicatorCache } from './cache.js'
 import type { WorkerConfig } from './config.js'
 import { type Heartbeat, startHeartbeat } from './heartbeat.js'
 import { DEFAULT_STOCKS } from './job-source.js'
 import type { Publisher } from './publisher.js'
+import { type QueueWorker, startQueueWorker } from './queue-worker.js'
 import type { RedisClient } from './redis.js'
-import { createDailySchedule, type DailySchedule } from './schedule.js'
-import { overridesFromCommand, type TaskOverrides } from './task-overrides.js'
+import type { ResultStore } from './result-store.js'
+import type { RunPublisher } from './run-scripts.js'
+import { previousTick } from './schedule.js'
 import type { TaskRunner } from './task-runner.js'
-import { notifyUser } from './user-notice.js'
 import type { WorkerMetrics } from './worker-metrics.js'
 
-/** How long the `--demo` job lasts when no pace is configured. */
+/** How long the `--demo` run lasts when no pace is configured. */
 export const DEMO_SECONDS = 60
 
 export interface ServeLoopOptions {
   readonly config: WorkerConfig
   readonly runner: TaskRunner
-  /** Where commands arrive. */
-  readonly bus: EventBus
-  /** Heartbeats and user notifications. */
+  /** Heartbeats, a run's first event, user notifications. */
   readonly events: Publisher
-  /** Its readiness makes the heartbeat `ok` or `degraded`. */
-  readonly redis?: RedisClient
+  readonly redis: RedisClient
+  readonly publisher: RunPublisher
+  readonly queue: RunQueue
+  readonly cache?: IndicatorCache
+  readonly results?: ResultStore
   readonly logger: Logger
   readonly now: () => Date
   /** Shows when the schedule came due last and comes due next. */
   readonly metrics: WorkerMetrics
 }
 
-/** `serve`: heartbeats, the daily schedule, commands, and the demo job when configured. */
+/** `serve`: chunks and runs from the queue, heartbeats and the registry, the demo run. */
 export interface ServeLoop {
-  /** When the schedule fires next; undefined once stopped. */
+  /** When the fleet's schedule fires next (from BullMQ); undefined once stopped or unknown. */
   readonly next: Date | undefined
-  commands(): CommandStats
-  /** Stops firing and listening, and beats `stopping` one last time. */
-  stop(): void
+  /** `<task_id>#<index>` of a chunk this worker computes now. */
+  readonly currentChunk: string | undefined
+  /** Takes no new job, lets those in flight finish, beats `stopping` one last time. */
+  stop(): Promise<void>
 }
 
 export function startServeLoop(options: ServeLoopOptions): ServeLoop {
-  const { config, runner, bus, events, redis, logger, now, metrics } = options
+  const { config, events, redis, queue, logger, now, metrics } = options
+  const keys = runKeys(config.keyPrefix)
+  const host = hostname()
   let stopping = false
+  let next: Date | undefined
+  const worker: QueueWorker = startQueueWorker({
+    config,
+    redis,
+    events,
+    publisher: options.publisher,
+    runner: options.runner,
+    queue,
+    ...(options.cache ? { cache: options.cache } : {}),
+    ...(options.results ? { results: options.results } : {}),
+    metrics,
+    logger,
+    now,
+  })
+  const currentChunk = () => worker.chunks.running.values().next().value
+  const refreshSchedule = () => {
+    worker.nextRunAt().then(
+      (at) => {
+        next = stopping ? undefined : at
+        metrics.schedule(
+          stopping ? undefined : previousTick(config.serve.schedule, config.timeZone, now()),
+          next,
+        )
+      },
+      () => {},
+    )
+  }
+  refreshSchedule()
   const heartbeat: Heartbeat = startHeartbeat({
     publisher: events,
     instanceId: config.serve.instanceId,
     intervalMs: config.serve.heartbeatSeconds * 1000,
-    state: (): Pick<SystemHeartbeatEvent, 'status' | 'active_task_id'> => {
-      const taskId = runner.activeTaskId
+    state: () => {
+      const chunk = currentChunk()
       return {
-        status: stopping ? 'stopping' : redis && !redis.isReady ? 'degraded' : 'ok',
-        ...(taskId ? { active_task_id: taskId } : {}),
+        status: stopping ? 'stopping' : redis.isReady ? 'ok' : 'degraded',
+        ...(chunk ? { active_task_id: chunk.slice(0, chunk.lastIndexOf('#')) } : {}),
+        host,
+        threads: config.job.concurrency,
+        chunks_done: worker.chunks.chunksDone,
+        ...(chunk ? { current_chunk: chunk } : {}),
+        ...(next ? { next_run_at: next.toISOString() } : {}),
       }
     },
-  })
-  const schedule: DailySchedule = createDailySchedule({
-    time: config.serve.scheduleTime,
-    timeZone: config.timeZone,
-    now,
-    run: (at) => {
-      metrics.schedule(schedule.last, schedule.next)
-      const refusal = launch({}, 'schedule')
-      if (refusal) logger.warn({ at, reason: refusal }, 'scheduled run skipped')
+    onBeat: (event) => {
+      register(event)
+      refreshSchedule()
     },
-  })
-  metrics.schedule(schedule.last, schedule.next)
-  const listener: CommandListener = listenForCommands({
-    bus,
-    logger,
-    onStart: (command) => {
-      const refusal = launch(overridesFromCommand(command), 'command')
-      if (refusal && command.user_id) {
-        notifyUser(events, command.user_id, {
-          level: 'warning',
-          title: 'Task not started',
-          message: refusal,
-          ...(command.task_id ? { taskId: command.task_id } : {}),
-        })
-      }
-      return refusal
-    },
-    onCancel: (command) =>
-      runner.cancel(command.task_id, 'cancel command')
-        ? undefined
-        : `task ${command.task_id} is not running`,
   })
   logger.info(
-    { next_run: schedule.next, time_zone: config.timeZone, demo: config.serve.demo },
+    { schedule: config.serve.schedule, time_zone: config.timeZone, demo: config.serve.demo },
     'worker serving',
   )
   if (config.serve.demo) {
     const stocks = config.job.stocks ?? DEFAULT_STOCKS
-    launch({ pace: config.job.pace ?? Math.max(MIN_PACE, stocks / DEMO_SECONDS) }, 'demo')
+    const pace = config.job.pace ?? Math.max(MIN_PACE, stocks / DEMO_SECONDS)
+    queue.submit({}, { pace, trigger: 'demo' }).then((outcome) => {
+      if (outcome.status === 202)
+        logger.info({ task_id: outcome.body.task_id }, 'demo run submitted')
+      else logger.warn({ reason: outcome.body.reason }, 'demo run not submitted')
+    })
   }
+  let stopped: Promise<void> | undefined
 
   return {
     get next() {
-      return schedule.next
+      return stopping ? undefined : next
     },
-    commands: () => listener.stats(),
+    get currentChunk() {
+      return currentChunk()
+    },
     stop() {
-      if (stopping) return
-      stopping = true
-      schedule.stop()
-      metrics.schedule(undefined, undefined)
-      listener.stop()
-      heartbeat.beat()
-      heartbeat.stop()
+      stopped ??= (async () => {
+        stopping = true
+        metrics.schedule(undefined, undefined)
+        heartbeat.beat()
+        heartbeat.stop()
+        await worker.close()
+      })()
+      return stopped
     },
   }
 
-  // Starts a task in the background; returns why it could not start.
-  function launch(overrides: TaskOverrides, trigger: string): string | undefined {
-    const refusal = runner.refuse(overrides)
-    if (refusal) return refusal
-    runner.run(overrides).catch((error: unknown) => {
-      logger.error({ err: error, trigger }, 'task could not start')
-    })
-    return undefined
+  // Writes this worker's entry of the registry and drops the entries of workers silent too long.
+  function register(event: SystemHeartbeatEvent): void {
+    const info: WorkerInfo = {
+      instance_id: event.instance_id,
+      host,
+      threads: config.job.concurrency,
+      chunks_done: worker.chunks.chunksDone,
+      ...(event.current_chunk ? { current_chunk: event.current_chunk } : {}),
+      status: event.status,
+      last_seen: event.timestamp,
+      uptime_seconds: event.uptime_seconds,
+    }
+    ;(async () => {
+      await redis.hSet(keys.workers, info.instance_id, JSON.stringify(info))
+      const cutoff = now().getTime() - WORKER_SILENCE_MS
+      const silent = Object.entries(await redis.hGetAll(keys.workers))
+        .filter(([, json]) => !(lastSeen(json) >= cutoff))
+        .map(([id]) => id)
+      if (silent.length > 0) await redis.hDel(keys.workers, silent)
+    })().catch(() => {})
+  }
+}
+
+function lastSeen(json: string): number {
+  try {
+    const value = JSON.parse(json) as { last_seen?: unknown }
+    return typeof value.last_seen === 'string' ? Date.parse(value.last_seen) : Number.NaN
+  } catch {
+    return Number.NaN
   }
 }

@@ -1,36 +1,43 @@
+import { writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import {
   createMemoryBus,
-  createTaskProgressEvent,
-  historyKeys,
   parseEvent,
   type StockPulseEvent,
   SYSTEM,
   TASKS_ALL,
   userChannel,
-  WORKER_COMMANDS,
+  type WorkerInfo,
 } from '@stockpulse/events'
-import { freePort, type RedisServer, startRedisServer, until } from '@stockpulse/testing'
+import { createRunQueue, type RunQueue, runKeys } from '@stockpulse/runs'
+import { type RedisServer, startRedisServer } from '@stockpulse/testing'
 import { pino } from 'pino'
-import { createClient } from 'redis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { parseConfig } from './config.js'
 import { createRedisBus, createRedisClient, type RedisClient, waitForRedis } from './redis.js'
 import { createWorkerService, type WorkerService } from './service.js'
 import { type EventRecorder, recordEvents, THREAD_URL } from './test-support/events.js'
 
-const logger = pino({ level: 'silent' })
+const logger = pino({ level: process.env.TEST_LOG ?? 'silent' })
 const context = { cores: 2, hostname: 'test', pid: 1 }
+const PREFIX = 'svc:'
 const serveConfig = (flags: string[], redisUrl = 'redis://127.0.0.1:6379') =>
-  parseConfig(['serve', '--days', '80', ...flags], { REDIS_URL: redisUrl }, context)
+  parseConfig(
+    ['serve', '--days', '80', '--key-prefix', PREFIX, ...flags],
+    { REDIS_URL: redisUrl },
+    context,
+  )
 
 const completedOf = (recorder: EventRecorder, taskId: string) =>
   recorder.of(taskId, TASKS_ALL).find((r) => r.event.event_type === 'task.completed')?.event
 
 describe('service', () => {
-  describe('over Redis (a private server: the command channel is global)', () => {
+  describe('over Redis (a private server: the event channels are global)', () => {
     let server: RedisServer
     let client: RedisClient
-    let sender: ReturnType<typeof createClient>
+    let queue: RunQueue
     let service: WorkerService | undefined
     let recorder: EventRecorder
 
@@ -39,8 +46,7 @@ describe('service', () => {
       client = createRedisClient(server.url, logger)
       client.connect().catch(() => {})
       await waitForRedis(client, 5_000)
-      sender = createClient({ url: server.url })
-      await sender.connect()
+      queue = createRunQueue({ url: server.url, prefix: PREFIX })
       recorder = await recordEvents(server.url, [TASKS_ALL, SYSTEM, userChannel('u1')])
     })
     afterEach(async () => {
@@ -49,221 +55,210 @@ describe('service', () => {
     })
     afterAll(async () => {
       await recorder.close()
-      sender.destroy()
+      await queue.close()
       client.destroy()
       await server.stop()
     })
 
-    const serve = async (flags: string[]) => {
-      const bus = createRedisBus(client)
+    const serve = (flags: string[], threadUrl = THREAD_URL) => {
       const started = createWorkerService({
         config: serveConfig(flags, server.url),
-        bus,
+        bus: createRedisBus(client),
         redis: client,
         logger,
-        threadUrl: THREAD_URL,
+        threadUrl,
       })
       started.start()
-      await until(
-        async () => Number((await sender.pubSubNumSub(WORKER_COMMANDS))[WORKER_COMMANDS]) >= 1,
-        'the service to subscribe to commands',
-        20_000,
-      )
       service = started
       return started
     }
-    const send = (command: unknown) =>
-      sender.publish(
-        WORKER_COMMANDS,
-        typeof command === 'string' ? command : JSON.stringify(command),
-      )
 
-    it('starts, refuses and cancels tasks by command; bad commands are counted, never thrown', async () => {
-      const worker = await serve([])
-      await send('not json')
-      await send({ command: 'explode' })
-      await send({ command: 'start', stocks: 0 })
-      await send({ command: 'start', task_id: 'svc_a', stocks: 1000, pace: 500, user_id: 'u1' })
-      await send({ command: 'start', task_id: 'svc_b', user_id: 'u1' })
-      await send({ command: 'start', indicators: ['NOPE'] })
-      await send({ command: 'cancel', task_id: 'svc_other' })
+    it('admits one run at a time, refuses bad requests, cancels, and tells who asked', async () => {
+      serve([])
+      expect(await queue.submit({ stocks: 0 })).toEqual({
+        status: 400,
+        body: {
+          error: 'invalid_request',
+          reason: 'stocks: Expected integer to be greater or equal to 1',
+        },
+      })
+      expect(await queue.submit({ indicators: ['NOPE'] })).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_request' },
+      })
+      expect(
+        await queue.submit({ task_id: 'svc_a', stocks: 1000 }, { pace: 200, userId: 'u1' }),
+      ).toEqual({ status: 202, body: { task_id: 'svc_a' } })
+      expect(await queue.submit({ task_id: 'svc_b' })).toEqual({
+        status: 409,
+        body: {
+          error: 'run_in_progress',
+          reason: 'run svc_a is still running; runs do not overlap',
+        },
+      })
+      expect(await queue.cancel('svc_other')).toEqual({
+        status: 404,
+        body: { error: 'unknown_run', reason: 'no run has the id svc_other' },
+      })
       await recorder.until(() => recorder.of('svc_a', TASKS_ALL).length > 2, 'svc_a running')
-      await send({ command: 'cancel', task_id: 'svc_a' })
+      expect(await queue.cancel('svc_a')).toEqual({ status: 202, body: { task_id: 'svc_a' } })
       await recorder.until(() => completedOf(recorder, 'svc_a') !== undefined, 'svc_a completed')
       expect(completedOf(recorder, 'svc_a')).toMatchObject({
         status: 'cancelled',
-        message: 'cancelled: cancel command',
+        message: 'cancelled: cancelled by request',
+      })
+      expect(await queue.cancel('svc_a')).toEqual({
+        status: 409,
+        body: { error: 'run_finished', reason: 'run svc_a has finished: nothing to cancel' },
       })
       await recorder.until(
-        () => recorder.received.filter((r) => r.channel === userChannel('u1')).length === 2,
-        'two notifications for u1',
+        () => recorder.received.some((r) => r.channel === userChannel('u1')),
+        'a notification for u1',
       )
       expect(
         recorder.received.filter((r) => r.channel === userChannel('u1')).map((r) => r.event),
       ).toMatchObject([
-        {
-          user_id: 'u1',
-          level: 'warning',
-          title: 'Task not started',
-          message: 'task svc_a is still running',
-          task_id: 'svc_b',
-        },
         { user_id: 'u1', level: 'warning', title: 'Task svc_a cancelled', task_id: 'svc_a' },
       ])
-      await send({ command: 'start', task_id: 'svc_c', stocks: 40, seed: 9, date: '2026-01-09' })
+      expect(await queue.submit({ task_id: 'svc_a' })).toEqual({
+        status: 409,
+        body: { error: 'run_exists', reason: 'a run with task id svc_a already exists' },
+      })
+      expect(await queue.submit({ task_id: 'svc_c', stocks: 40, seed: 9 })).toMatchObject({
+        status: 202,
+      })
       await recorder.until(() => completedOf(recorder, 'svc_c') !== undefined, 'svc_c completed')
       expect(completedOf(recorder, 'svc_c')).toMatchObject({
         status: 'completed',
         result: { success: 40, failed: 0 },
       })
       expect(recorder.of('svc_b', TASKS_ALL)).toEqual([])
-      expect(worker.stats()).toEqual({
-        tasksStarted: 2,
-        commandsReceived: 9,
-        commandsInvalid: 3,
-        commandsRefused: 3,
-      })
     })
 
-    it('beats on events:system and, on SIGTERM, cancels the running task and says so', async () => {
-      const worker = await serve(['--heartbeat', '1', '--instance-id', 'w-test'])
+    it('retries a chunk that throws, then marks its stocks failed and completes the run', async () => {
+      const broken = join(tmpdir(), `broken-thread-${process.pid}.mjs`)
+      writeFileSync(broken, 'process.exit(3)\n')
+      serve(['--concurrency', '2', '--chunk-stocks', '10'], pathToFileURL(broken))
+      expect(await queue.submit({ task_id: 'svc_broken', stocks: 20 })).toMatchObject({
+        status: 202,
+      })
+      await recorder.until(
+        () => completedOf(recorder, 'svc_broken') !== undefined,
+        'svc_broken completed',
+        30_000,
+      )
+      const completed = completedOf(recorder, 'svc_broken')
+      expect(completed).toMatchObject({
+        status: 'completed',
+        message: 'Completed 20 stocks: 0 succeeded, 20 failed',
+        result: { success: 0, failed: 20 },
+      })
+      expect(JSON.stringify(completed)).toContain('chunk failed for good after 3 attempts')
+      const progress = recorder
+        .of('svc_broken', TASKS_ALL)
+        .map((r) => r.event)
+        .filter((event) => event.event_type === 'task.progress')
+      expect(progress.at(-1)).toMatchObject({ processed: 20, total: 20, failed: 20, progress: 100 })
+    })
+
+    it('beats with its chunks and the schedule, keeps the registry, and says when it stops', async () => {
+      const worker = serve(['--heartbeat', '1', '--instance-id', 'w-test', '--concurrency', '2'])
       const beats = () =>
         recorder.received
           .filter((r) => r.channel === SYSTEM)
           .map((r) => r.event as Extract<StockPulseEvent, { event_type: 'system.heartbeat' }>)
           .filter((beat) => beat.instance_id === 'w-test')
-      const running = worker.runTask({ taskId: 'svc_term', stocks: 3000, pace: 400 })
-      await recorder.until(
-        () => beats().some((beat) => beat.active_task_id === 'svc_term'),
-        'a heartbeat naming svc_term',
-      )
-      await worker.stop('SIGTERM')
-      const summary = await running
-      expect(summary).toMatchObject({
-        status: 'cancelled',
-        message: 'cancelled: worker shutting down (SIGTERM)',
-      })
-      await recorder.until(() => beats().at(-1)?.status === 'stopping', 'a stopping heartbeat')
-      await recorder.until(
-        () => completedOf(recorder, 'svc_term') !== undefined,
-        'svc_term completed',
-      )
-      expect(completedOf(recorder, 'svc_term')).toMatchObject({
-        status: 'cancelled',
-        message: 'cancelled: worker shutting down (SIGTERM)',
-      })
-      expect(beats()[0]).toMatchObject({ service: 'worker', status: 'ok' })
-      await expect(worker.runTask()).rejects.toThrow('the worker is stopping')
-    })
-
-    it('closes a task its lost worker left running when a task starts, and runs the new one', async () => {
-      const keys = historyKeys()
-      const lastSeen = new Date('2026-01-09T08:30:00.000Z')
-      const lost = createTaskProgressEvent(
+      expect(await queue.submit({ task_id: 'svc_beat', stocks: 600 }, { pace: 300 })).toMatchObject(
         {
-          task_id: 'svc_lost',
-          task_type: 'batch_daily',
-          status: 'running',
-          progress: 12,
-          message: 'Processing 000601 (600/5000)',
-          processed: 600,
-          total: 5000,
-          failed: 1,
+          status: 202,
         },
-        lastSeen,
       )
-      await sender.hSet(keys.tasks, 'svc_lost', JSON.stringify(lost))
-      const worker = await serve([])
-      const summary = await worker.runTask({ taskId: 'svc_next', stocks: 30 })
-      expect(summary).toMatchObject({ status: 'completed', success: 30 })
       await recorder.until(
-        () => completedOf(recorder, 'svc_next') !== undefined,
-        'svc_next completed',
+        () => beats().some((beat) => beat.current_chunk?.startsWith('svc_beat#') === true),
+        'a heartbeat naming a chunk of svc_beat',
       )
-      expect(completedOf(recorder, 'svc_lost')).toMatchObject({
-        status: 'failed',
-        message: 'worker lost: no event since 2026-01-09T08:30:00.000Z',
-        duration_seconds: 0,
-        result: { success: 599, failed: 1 },
-      })
-      const order = recorder.received.filter((r) => r.channel === TASKS_ALL).map((r) => r.event)
-      expect(order.findIndex((e) => 'task_id' in e && e.task_id === 'svc_lost')).toBeLessThan(
-        order.findIndex((e) => 'task_id' in e && e.task_id === 'svc_next'),
+      await recorder.until(
+        () => beats().some((beat) => beat.next_run_at !== undefined),
+        'a heartbeat with the next scheduled run',
       )
-      expect(await sender.hKeys(keys.tasks)).toEqual([])
-      expect(JSON.parse((await sender.lIndex(keys.runs, 0))!)).toMatchObject({
-        task_id: 'svc_next',
+      expect(beats().at(-1)).toMatchObject({
+        service: 'worker',
+        status: 'ok',
+        host: expect.any(String),
+        threads: 2,
+        active_task_id: 'svc_beat',
       })
+      const entry = JSON.parse(
+        (await client.hGet(runKeys(PREFIX).workers, 'w-test')) ?? '{}',
+      ) as WorkerInfo
+      expect(entry).toMatchObject({ instance_id: 'w-test', threads: 2, status: 'ok' })
+      expect(worker.nextScheduledRun).toBeInstanceOf(Date)
+      await worker.stop('SIGTERM')
+      await recorder.until(() => beats().at(-1)?.status === 'stopping', 'a stopping heartbeat')
+      // It handed its chunks in flight back: another worker finishes the run.
+      expect(completedOf(recorder, 'svc_beat')).toBeUndefined()
+      serve([])
+      await recorder.until(
+        () => completedOf(recorder, 'svc_beat') !== undefined,
+        'svc_beat completed by the next worker',
+        30_000,
+      )
+      expect(completedOf(recorder, 'svc_beat')).toMatchObject({
+        status: 'completed',
+        message: 'Completed 600 stocks: 598 succeeded, 2 failed',
+      })
+      const progress = recorder
+        .of('svc_beat', TASKS_ALL)
+        .map((r) => r.event)
+        .filter((event) => event.event_type === 'task.progress')
+        .map((event) => event.processed)
+      expect(progress).toEqual([...progress].sort((a, b) => a - b))
+      expect(progress.at(-1)).toBe(600)
     })
 
-    it('starts one paced task at once with --demo', async () => {
-      const worker = await serve(['--demo', '--stocks', '120', '--pace', '2000'])
-      const taskId = worker.activeTaskId
-      expect(taskId).toMatch(/^calc_\d+_[0-9a-f]{4}$/)
+    it('submits one paced run at once with --demo', async () => {
+      serve(['--demo', '--stocks', '120', '--pace', '2000'])
       await recorder.until(
-        () => completedOf(recorder, taskId!) !== undefined,
-        'the demo task completed',
+        () =>
+          recorder.received.some(
+            (r) =>
+              r.channel === TASKS_ALL &&
+              r.event.event_type === 'task.completed' &&
+              r.event.status === 'completed' &&
+              r.event.result.success + r.event.result.failed === 120,
+          ),
+        'the demo run completed',
       )
-      expect(completedOf(recorder, taskId!)).toMatchObject({ status: 'completed' })
     })
   })
 
   describe('in memory (the one-process demo)', () => {
-    afterEach(() => {
-      vi.useRealTimers()
-    })
-
-    it('takes commands and publishes events on an EventBus, without Redis or cache', async () => {
+    it('runs the demo task on an EventBus, without Redis, cache or queue', async () => {
       const bus = createMemoryBus()
       const events: StockPulseEvent[] = []
       bus.subscribe(TASKS_ALL, (message) => {
         const parsed = parseEvent(message)
         if (parsed.ok) events.push(parsed.value)
       })
-      const service = createWorkerService({ config: serveConfig(['--stocks', '30']), bus, logger })
-      service.start()
-      bus.publish(WORKER_COMMANDS, JSON.stringify({ command: 'start', task_id: 'mem_1' }))
-      await vi.waitFor(() => expect(events.at(-1)?.event_type).toBe('task.completed'))
-      expect(events.at(-1)).toMatchObject({
-        task_id: 'mem_1',
-        status: 'completed',
-        result: { success: 30 },
-      })
-      await service.stop('test over')
-    })
-
-    it('runs the job at the scheduled time and beats degraded while its Redis is down', async () => {
-      vi.useFakeTimers({
-        now: new Date('2026-01-09T08:29:59Z'),
-        toFake: ['setTimeout', 'clearTimeout', 'Date'],
-      })
-      const bus = createMemoryBus()
       const beats: string[] = []
       bus.subscribe(SYSTEM, (message) => {
         const parsed = parseEvent(message)
         if (parsed.ok && parsed.value.event_type === 'system.heartbeat')
           beats.push(parsed.value.status)
       })
-      const down = createRedisClient(`redis://127.0.0.1:${await freePort()}`, logger)
-      down.connect().catch(() => {})
-      // History off: events go to the memory bus, not through the Redis that is down.
       const service = createWorkerService({
-        config: serveConfig(['--stocks', '20', '--cache-ttl', '0', '--history-maxlen', '0']),
+        config: serveConfig(['--demo', '--stocks', '30', '--pace', '1000']),
         bus,
-        redis: down,
         logger,
       })
       service.start()
-      expect(service.nextScheduledRun?.toISOString()).toBe('2026-01-09T08:30:00.000Z')
-      expect(service.activeTaskId).toBeUndefined()
-      vi.advanceTimersByTime(1_000)
-      expect(service.activeTaskId).toMatch(/^calc_/)
-      expect(service.nextScheduledRun?.toISOString()).toBe('2026-01-12T08:30:00.000Z')
-      vi.useRealTimers()
+      await vi.waitFor(() => expect(events.at(-1)?.event_type).toBe('task.completed'), {
+        timeout: 20_000,
+      })
+      expect(events.at(-1)).toMatchObject({ status: 'completed', result: { success: 30 } })
+      expect(service.nextScheduledRun).toBeUndefined()
       await service.stop('test over')
-      await new Promise((resolve) => setImmediate(resolve))
-      expect(beats).toEqual(['degraded', 'stopping'])
-      down.destroy()
+      expect(beats).toEqual(['ok', 'stopping'])
     })
   })
 })

@@ -1,12 +1,19 @@
-import { type EventBus, historyKeys } from '@stockpulse/events'
+import { type EventBus, historyKeys, MIN_PACE } from '@stockpulse/events'
+import { createRunQueue, type RunQueue, runKeys } from '@stockpulse/runs'
 import type { Logger } from 'pino'
+import { createCache } from './cache.js'
 import type { WorkerConfig } from './config.js'
 import type { Database } from './database.js'
+import { type Heartbeat, startHeartbeat } from './heartbeat.js'
 import { createHistorySink, type HistorySink } from './history-sink.js'
 import type { JobSummary } from './job.js'
+import { MAX_FAILURES } from './job.js'
+import { DEFAULT_STOCKS } from './job-source.js'
 import { busSink, createPublisher } from './publisher.js'
 import type { RedisClient } from './redis.js'
-import { type ServeLoop, startServeLoop } from './serve-loop.js'
+import { createResultStore } from './result-store.js'
+import { createRunPublisher, type RunPublisher } from './run-scripts.js'
+import { DEMO_SECONDS, type ServeLoop, startServeLoop } from './serve-loop.js'
 import type { TaskOverrides } from './task-overrides.js'
 import { createTaskRunner, type RunOptions } from './task-runner.js'
 import { countEvents, createWorkerMetrics, type WorkerMetrics } from './worker-metrics.js'
@@ -14,51 +21,48 @@ import { countEvents, createWorkerMetrics, type WorkerMetrics } from './worker-m
 export interface WorkerServiceOptions {
   readonly config: WorkerConfig
   /**
-   * Commands come in here, and events go out here unless they go through the history: a Redis
-   * bus, or `createMemoryBus()` in one process.
+   * Where events go unless they go through the history: a Redis bus, or `createMemoryBus()` in
+   * one process.
    */
   readonly bus: EventBus
   /**
-   * Cache, result store, and (unless `config.history.maxlen` is 0) the history: events are then
-   * published by the history script on this client, with positions and task state. Omit in
-   * memory mode (no cache, no history then).
+   * Cache, result store, the run queue of `serve`, and (unless `config.history.maxlen` is 0)
+   * the history: events are then published by the history scripts on this client, with
+   * positions and task state. Omit in memory mode (no cache, no history, no queue then).
    */
   readonly redis?: RedisClient
   /** PostgreSQL, for the postgres source and sink (`config.database`). */
   readonly database?: Database
   readonly logger: Logger
-  /** The clock for task dates, ids and the schedule. */
+  /** The clock for task dates and ids. */
   readonly now?: () => Date
   /** The compiled compute-thread entry (tests running from source point it at dist). */
   readonly threadUrl?: URL
 }
 
-export interface WorkerServiceStats {
-  readonly tasksStarted: number
-  readonly commandsReceived: number
-  readonly commandsInvalid: number
-  readonly commandsRefused: number
-}
-
-/** The worker: a task runner, and in `serve` the loop that starts its tasks. */
+/** The worker: a task runner for `run`, and in `serve` its share of the fleet's queued runs. */
 export interface WorkerService {
-  /** Runs one task now; rejects when another is running or a parameter is invalid. */
+  /** Runs one task now in this process; rejects when another is running or a parameter is invalid. */
   runTask(overrides?: TaskOverrides, options?: RunOptions): Promise<JobSummary>
   /** Boots the compute threads now unless the configured universe is small, so the first task does not wait for them. */
   warmUp(): void
-  /** Heartbeats, the daily schedule, the command listener, and the demo job when configured. */
+  /**
+   * `serve`: with Redis, chunks and runs from the queue, the fleet's schedule, heartbeats and
+   * the demo run when configured; without Redis (one process), heartbeats and the demo run here.
+   */
   start(): void
   /**
-   * Stops the serve loop (beating `stopping`), cancels the running task (its last event says
-   * why) and waits for it, lets the compute threads finish and exit, and flushes the events.
+   * Stops taking jobs and lets those in flight finish (beating `stopping`), cancels a task of
+   * this process (its last event says why) and waits for it, lets the compute threads finish
+   * and exit, and flushes the events.
    */
   stop(reason: string): Promise<void>
+  /** The run whose chunk (or the task) this worker computes now. */
   readonly activeTaskId: string | undefined
-  /** When the schedule fires next; undefined before `start` and after `stop`. */
+  /** When the fleet's schedule fires next; undefined before `start`, after `stop`, without Redis. */
   readonly nextScheduledRun: Date | undefined
   /** Its Prometheus metrics (served on METRICS_PORT by `serve`). */
   readonly metrics: WorkerMetrics
-  stats(): WorkerServiceStats
 }
 
 export function createWorkerService(options: WorkerServiceOptions): WorkerService {
@@ -78,29 +82,54 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
   const runner = createTaskRunner({
     config,
     sink,
-    events,
     ...(redis ? { redis } : {}),
     ...(options.database ? { database: options.database } : {}),
-    history: history !== undefined,
     logger,
     now,
     metrics,
     ...(options.threadUrl ? { threadUrl: options.threadUrl } : {}),
   })
   let loop: ServeLoop | undefined
+  let queue: RunQueue | undefined
+  let runPublisher: RunPublisher | undefined
+  let heartbeat: Heartbeat | undefined
   let stopped: Promise<void> | undefined
+  let stopping = false
 
   return {
     runTask: (overrides, runOptions) => runner.run(overrides, runOptions),
     warmUp: () => runner.warmUp(),
     start() {
-      if (loop || stopped) return
+      if (loop || heartbeat || stopped) return
+      if (!redis) return startInProcess()
+      queue = createRunQueue({ url: config.redisUrl, prefix: config.keyPrefix, now })
+      runPublisher = createRunPublisher(redis, {
+        history: historyKeys(config.keyPrefix),
+        runs: runKeys(config.keyPrefix),
+        maxlen: Math.max(1, config.history.maxlen),
+        runHistory: config.history.runs,
+        retentionSeconds: config.history.retentionSeconds,
+        maxFailures: MAX_FAILURES,
+      })
       loop = startServeLoop({
         config,
         runner,
-        bus,
         events,
-        ...(redis ? { redis } : {}),
+        redis,
+        publisher: runPublisher,
+        queue,
+        ...(config.cacheTtlSeconds > 0
+          ? {
+              cache: createCache(redis, {
+                prefix: config.keyPrefix,
+                ttlSeconds: config.cacheTtlSeconds,
+              }),
+            }
+          : {}),
+        results: createResultStore(redis, {
+          prefix: config.keyPrefix,
+          ttlSeconds: config.resultTtlSeconds,
+        }),
         logger,
         now,
         metrics,
@@ -108,28 +137,48 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     },
     stop(reason) {
       stopped ??= (async () => {
-        loop?.stop()
+        stopping = true
+        heartbeat?.beat()
+        heartbeat?.stop()
+        await loop?.stop()
         await runner.close(reason)
         await events.flush()
+        await queue?.close()
+        runPublisher?.close()
         history?.close()
       })()
       return stopped
     },
     get activeTaskId() {
-      return runner.activeTaskId
+      const chunk = loop?.currentChunk
+      return chunk ? chunk.slice(0, chunk.lastIndexOf('#')) : runner.activeTaskId
     },
     get nextScheduledRun() {
       return stopped ? undefined : loop?.next
     },
     metrics,
-    stats() {
-      const commands = loop?.commands() ?? { received: 0, invalid: 0, refused: 0 }
-      return {
-        tasksStarted: runner.tasksStarted,
-        commandsReceived: commands.received,
-        commandsInvalid: commands.invalid,
-        commandsRefused: commands.refused,
-      }
-    },
+  }
+
+  // One process without Redis (pnpm start's fallback): heartbeats, and the demo run here.
+  function startInProcess(): void {
+    heartbeat = startHeartbeat({
+      publisher: events,
+      instanceId: config.serve.instanceId,
+      intervalMs: config.serve.heartbeatSeconds * 1000,
+      state: () => {
+        const taskId = runner.activeTaskId
+        return {
+          status: stopping ? 'stopping' : 'ok',
+          ...(taskId ? { active_task_id: taskId } : {}),
+          threads: config.job.concurrency,
+        }
+      },
+    })
+    if (!config.serve.demo) return
+    const stocks = config.job.stocks ?? DEFAULT_STOCKS
+    const pace = config.job.pace ?? Math.max(MIN_PACE, stocks / DEMO_SECONDS)
+    runner.run({ pace }).catch((error: unknown) => {
+      logger.error({ err: error }, 'demo task could not start')
+    })
   }
 }

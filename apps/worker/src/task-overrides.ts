@@ -1,10 +1,8 @@
-import type { StartTaskCommand } from '@stockpulse/events'
+import type { RunRequest } from '@stockpulse/events'
 
-/** What one task may change from the configured job defaults (a start command, or `run` flags). */
+/** What one task may change from the configured job defaults (a run request, or `run` flags). */
 export interface TaskOverrides {
   readonly taskId?: string
-  /** Who asked: gets a `user.notification` when the task ends. */
-  readonly userId?: string
   readonly stocks?: number
   readonly days?: number
   readonly seed?: number
@@ -15,16 +13,13 @@ export interface TaskOverrides {
   readonly out?: string
 }
 
-/** The overrides a `start` command asks for: each field it carries, none it omits. */
-export function overridesFromCommand(command: StartTaskCommand): TaskOverrides {
+/** The overrides a run request asks for: each field it carries, none it omits. */
+export function overridesFromRequest(request: RunRequest): TaskOverrides {
   return {
-    ...(command.task_id === undefined ? {} : { taskId: command.task_id }),
-    ...(command.user_id === undefined ? {} : { userId: command.user_id }),
-    ...(command.stocks === undefined ? {} : { stocks: command.stocks }),
-    ...(command.days === undefined ? {} : { days: command.days }),
-    ...(command.seed === undefined ? {} : { seed: command.seed }),
-    ...(command.date === undefined ? {} : { date: command.date }),
-    ...(command.indicators === undefined ? {} : { indicators: command.indicators }),
-    ...(command.pace === undefined ? {} : { pace: command.pace }),
+    ...(request.task_id === undefined ? {} : { taskId: request.task_id }),
+    ...(request.stocks === undefined ? {} : { stocks: request.stocks }),
+    ...(request.days === undefined ? {} : { days: request.days }),
+    ...(request.seed === undefined ? {} : { seed: request.seed }),
+    ...(request.indicators === undefined ? {} : { indicators: request.indicators }),
   }
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { historyKeys } from '@stockpulse/events'
 import type { Logger } from 'pino'
 import { epochDay } from './bars.js'
 import { createCache } from './cache.js'
@@ -7,7 +6,12 @@ import { indicatorLayout } from './compute.js'
 import type { WorkerConfig } from './config.js'
 import type { Database } from './database.js'
 import { databaseDeps } from './database-deps.js'
-import { type ComputePool, createInlineExecutor, createThreadPool } from './executor.js'
+import {
+  type ComputeExecutor,
+  type ComputePool,
+  createInlineExecutor,
+  createThreadPool,
+} from './executor.js'
 import {
   createJob,
   type JobParams,
@@ -16,14 +20,12 @@ import {
   type StockDone,
 } from './job.js'
 import { DEFAULT_STOCKS, jobSource } from './job-source.js'
-import { createPublisher, type EventSink, type Publisher } from './publisher.js'
+import { createPublisher, type EventSink } from './publisher.js'
 import type { RedisClient } from './redis.js'
 import { openResultFile } from './result-file.js'
 import { createResultStore } from './result-store.js'
 import { dateIn } from './schedule.js'
-import { closeStaleTasks } from './stale-tasks.js'
 import type { TaskOverrides } from './task-overrides.js'
-import { notifyTaskEnd } from './user-notice.js'
 import { countEvents, type WorkerMetrics } from './worker-metrics.js'
 
 /** Smaller universes compute on the main thread: starting threads would cost more than it saves. */
@@ -33,14 +35,10 @@ export interface TaskRunnerOptions {
   readonly config: WorkerConfig
   /** Where each task's events go (a plain bus, or the history script). */
   readonly sink: EventSink
-  /** Lifecycle events outside a task: closing lost tasks, user notifications. */
-  readonly events: Publisher
-  /** Cache and result store; with `history`, lost tasks are closed before a task starts. */
+  /** Cache and result store. */
   readonly redis?: RedisClient
   /** PostgreSQL, for the postgres source and sink (`config.database`). */
   readonly database?: Database
-  /** Whether events go through the history (so the task state in Redis can be trusted). */
-  readonly history: boolean
   readonly logger: Logger
   readonly now: () => Date
   /** Runs, stocks, failures, compute time and events are counted here. */
@@ -61,8 +59,10 @@ export interface TaskRunner {
   run(overrides?: TaskOverrides, options?: RunOptions): Promise<JobSummary>
   /** Why a task with these overrides cannot start now, or undefined. */
   refuse(overrides: TaskOverrides): string | undefined
-  /** Cancels the running task if it has this id; false when it is not running. */
-  cancel(taskId: string, reason: string): boolean
+  /** What a task with these overrides computes: the configured defaults filled in. */
+  params(overrides: TaskOverrides): JobParams
+  /** Where to compute a universe of this many stocks: the compute threads, or this thread. */
+  executor(stocks: number): ComputeExecutor
   readonly activeTaskId: string | undefined
   readonly tasksStarted: number
   /** Boots the compute threads now unless the configured universe is small. */
@@ -72,8 +72,7 @@ export interface TaskRunner {
 }
 
 export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
-  const { config, sink, events, redis, history, logger, now, metrics } = options
-  const keys = historyKeys(config.keyPrefix)
+  const { config, sink, redis, logger, now, metrics } = options
   const inline = createInlineExecutor()
   let pool: ComputePool | undefined
   let active: { taskId: string; controller: AbortController; done: Promise<unknown> } | undefined
@@ -83,11 +82,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   return {
     run,
     refuse,
-    cancel(taskId, reason) {
-      if (active?.taskId !== taskId) return false
-      active.controller.abort(reason)
-      return true
-    },
+    params: taskParams,
+    executor,
     get activeTaskId() {
       return active?.taskId
     },
@@ -126,9 +122,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     active = { taskId: params.taskId, controller, done }
     tasksStarted++
     try {
-      const summary = await done
-      if (overrides.userId) notifyTaskEnd(events, overrides.userId, summary)
-      return summary
+      return await done
     } finally {
       signal?.removeEventListener('abort', forward)
       active = undefined
@@ -142,7 +136,6 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     onProgress: ((progress: JobProgress) => void) | undefined,
   ): Promise<JobSummary> {
     const layout = indicatorLayout(params.indicators)
-    if (redis && history) await closeLostTasks(redis)
     const resultFile = out ? await openResultFile(out, layout.indicators) : undefined
     const job = createJob(params, {
       publisher: createPublisher(sink, { logger, onEvent: countEvents(metrics) }),
@@ -171,11 +164,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         onProgress?.(progress)
       },
       onStock: countStock,
-      executor: (stocks) => {
-        const executor = stocks >= POOL_MIN_STOCKS ? (computePool() ?? inline) : inline
-        metrics.computeThreads(executor === inline ? 1 : config.job.concurrency)
-        return executor
-      },
+      executor,
     })
     metrics.runStarted()
     const summary = await job.run()
@@ -183,24 +172,16 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     return summary
   }
 
+  function executor(stocks: number): ComputeExecutor {
+    const chosen = stocks >= POOL_MIN_STOCKS ? (computePool() ?? inline) : inline
+    metrics.computeThreads(chosen === inline ? 1 : config.job.concurrency)
+    return chosen
+  }
+
   function countStock(stock: StockDone): void {
     metrics.stocks(1, stock.failed ? 1 : 0)
     for (const id of stock.failedIndicators) metrics.indicatorFailed(id)
     metrics.computeSeconds(stock.computeMs / 1000)
-  }
-
-  // Closes the tasks a lost worker left running; never keeps the new task from starting.
-  async function closeLostTasks(redis: RedisClient): Promise<void> {
-    await closeStaleTasks({
-      redis,
-      keys,
-      publisher: events,
-      staleSeconds: config.history.staleTaskSeconds,
-      now,
-      logger,
-    }).catch((error: unknown) => {
-      logger.debug({ err: error }, 'stale tasks not checked: redis unreachable')
-    })
   }
 
   function refuse(overrides: TaskOverrides): string | undefined {

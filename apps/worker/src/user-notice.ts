@@ -26,7 +26,11 @@ export function notifyUser(
 }
 
 /** Tells the user who asked for a task how it ended. */
-export function notifyTaskEnd(publisher: Publisher, userId: string, summary: JobSummary): void {
+export function notifyTaskEnd(
+  publisher: Publisher,
+  userId: string,
+  summary: Pick<JobSummary, 'task_id' | 'status' | 'failed' | 'message'>,
+): void {
   const level =
     summary.status === 'failed'
       ? 'error'

@@ -41,7 +41,7 @@ export const SHARED_OPTIONS = defineOptions({
     env: 'STALE_TASK_S',
     default: 60,
     max: MAX_STALE_TASK_S,
-    help: 'a running task silent this long is stale: the gateway sends task_stale, the next task start closes it as failed',
+    help: 'a running task silent this long is stale: the gateway sends task_stale and badges it',
   }),
 })
 

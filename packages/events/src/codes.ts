@@ -99,7 +99,7 @@ export const SCOPES = {
   ],
   OPERATE: [
     'stockpulse:operate',
-    'Reserved for starting and cancelling runs over HTTP; no endpoint takes it yet.',
+    'Starting and cancelling runs: POST /api/runs and POST /api/runs/{task_id}/cancel.',
   ],
 } as const satisfies Record<string, readonly [string, string]>
 

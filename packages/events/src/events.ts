@@ -2,7 +2,14 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 
 // ---- Shared pieces ----
 
-/** Contract version stamped on every event this package creates. */
+/**
+ * Contract version stamped on every event this package creates. 1.3: `task.progress` carries
+ * `started_at`, a subscribe's `since` may be "start", `system.heartbeat` describes a serve worker
+ * (`host`, `threads`, `chunks_done`, `current_chunk`, `next_run_at`), runs are started and
+ * cancelled over HTTP (`RunRequest`, `RunAccepted`, `WorkersResponse`, `ScheduleResponse`) instead
+ * of the worker command channel, and the dashboard's /api bodies (`SessionResponse`,
+ * `StockResultsResponse`, `ApiRefusal`).
+ */
 export const EVENT_VERSION = '1.3'
 
 /** ISO-8601 timestamp; producers write UTC (`...Z`), consumers also accept an explicit offset. */
@@ -214,6 +221,22 @@ export const SystemHeartbeatEvent = Type.Object(
     uptime_seconds: Type.Number({ minimum: 0 }),
     status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('stopping')]),
     active_task_id: Type.Optional(Identifier),
+    host: Type.Optional(Type.String({ description: 'Since 1.3: host name of the worker' })),
+    threads: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Since 1.3: compute threads of the worker' }),
+    ),
+    chunks_done: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Since 1.3: chunks this worker finished' }),
+    ),
+    current_chunk: Type.Optional(
+      Type.String({ description: 'Since 1.3: "<task_id>#<index>" of a chunk being computed' }),
+    ),
+    next_run_at: Type.Optional(
+      Type.String({
+        pattern: Timestamp.pattern,
+        description: "Since 1.3: when the fleet's schedule fires next (ISO-8601)",
+      }),
+    ),
   },
   { $id: 'SystemHeartbeatEvent', description: 'A service is alive (workers beat every 10 s)' },
 )

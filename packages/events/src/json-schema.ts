@@ -1,9 +1,16 @@
 import type { TSchema } from '@sinclair/typebox'
 import { ApiRefusal, SessionResponse, StockResultsResponse, StoredStockResult } from './api.js'
-import { WorkerCommand } from './commands.js'
 import { EventSchemas, StockPulseEvent } from './events.js'
 import { RunHistoryResponse } from './history.js'
 import { ClientFrame, ServerFrame } from './protocol.js'
+import {
+  RunAccepted,
+  RunRefusal,
+  RunRequest,
+  ScheduleResponse,
+  WorkerInfo,
+  WorkersResponse,
+} from './runs.js'
 
 const SCHEMAS: readonly TSchema[] = [
   ...Object.values(EventSchemas),
@@ -12,13 +19,17 @@ const SCHEMAS: readonly TSchema[] = [
   ClientFrame,
   ...ServerFrame.anyOf,
   ServerFrame,
-  ...WorkerCommand.anyOf,
-  WorkerCommand,
   RunHistoryResponse,
   SessionResponse,
   StoredStockResult,
   StockResultsResponse,
   ApiRefusal,
+  RunRequest,
+  RunAccepted,
+  RunRefusal,
+  WorkerInfo,
+  WorkersResponse,
+  ScheduleResponse,
 ]
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseClientFrame, parseServerMessage, parseWorkerCommand } from './validators.js'
+import { validateRunRequest } from './runs.js'
+import { parseClientFrame, parseServerMessage } from './validators.js'
 
 describe('validators', () => {
   describe('parseClientFrame', () => {
@@ -131,24 +132,22 @@ describe('validators', () => {
     })
   })
 
-  describe('parseWorkerCommand', () => {
-    it('accepts start and cancel, refuses the rest', () => {
-      expect(parseWorkerCommand('{"command":"start","stocks":300,"pace":50}').ok).toBe(true)
-      expect(parseWorkerCommand('{"command":"cancel","task_id":"calc_1"}').ok).toBe(true)
-      expect(parseWorkerCommand('{"command":"cancel"}')).toMatchObject({
-        ok: false,
-        error: { code: 'invalid_frame' },
-      })
-      expect(parseWorkerCommand('{"command":"start","pace":0}')).toMatchObject({ ok: false })
-      expect(parseWorkerCommand('{"command":"start","stocks":2,"pace":0.0001}')).toMatchObject({
-        ok: false,
-        error: { message: 'start /pace: Expected number to be greater or equal to 1' },
-      })
-      expect(parseWorkerCommand('{"command":"start","pace":1}').ok).toBe(true)
-      expect(parseWorkerCommand('{"command":"rm -rf"}')).toMatchObject({
-        ok: false,
-        error: { code: 'unknown_type' },
-      })
+  describe('validateRunRequest', () => {
+    it.each([
+      [{}, undefined],
+      [{ stocks: 300, days: 250, seed: 7, indicators: ['RSI'], task_id: 'calc_1' }, undefined],
+      [{ stocks: 0 }, 'stocks: Expected integer to be greater or equal to 1'],
+      [{ stocks: 1.5 }, 'stocks: Expected integer'],
+      [{ days: 20_001 }, 'days: Expected integer to be less or equal to 20000'],
+      [{ indicators: [] }, 'indicators: Expected array length to be greater or equal to 1'],
+      [{ task_id: 'a b' }, "task_id: Expected string to match '^[A-Za-z0-9_.-]{1,64}$'"],
+      [{ pace: 5 }, 'pace: Unexpected property'],
+      [[], 'Expected object'],
+    ])('%j -> %s', (body, reason) => {
+      const result = validateRunRequest(body)
+      expect(result).toEqual(
+        reason === undefined ? { ok: true, value: body } : { ok: false, reason },
+      )
     })
   })
 })

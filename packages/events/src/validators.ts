@@ -2,7 +2,6 @@ import type { TSchema } from '@sinclair/typebox'
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler'
 import { SessionResponse, StockResultsResponse, StoredStockResult } from './api.js'
 import { ErrorCode } from './codes.js'
-import { CancelTaskCommand, StartTaskCommand, type WorkerCommand } from './commands.js'
 import { EventSchemas, type EventType, type StockPulseEvent } from './events.js'
 import {
   BatchFrame,
@@ -50,12 +49,6 @@ const ServerFrameSchemas = {
 /** Compiled validator of each gateway control frame, by `type`. */
 export const ServerFrameValidators = compileAll(ServerFrameSchemas) as {
   readonly [T in ServerFrameType]: TypeCheck<(typeof ServerFrameSchemas)[T]>
-}
-
-const WorkerCommandSchemas = { start: StartTaskCommand, cancel: CancelTaskCommand } as const
-/** Compiled validator of each worker command, by `command`. */
-export const WorkerCommandValidators = compileAll(WorkerCommandSchemas) as {
-  readonly [C in WorkerCommand['command']]: TypeCheck<(typeof WorkerCommandSchemas)[C]>
 }
 
 /** Compiled validators of the gateway's /api bodies and of what they are made of. */
@@ -116,18 +109,6 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
   return frame.ok
     ? { ok: true, value: { kind: 'frame', frame: frame.value as ServerFrame } }
     : frame
-}
-
-/** Parses a command sent to the worker on WORKER_COMMANDS. */
-export function parseWorkerCommand(text: string): ParseResult<WorkerCommand> {
-  const json = parseJson(text)
-  if (!json.ok) return json
-  return check(
-    json.value,
-    'command',
-    WorkerCommandValidators,
-    'command',
-  ) as ParseResult<WorkerCommand>
 }
 
 // ---- Helpers ----

@@ -5,7 +5,8 @@ import { type NodeProcess, startNode } from '@stockpulse/testing'
 import { expect } from 'vitest'
 import type { Received } from './gateway.js'
 
-const workerMain = join(
+/** The built `stockpulse-worker`. */
+export const WORKER_MAIN = join(
   dirname(createRequire(import.meta.url).resolve('@stockpulse/worker/package.json')),
   'dist/main.js',
 )
@@ -38,7 +39,7 @@ export function runWorkerJob(options: {
     ...(pace === undefined ? [] : ['--pace', String(pace)]),
     ...extra,
   ]
-  return startNode(workerMain, args, { env: { PATH: process.env.PATH } })
+  return startNode(WORKER_MAIN, args, { env: { PATH: process.env.PATH } })
 }
 
 /** `since` for a resume: the position of the last event received on each channel. */

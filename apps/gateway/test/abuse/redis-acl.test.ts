@@ -2,16 +2,21 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type RedisServer, startRedisServer } from '@stockpulse/testing'
+import { type RedisServer, startNode, startRedisServer } from '@stockpulse/testing'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TestClient } from '../../src/test-support/gateway.js'
-import { expectWholeJob, lastPositions, runWorkerJob } from '../../src/test-support/worker-job.js'
+import {
+  expectWholeJob,
+  lastPositions,
+  runWorkerJob,
+  WORKER_MAIN,
+} from '../../src/test-support/worker-job.js'
 import { type GatewayProcess, startGatewayProcess } from './support.js'
 
-// Finding 11: anyone who could PUBLISH commands:worker started or cancelled jobs. Redis ACLs are
-// the trust boundary: deploy/redis/users.acl gives the worker, the gateway and an operator each
-// what it needs and nothing else. This runs both apps with their users on a Redis loaded with
+// Finding 11: whoever can write the run queue's keys starts and cancels runs. Redis ACLs are the
+// trust boundary: deploy/redis/users.acl gives the worker, the gateway and an operator each what
+// it needs and nothing else. This runs both apps with their users on a Redis loaded with
 // that file, as shipped, with passwords turned on the way its README says.
 
 const ACL_FILE = fileURLToPath(new URL('../../../../deploy/redis/users.acl', import.meta.url))
@@ -92,12 +97,48 @@ describe('abuse: Redis users (deploy/redis/users.acl)', () => {
     expect(gateway.output()).not.toContain(password('stockpulse-gateway'))
   })
 
+  it('runs a run submitted on the gateway on a serve worker, each with its user', async () => {
+    const client = await TestClient.open(gateway.wsUrl('?channels=events:tasks,events:indicators'))
+    const worker = startNode(
+      WORKER_MAIN,
+      ['serve', '--concurrency', '1', '--cache-ttl', '0', '--log-level', 'warn'],
+      { env: { PATH: process.env.PATH, REDIS_URL: url('stockpulse-worker') } },
+    )
+    try {
+      const response = await fetch(`http://127.0.0.1:${gateway.port}/api/runs`, {
+        method: 'POST',
+        body: JSON.stringify({ stocks: 300, task_id: 'calc_acl_queue' }),
+      })
+      expect(await response.json()).toEqual({ task_id: 'calc_acl_queue' })
+      await client.next(
+        (m) => m.event_type === 'task.completed' && m.task_id === 'calc_acl_queue',
+        30_000,
+      )
+      expectWholeJob(
+        client.events().filter((event) => event.task_id === 'calc_acl_queue'),
+        300,
+      )
+      await worker.stop()
+      expect(worker.stderr).not.toContain('NOPERM')
+    } finally {
+      await Promise.all([worker.stop(), client.close()])
+    }
+  }, 60_000)
+
   it.each<[User | 'default', string[], RegExp | number | string]>([
     ['default', ['PING'], /^NOAUTH/],
-    // The gateway: no commands to the worker, no forged events, no writes, no other prefix.
-    ['stockpulse-gateway', ['PUBLISH', 'commands:worker', '{"command":"start"}'], /^NOPERM/],
+    // The gateway: no forged events, no writes but the runs' keys, no other prefix.
     ['stockpulse-gateway', ['PUBLISH', 'events:tasks', '{}'], /^NOPERM/],
     ['stockpulse-gateway', ['SET', 'stockpulse:tasks', 'x'], /^NOPERM/],
+    ['stockpulse-gateway', ['XADD', 'stockpulse:history:events:tasks', '*', 'e', '{}'], /^NOPERM/],
+    ['stockpulse-gateway', ['ZADD', 'stockpulse:bull:chunks:wait', '1', 'x'], /^NOPERM/],
+    ['stockpulse-gateway', ['SET', 'stockpulse:run:acl:cancel', 'x'], 'OK'],
+    ['stockpulse-gateway', ['FUNCTION', 'FLUSH'], /^NOPERM/],
+    [
+      'stockpulse-gateway',
+      ['EVAL', "return redis.call('SET', 'stockpulse:cache:x', 'x')", '0'],
+      /The user executing the script can't/,
+    ],
     ['stockpulse-gateway', ['GET', 'other:secret'], /^NOPERM/],
     ['stockpulse-gateway', ['FLUSHALL'], /^NOPERM/],
     [
@@ -105,24 +146,21 @@ describe('abuse: Redis users (deploy/redis/users.acl)', () => {
       ['XRANGE', 'stockpulse:history:events:tasks', '-', '+', 'COUNT', '1'],
       /^\[/,
     ],
-    // The worker: no commands to itself, no other prefix, nothing dangerous.
-    ['stockpulse-worker', ['PUBLISH', 'commands:worker', '{"command":"start"}'], /^NOPERM/],
+    // The worker: no other prefix, nothing dangerous, events only.
+    ['stockpulse-worker', ['PUBLISH', 'other:channel', 'x'], /^NOPERM/],
     ['stockpulse-worker', ['GET', 'other:secret'], /^NOPERM/],
     ['stockpulse-worker', ['KEYS', '*'], /^NOPERM/],
     ['stockpulse-worker', ['FLUSHALL'], /^NOPERM/],
     ['stockpulse-worker', ['CONFIG', 'SET', 'aclfile', '/tmp/x'], /^NOPERM/],
+    ['stockpulse-worker', ['FUNCTION', 'FLUSH'], /^NOPERM/],
     [
       'stockpulse-worker',
-      ['EVAL', "return redis.call('PUBLISH', 'commands:worker', 'x')", '0'],
+      ['EVAL', "return redis.call('PUBLISH', 'other:channel', 'x')", '0'],
       /can't publish to the channel/,
     ],
     ['stockpulse-worker', ['PUBLISH', 'events:market:acl', '{}'], 0],
-    // The operator: commands to the worker, reads, no writes, no forged events.
-    [
-      'stockpulse-operator',
-      ['PUBLISH', 'commands:worker', '{"command":"cancel","task_id":"x"}'],
-      0,
-    ],
+    // The operator: reads, the runs' keys (submit, cancel), no other writes, no forged events.
+    ['stockpulse-operator', ['SET', 'stockpulse:run:acl-op:cancel', 'x'], 'OK'],
     ['stockpulse-operator', ['PUBLISH', 'events:tasks', '{}'], /^NOPERM/],
     ['stockpulse-operator', ['SET', 'stockpulse:tasks', 'x'], /^NOPERM/],
     ['stockpulse-operator', ['FLUSHALL'], /^NOPERM/],

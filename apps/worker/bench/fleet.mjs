@@ -1,0 +1,173 @@
+// Runs through the queue (`stockpulse-worker serve` processes, the built CLI) against Redis
+// (REDIS_URL, default 127.0.0.1:6379), next to `stockpulse-worker run`. Prints three tables; gates
+// nothing. Each run is timed from its submission to its task.completed (serve processes already
+// up), or for `run` by its own wall time; the cold `run` from process start to exit.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { createRunQueue } from '@stockpulse/runs'
+import { createClient } from 'redis'
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const BIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
+const PREFIX = `benchq:${process.pid}:`
+const COMMON = [
+  '--cache-ttl',
+  '0',
+  '--result-ttl',
+  '60',
+  '--key-prefix',
+  PREFIX,
+  '--redis',
+  REDIS_URL,
+]
+
+const subscriber = createClient({ url: REDIS_URL })
+await subscriber.connect()
+const queue = createRunQueue({ url: REDIS_URL, prefix: PREFIX })
+let seed = 1
+
+/** `count` serve processes of `threads` threads each, serving once they say so. */
+async function startServe(count, threads) {
+  const children = Array.from({ length: count }, (_, i) =>
+    spawn(
+      process.execPath,
+      [BIN, 'serve', '--concurrency', String(threads), '--instance-id', `bench-${i}`, ...COMMON],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    ),
+  )
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise((resolve, reject) => {
+          let text = ''
+          child.stderr.on('data', (chunk) => {
+            text += chunk
+            if (text.includes('"msg":"worker serving"')) resolve()
+          })
+          child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${text}`)))
+        }),
+    ),
+  )
+  return {
+    async stop() {
+      for (const child of children) child.kill('SIGTERM')
+      await Promise.all(children.map((child) => once(child, 'exit')))
+    },
+  }
+}
+
+/** One queued run of `stocks` x `days`: ms from submission to its task.completed. */
+async function queued(stocks, days) {
+  const taskId = `benchq_${process.pid}_${seed}`
+  const channel = `events:task:${taskId}`
+  let done
+  const completed = new Promise((resolve) => {
+    done = resolve
+  })
+  await subscriber.subscribe(channel, (message) => {
+    if (message.includes('"event_type":"task.completed"')) done(JSON.parse(message))
+  })
+  const start = performance.now()
+  const outcome = await queue.submit({ stocks, days, seed: seed++, task_id: taskId })
+  if (outcome.status !== 202) throw new Error(`submit refused: ${outcome.body.reason}`)
+  const event = await completed
+  const ms = performance.now() - start
+  await subscriber.unsubscribe(channel)
+  if (event.status !== 'completed') throw new Error(`run ${taskId} ended ${event.status}`)
+  return ms
+}
+
+/** `stockpulse-worker run`: its summary, and the ms from process start to exit. */
+async function embedded(stocks, days, threads) {
+  const start = performance.now()
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'run',
+      '--json',
+      '--stocks',
+      String(stocks),
+      '--days',
+      String(days),
+      '--seed',
+      String(seed++),
+      '--concurrency',
+      String(threads),
+      '--log-level',
+      'error',
+      ...COMMON,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  let out = ''
+  child.stdout.on('data', (chunk) => {
+    out += chunk
+  })
+  const [code] = await once(child, 'exit')
+  const processMs = performance.now() - start
+  if (code !== 0) throw new Error(`run exited ${code}`)
+  return { summary: JSON.parse(out), processMs }
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`
+const repeat = async (work) => {
+  const times = []
+  for (let i = 0; i < RUNS; i++) times.push(await work())
+  return median(times)
+}
+
+// 1. CPU-bound: 5,000 stocks x 2,500 bars on one vs two serve processes of one thread each.
+const one = await startServe(1, 1)
+await queued(500, 2500) // warm-up
+const oneMs = await repeat(() => queued(5000, 2500))
+await one.stop()
+const two = await startServe(2, 1)
+await queued(500, 2500)
+const twoMs = await repeat(() => queued(5000, 2500))
+await two.stop()
+console.log('\nqueue scale-out: 5,000 stocks x 2,500 bars, serve processes of 1 thread each')
+console.table([
+  { serve_processes: 1, wall: fmt(oneMs), speedup: '1.00x' },
+  {
+    serve_processes: 2,
+    wall: fmt(twoMs),
+    speedup: `${(oneMs / twoMs).toFixed(2)}x (goal >= 1.7x)`,
+  },
+])
+
+// 2. The same run through the queue vs `run`, with the same two threads.
+const pair = await startServe(1, 2)
+await queued(500, 2500)
+const queueMs = await repeat(() => queued(5000, 2500))
+await pair.stop()
+const runMs = await repeat(async () => (await embedded(5000, 2500, 2)).summary.timings.wall_ms)
+console.log('\nqueue overhead: 5,000 x 2,500, 2 compute threads, one process')
+console.table([
+  { mode: 'stockpulse-worker run (job wall time)', wall: fmt(runMs) },
+  { mode: 'serve + submit (submit to task.completed)', wall: fmt(queueMs) },
+  { mode: 'overhead', wall: `${((queueMs / runMs - 1) * 100).toFixed(1)} % (goal <= 15 %)` },
+])
+
+// 3. A cold `run` of 5,000 x 250, process start to exit, next to its indicators-only time.
+const colds = []
+for (let i = 0; i < RUNS; i++) colds.push(await embedded(5000, 250, 2))
+const cold = median(colds.map((c) => c.processMs))
+const computeMs = median(colds.map((c) => c.summary.timings.compute_ms / 2))
+console.log(
+  '\ncold run: 5,000 x 250, 2 threads, `stockpulse-worker run` from process start to exit',
+)
+console.table([
+  { what: 'process start to exit', time: fmt(cold) },
+  {
+    what: 'job wall time (in the process)',
+    time: fmt(median(colds.map((c) => c.summary.timings.wall_ms))),
+  },
+  { what: 'indicators only (compute time / threads)', time: fmt(computeMs) },
+])
+
+await queue.close()
+await subscriber.close()

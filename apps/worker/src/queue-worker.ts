@@ -1,0 +1,247 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  bullPrefix,
+  CHUNKS_QUEUE,
+  RUNS_QUEUE,
+  type RunQueue,
+  runKeys,
+  SCHEDULER_ID,
+} from '@stockpulse/runs'
+import { DelayedError, FlowProducer, Job, Queue, UnrecoverableError, Worker } from 'bullmq'
+import type { Logger } from 'pino'
+import type { IndicatorCache } from './cache.js'
+import { type ChunkRunner, createChunkRunner, InvalidChunkError } from './chunk-jobs.js'
+import type { WorkerConfig } from './config.js'
+import type { Publisher } from './publisher.js'
+import { createQueueClient, type RedisClient } from './redis.js'
+import type { ResultStore } from './result-store.js'
+import { createRunJobs } from './run-jobs.js'
+import type { RunPublisher } from './run-scripts.js'
+import type { TaskRunner } from './task-runner.js'
+import type { WorkerMetrics } from './worker-metrics.js'
+
+/** Longest `close` waits for BullMQ's own close after the in-flight jobs settled (bullmq#4656). */
+export const QUEUE_CLOSE_DEADLINE_MS = 5_000
+
+export interface QueueWorkerOptions {
+  readonly config: WorkerConfig
+  /** The worker's node-redis client: run scripts, run state. */
+  readonly redis: RedisClient
+  /** Events outside the run scripts: a run's first progress event, user notices. */
+  readonly events: Publisher
+  readonly publisher: RunPublisher
+  readonly runner: TaskRunner
+  readonly queue: RunQueue
+  readonly cache?: IndicatorCache
+  readonly results?: ResultStore
+  readonly metrics: WorkerMetrics
+  readonly logger: Logger
+  readonly now: () => Date
+}
+
+/** `serve`'s share of the fleet: chunks and run jobs from BullMQ, and the fleet's schedule. */
+export interface QueueWorker {
+  readonly chunks: Pick<ChunkRunner, 'running' | 'chunksDone'>
+  /** When the fleet's schedule fires next, as BullMQ last said; undefined while unknown. */
+  nextRunAt(): Promise<Date | undefined>
+  /**
+   * Takes no new job, lets the jobs in flight finish (their events all out), then closes the
+   * BullMQ connections.
+   */
+  close(): Promise<void>
+}
+
+export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
+  const { config, redis, events, publisher, runner, queue, metrics, logger, now } = options
+  const keys = runKeys(config.keyPrefix)
+  const prefix = bullPrefix(config.keyPrefix)
+  const clients: RedisClient[] = []
+  const connection = () => {
+    const client = createQueueClient(config.redisUrl)
+    clients.push(client)
+    return client
+  }
+  const stallMs = config.serve.stallTimeoutSeconds * 1000
+  const workerOptions = {
+    prefix,
+    skipVersionCheck: true,
+    lockDuration: stallMs,
+    stalledInterval: Math.max(500, Math.round(stallMs / 2)),
+    maxStalledCount: 3,
+  }
+  const flows = new FlowProducer({ connection: connection(), prefix, skipVersionCheck: true })
+  const chunkQueue = new Queue(CHUNKS_QUEUE, {
+    connection: connection(),
+    prefix,
+    skipVersionCheck: true,
+  })
+  const runQueue = new Queue(RUNS_QUEUE, {
+    connection: connection(),
+    prefix,
+    skipVersionCheck: true,
+  })
+  const quiet = (error: Error) => logger.debug({ err: error.message }, 'queue error')
+  flows.on('error', quiet)
+  chunkQueue.on('error', quiet)
+  runQueue.on('error', quiet)
+  const chunks = createChunkRunner({
+    config,
+    redis,
+    keys,
+    publisher,
+    executor: () => runner.executor(Number.POSITIVE_INFINITY),
+    ...(options.cache ? { cache: options.cache } : {}),
+    ...(options.results ? { results: options.results } : {}),
+    metrics,
+    logger,
+  })
+  const jobs = createRunJobs({
+    config,
+    redis,
+    keys,
+    events,
+    publisher,
+    runner,
+    flows,
+    readChunk: async (jobId) => {
+      const job = await Job.fromId(chunkQueue, jobId)
+      return job ? { data: job.data as unknown, attempts: job.attemptsMade } : undefined
+    },
+    queue,
+    metrics,
+    logger,
+    now,
+  })
+  const inflight = new Set<Promise<unknown>>()
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    inflight.add(work)
+    work.then(
+      () => inflight.delete(work),
+      () => inflight.delete(work),
+    )
+    return work
+  }
+
+  // Aborted on close: chunks in flight stop at their next stock and go back to the queue.
+  const stopping = new AbortController()
+  const chunkWorker = new Worker(
+    CHUNKS_QUEUE,
+    (job, token) =>
+      track(
+        (async () => {
+          let outcome: Awaited<ReturnType<typeof chunks.run>>
+          try {
+            outcome = await chunks.run(job.data, job.attemptsMade, stopping.signal)
+          } catch (error) {
+            if (error instanceof InvalidChunkError) throw new UnrecoverableError(error.message)
+            logger.warn({ chunk: job.id, err: (error as Error).message }, 'chunk failed')
+            throw error
+          }
+          if (!outcome.handedBack) return outcome
+          // Back to the queue without using an attempt; the done-set keeps what went out.
+          await job.moveToDelayed(Date.now(), token)
+          logger.info({ chunk: job.id, published: outcome.published }, 'chunk handed back')
+          throw new DelayedError()
+        })(),
+      ),
+    { ...workerOptions, connection: connection(), concurrency: config.job.concurrency + 1 },
+  )
+  const runWorker = new Worker(
+    RUNS_QUEUE,
+    (job) =>
+      track(
+        (async () => {
+          if (job.name === 'start') return jobs.start(job.data)
+          if (job.name === 'finish') {
+            return jobs.finish(job.data, await job.getIgnoredChildrenFailures())
+          }
+          if (job.name === 'scheduled') return jobs.scheduled(job.id)
+          throw new UnrecoverableError(`unknown job ${JSON.stringify(job.name.slice(0, 64))}`)
+        })(),
+      ),
+    { ...workerOptions, connection: connection(), concurrency: 2 },
+  )
+  for (const worker of [chunkWorker, runWorker]) {
+    worker.on('error', (error: Error) => logger.debug({ err: error.message }, 'queue worker error'))
+    worker.on('stalled', (jobId: string) => {
+      metrics.chunkStalled()
+      logger.warn({ job_id: jobId }, 'job stalled: its worker went silent; taken over')
+    })
+  }
+  const scheduled = setSchedule().then(
+    (changed) => {
+      const fields = { schedule: config.serve.schedule, time_zone: config.timeZone }
+      logger.info(fields, changed ? 'schedule set' : 'schedule already set')
+    },
+    (error: unknown) => logger.warn({ err: (error as Error).message }, 'schedule not set yet'),
+  )
+  let closed: Promise<void> | undefined
+
+  return {
+    chunks,
+    async nextRunAt() {
+      await scheduled
+      const scheduler = await runQueue.getJobScheduler(SCHEDULER_ID)
+      return scheduler?.next === undefined ? undefined : new Date(scheduler.next)
+    },
+    close() {
+      closed ??= (async () => {
+        stopping.abort()
+        await within('pausing', Promise.all([chunkWorker.pause(true), runWorker.pause(true)]))
+        await Promise.allSettled([...inflight])
+        for (const [name, worker] of [
+          ['chunks', chunkWorker],
+          ['runs', runWorker],
+        ] as const) {
+          if (!(await within(`closing the ${name} worker`, worker.close()))) {
+            await within(`closing the ${name} worker by force`, worker.close(true))
+          }
+        }
+        await within('the schedule', scheduled)
+        await within(
+          'closing the queues',
+          Promise.allSettled([flows.close(), chunkQueue.close(), runQueue.close()]),
+        )
+        await within(
+          'closing the connections',
+          Promise.allSettled(clients.map((client) => (client.isOpen ? client.close() : undefined))),
+        )
+        for (const client of clients) if (client.isOpen) client.destroy()
+      })()
+      return closed
+    },
+  }
+
+  // Sets the fleet's job scheduler unless it already has this pattern and zone: every worker
+  // setting it again at start could make BullMQ queue a tick that already ran.
+  async function setSchedule(): Promise<boolean> {
+    const current = await runQueue.getJobScheduler(SCHEDULER_ID)
+    if (current?.pattern === config.serve.schedule && current.tz === config.timeZone) return false
+    await runQueue.upsertJobScheduler(
+      SCHEDULER_ID,
+      { pattern: config.serve.schedule, tz: config.timeZone },
+      {
+        name: 'scheduled',
+        data: {},
+        opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+      },
+    )
+    return true
+  }
+
+  // Waits for `work` at most QUEUE_CLOSE_DEADLINE_MS (BullMQ's close can hang: bullmq#4656);
+  // false, and a warning, when it took longer.
+  async function within(what: string, work: Promise<unknown>): Promise<boolean> {
+    const deadline = new AbortController()
+    const done = await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      sleep(QUEUE_CLOSE_DEADLINE_MS, false, { signal: deadline.signal }).catch(() => true),
+    ])
+    deadline.abort()
+    if (!done) logger.warn({ step: what }, 'queue close step took too long: going on')
+    return done
+  }
+}
