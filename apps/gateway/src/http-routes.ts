@@ -139,7 +139,7 @@ export function createHttpRoutes(
     json(res, 404, { error: 'not found' })
   }
 
-  /** `POST /api/runs` (no id) and `POST /api/runs/{id}/cancel`: RunAccepted or RunRefusal. */
+  /** `POST /api/runs` (no id) and `POST /api/runs/{id}/cancel`: RunAccepted or ApiRefusal. */
   async function control(
     req: IncomingMessage,
     res: ServerResponse,

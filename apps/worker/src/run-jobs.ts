@@ -1,11 +1,11 @@
 import { stat } from 'node:fs/promises'
 import {
+  type ApiRefusal,
   createStockIndicatorsCompletedEvent,
   createTaskCompletedEvent,
   createTaskProgressEvent,
   type Failure,
   RunErrorCode,
-  type RunRefusal,
   TASKS_ALL,
   taskChannel,
 } from '@stockpulse/events'
@@ -331,7 +331,7 @@ function parseStartJob(raw: unknown): StartJobData | string {
   const { task_id, request, pace, trigger, user_id } = raw as Record<string, unknown>
   if (typeof task_id !== 'string' || !ID.test(task_id)) return 'start task_id is not an identifier'
   const checked = checkRunRequest(request)
-  if (!checked.ok) return `start request: ${(checked.outcome.body as RunRefusal).reason}`
+  if (!checked.ok) return `start request: ${(checked.outcome.body as ApiRefusal).reason}`
   if (pace !== undefined && !(typeof pace === 'number' && pace >= 1 && Number.isFinite(pace))) {
     return 'start pace is not a number of at least 1'
   }

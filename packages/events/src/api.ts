@@ -59,7 +59,9 @@ export type StockResultsResponse = Static<typeof StockResultsResponse>
 /** Body of every refusal of an /api endpoint: a machine-readable code and a sentence. */
 export const ApiRefusal = Type.Object(
   {
-    error: Type.String({ description: 'Machine-readable code, e.g. "invalid_stock_code"' }),
+    error: Type.String({
+      description: 'Machine-readable code: "invalid_stock_code", a RunErrorCode, an auth code',
+    }),
     reason: Type.String({ description: 'One sentence a person can act on' }),
   },
   { $id: 'ApiRefusal', description: 'Why an /api request was refused' },

@@ -3,14 +3,7 @@ import { ApiRefusal, SessionResponse, StockResultsResponse, StoredStockResult } 
 import { EventSchemas, StockPulseEvent } from './events.js'
 import { RunHistoryResponse } from './history.js'
 import { ClientFrame, ServerFrame } from './protocol.js'
-import {
-  RunAccepted,
-  RunRefusal,
-  RunRequest,
-  ScheduleResponse,
-  WorkerInfo,
-  WorkersResponse,
-} from './runs.js'
+import { RunAccepted, RunRequest, ScheduleResponse, WorkerInfo, WorkersResponse } from './runs.js'
 
 const SCHEMAS: readonly TSchema[] = [
   ...Object.values(EventSchemas),
@@ -26,7 +19,6 @@ const SCHEMAS: readonly TSchema[] = [
   ApiRefusal,
   RunRequest,
   RunAccepted,
-  RunRefusal,
   WorkerInfo,
   WorkersResponse,
   ScheduleResponse,

@@ -54,16 +54,6 @@ export const RunErrorCode = {
 } as const
 export type RunErrorCode = (typeof RunErrorCode)[keyof typeof RunErrorCode]
 
-/** Body of a refused `POST /api/runs` or cancel (400, 404, 409, 503; 401/403 from auth). */
-export const RunRefusal = Type.Object(
-  {
-    error: Type.String({ description: 'Machine-readable code (RunErrorCode, or an auth code)' }),
-    reason: Type.String({ description: 'One human sentence saying why' }),
-  },
-  { $id: 'RunRefusal', description: 'Why a run request or a cancel was refused' },
-)
-export type RunRefusal = Static<typeof RunRefusal>
-
 /** One `stockpulse-worker serve` process, as its last heartbeat described it. */
 export const WorkerInfo = Type.Object(
   {
@@ -123,4 +113,11 @@ const WorkerInfoCheck = TypeCompiler.Compile(WorkerInfo)
 /** Whether a value (a registry entry from Redis) is a valid WorkerInfo. */
 export function isWorkerInfo(value: unknown): value is WorkerInfo {
   return WorkerInfoCheck.Check(value)
+}
+
+const ScheduleResponseCheck = TypeCompiler.Compile(ScheduleResponse)
+
+/** Whether a value (a `GET /api/schedule` body) is a valid ScheduleResponse. */
+export function isScheduleResponse(value: unknown): value is ScheduleResponse {
+  return ScheduleResponseCheck.Check(value)
 }

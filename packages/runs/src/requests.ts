@@ -1,6 +1,6 @@
 import {
+  type ApiRefusal,
   RunErrorCode,
-  type RunRefusal,
   type RunRequest,
   validateRunRequest,
 } from '@stockpulse/events'
@@ -9,7 +9,7 @@ import { resolveIndicators } from '@stockpulse/indicators'
 /** What a submit or cancel came to: the HTTP status and body the gateway answers with. */
 export type RunOutcome =
   | { readonly status: 202; readonly body: { readonly task_id: string } }
-  | { readonly status: 400 | 404 | 409 | 503; readonly body: RunRefusal }
+  | { readonly status: 400 | 404 | 409 | 503; readonly body: ApiRefusal }
 
 /** Largest `POST /api/runs` body read; longer ones are refused unread. */
 export const MAX_RUN_REQUEST_BYTES = 4096

@@ -1,15 +1,7 @@
+import type { RunRequest } from '@stockpulse/events'
 import { type Ref, readonly, ref } from 'vue'
 import { apiRequest } from '../lib/api'
 import type { Toast } from './useToasts'
-
-/** The body of `POST /api/runs`: every field optional, the worker's defaults otherwise. */
-export interface RunOptions {
-  readonly stocks?: number
-  readonly days?: number
-  readonly seed?: number
-  readonly indicators?: readonly string[]
-  readonly task_id?: string
-}
 
 export interface UseRunControlOptions {
   /** The gateway's `api/` URL. */
@@ -26,13 +18,13 @@ export interface UseRunControlReturn {
   /** A request is on its way: the buttons wait. */
   readonly busy: Readonly<Ref<boolean>>
   /** `POST /api/runs`; resolves with the new task id, or undefined when refused (toast with the reason). */
-  start(options: RunOptions): Promise<string | undefined>
+  start(options: RunRequest): Promise<string | undefined>
   /** `POST /api/runs/{id}/cancel`. */
   cancel(taskId: string): Promise<boolean>
   /** Starts a run with the options `taskId` was started with here, else `{ stocks: total }`. */
   rerun(taskId: string, total: number): Promise<string | undefined>
   /** The options a run was started with from this browser, if it was. */
-  optionsOf(taskId: string): RunOptions | undefined
+  optionsOf(taskId: string): RunRequest | undefined
 }
 
 /** Runs kept in `storage` for Re-run. */
@@ -44,7 +36,7 @@ export const RUN_OPTIONS_KEY = 'stockpulse.runOptions'
 export function useRunControl(options: UseRunControlOptions): UseRunControlReturn {
   const { apiUrl, token = () => undefined, fetch, notify, storage } = options
   const busy = ref(false)
-  const remembered = new Map<string, RunOptions>(load(storage))
+  const remembered = new Map<string, RunRequest>(load(storage))
 
   async function post(path: string, body: unknown) {
     busy.value = true
@@ -60,7 +52,7 @@ export function useRunControl(options: UseRunControlOptions): UseRunControlRetur
     }
   }
 
-  async function start(runOptions: RunOptions) {
+  async function start(runOptions: RunRequest) {
     const answer = await post('runs', runOptions)
     const taskId = answer.ok ? taskIdOf(answer.body) : undefined
     if (!answer.ok || !taskId) {
@@ -95,10 +87,10 @@ export function useRunControl(options: UseRunControlOptions): UseRunControlRetur
     return start(again)
   }
 
-  function remember(taskId: string, runOptions: RunOptions) {
+  function remember(taskId: string, runOptions: RunRequest) {
     const clean = Object.fromEntries(
       Object.entries(runOptions).filter(([, value]) => value !== undefined),
-    ) as RunOptions
+    ) as RunRequest
     remembered.set(taskId, clean)
     for (const old of [...remembered.keys()].slice(0, -REMEMBERED_RUNS)) remembered.delete(old)
     try {
@@ -118,7 +110,7 @@ export function useRunControl(options: UseRunControlOptions): UseRunControlRetur
 }
 
 /** "2,000 stocks, SMA_5, MACD", or "the worker's defaults". */
-export function describe(runOptions: RunOptions): string {
+export function describe(runOptions: RunRequest): string {
   const parts = [
     runOptions.stocks === undefined
       ? undefined
@@ -136,12 +128,12 @@ function taskIdOf(body: unknown): string | undefined {
 }
 
 /** The remembered options in `storage`; a damaged entry is ignored. */
-function load(storage: Pick<Storage, 'getItem'> | undefined): Array<[string, RunOptions]> {
+function load(storage: Pick<Storage, 'getItem'> | undefined): Array<[string, RunRequest]> {
   try {
     const saved = JSON.parse(storage?.getItem(RUN_OPTIONS_KEY) ?? '[]') as unknown
     if (!Array.isArray(saved)) return []
     return saved.filter(
-      (entry): entry is [string, RunOptions] =>
+      (entry): entry is [string, RunRequest] =>
         Array.isArray(entry) &&
         typeof entry[0] === 'string' &&
         typeof entry[1] === 'object' &&

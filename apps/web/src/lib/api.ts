@@ -1,9 +1,10 @@
+import type { ApiRefusal } from '@stockpulse/events'
 import { requestHeaders } from './headers'
 
 /** The answer of a gateway API request: the JSON body, or why it was refused. */
 export type ApiAnswer =
   | { readonly ok: true; readonly status: number; readonly body: unknown }
-  | { readonly ok: false; readonly status: number; readonly error: string; readonly reason: string }
+  | ({ readonly ok: false; readonly status: number } & Readonly<ApiRefusal>)
 
 export interface ApiRequestOptions {
   method?: 'GET' | 'POST'
@@ -44,7 +45,7 @@ export async function apiRequest(url: string, options: ApiRequestOptions = {}): 
     json = undefined
   }
   if (response.ok) return { ok: true, status: response.status, body: json }
-  const refusal = json as { error?: unknown; reason?: unknown } | undefined
+  const refusal = json as { [K in keyof ApiRefusal]?: unknown } | undefined
   return {
     ok: false,
     status: response.status,
