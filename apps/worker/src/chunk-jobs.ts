@@ -10,7 +10,7 @@ import type { ComputeExecutor } from './executor.js'
 import { stockEvents } from './job.js'
 import type { RedisClient } from './redis.js'
 import type { ResultStore } from './result-store.js'
-import { progressHead, type RunPublisher, type StockVerdict } from './run-scripts.js'
+import { progressHead, type RunPublisher, runStartedAt, type StockVerdict } from './run-scripts.js'
 import type { WorkerMetrics } from './worker-metrics.js'
 
 /** Most stock publishes of one chunk awaiting their reply at once. */
@@ -77,6 +77,7 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
         }
         source = { ...source, path: config.job.dataPath }
       }
+      const startedAt = await runStartedAt(redis, keys, taskId)
       const id = chunkJobId(taskId, index)
       running.add(id)
       try {
@@ -111,7 +112,7 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
               taskId,
               event: completed,
               ...(snapshot ? { snapshot } : {}),
-              progressHead: progressHead(taskId, completed.timestamp),
+              progressHead: progressHead(taskId, completed.timestamp, startedAt),
               failures,
             })
             .then((verdict) => {

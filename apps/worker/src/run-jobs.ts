@@ -28,7 +28,7 @@ import { MAX_FAILURES, TASK_TYPE } from './job.js'
 import { percent } from './progress.js'
 import type { Publisher } from './publisher.js'
 import type { RedisClient } from './redis.js'
-import { progressHead, type RunPublisher } from './run-scripts.js'
+import { progressHead, type RunPublisher, runStartedAt } from './run-scripts.js'
 import { openUniverse } from './source.js'
 import { overridesFromRequest } from './task-overrides.js'
 import type { TaskRunner } from './task-runner.js'
@@ -137,16 +137,20 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
           .expire(keys.state(taskId), RUN_TTL_SECONDS)
           .exec()
         events.publish(
-          createTaskProgressEvent({
-            task_id: taskId,
-            task_type: TASK_TYPE,
-            status: 'running',
-            progress: 0,
-            message: `Starting daily calculation for ${source.date}: ${total} stocks`,
-            processed: 0,
-            total,
-            failed: 0,
-          }),
+          createTaskProgressEvent(
+            {
+              task_id: taskId,
+              task_type: TASK_TYPE,
+              status: 'running',
+              progress: 0,
+              message: `Starting daily calculation for ${source.date}: ${total} stocks`,
+              processed: 0,
+              total,
+              failed: 0,
+              started_at: new Date(started).toISOString(),
+            },
+            new Date(started),
+          ),
           [TASKS_ALL, taskChannel(taskId)],
         )
         await events.flush()
@@ -253,6 +257,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
       logger.warn({ task_id: taskId, job_id: jobId }, 'failed chunk has no readable codes')
       return
     }
+    const startedAt = await runStartedAt(redis, keys, taskId)
     const why = `chunk failed for good after ${attempts} attempts: ${reason}`
     logger.error({ task_id: taskId, job_id: jobId, reason }, 'chunk failed for good')
     const indicators = config.job.indicators.length
@@ -271,7 +276,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
         return publisher.stock({
           taskId,
           event,
-          progressHead: progressHead(taskId, event.timestamp),
+          progressHead: progressHead(taskId, event.timestamp, startedAt),
           failures: [{ stock_code: code, reason: why }],
         })
       }),

@@ -24,7 +24,7 @@ import type { RedisClient } from './redis.js'
  * events:tasks; then 12-13 the streams of the snapshot's two channels when there is one.
  * ARGV: 1 maxlen, 2 epoch candidate, 3 run history, 4 retention, 5 task id, 6 stock code,
  * 7 stock event JSON, 8 '1' when the stock failed, 9 the head of a progress event (its JSON up to
- * and with `"status":"running"`), 10 most failures kept, 11 the snapshot JSON or '',
+ * and with `"status":"running"` and `started_at`), 10 most failures kept, 11 the snapshot JSON or '',
  * 12 TTL of the run's keys, 13 the number F of failures, 14..13+F the failures (JSON), then the
  * channels of KEYS 9.. in order.
  * Returns {2} when the run is cancelled (nothing published), {1} when the stock was published
@@ -203,16 +203,17 @@ export function createRunPublisher(redis: RedisClient, options: RunPublisherOpti
 }
 
 /**
- * The fixed part of a run's progress event at `timestamp`, up to and with `"status":"running"`:
- * the publish script appends the counts.
+ * The fixed part of a run's progress event at `timestamp`, up to and with `"status":"running"`
+ * and the run's `started_at` when known: the publish script appends the counts.
  */
-export function progressHead(taskId: string, timestamp: string): string {
+export function progressHead(taskId: string, timestamp: string, startedAt?: string): string {
   const template = JSON.stringify(
     createTaskProgressEvent(
       {
         task_id: taskId,
         task_type: TASK_TYPE,
         status: 'running',
+        ...(startedAt === undefined ? {} : { started_at: startedAt }),
         progress: 0,
         message: '',
         processed: 0,
@@ -223,4 +224,14 @@ export function progressHead(taskId: string, timestamp: string): string {
     ),
   )
   return template.slice(0, template.indexOf(',"progress":'))
+}
+
+/** When a run started (`started_ms` of its state, ISO-8601); undefined before it has. */
+export async function runStartedAt(
+  redis: RedisClient,
+  keys: RunKeys,
+  taskId: string,
+): Promise<string | undefined> {
+  const ms = Number(await redis.hGet(keys.state(taskId), 'started_ms'))
+  return Number.isSafeInteger(ms) && ms > 0 ? new Date(ms).toISOString() : undefined
 }

@@ -158,7 +158,13 @@ describe('service', () => {
         .of('svc_broken', TASKS_ALL)
         .map((r) => r.event)
         .filter((event) => event.event_type === 'task.progress')
-      expect(progress.at(-1)).toMatchObject({ processed: 20, total: 20, failed: 20, progress: 100 })
+      expect(progress.at(-1)).toMatchObject({
+        processed: 20,
+        total: 20,
+        failed: 20,
+        progress: 100,
+        started_at: progress[0]?.timestamp,
+      })
     })
 
     it('beats with its chunks and the schedule, keeps the registry, and says when it stops', async () => {
@@ -207,13 +213,19 @@ describe('service', () => {
         status: 'completed',
         message: 'Completed 600 stocks: 598 succeeded, 2 failed',
       })
-      const progress = recorder
+      const progressEvents = recorder
         .of('svc_beat', TASKS_ALL)
         .map((r) => r.event)
         .filter((event) => event.event_type === 'task.progress')
-        .map((event) => event.processed)
+      const progress = progressEvents.map((event) => event.processed)
       expect(progress).toEqual([...progress].sort((a, b) => a - b))
       expect(progress.at(-1)).toBe(600)
+      // Every progress, from the start job and from both workers' chunks, dates the run's start.
+      const startedAt = progressEvents[0]?.started_at
+      expect(startedAt).toBe(progressEvents[0]?.timestamp)
+      expect(progressEvents.map((event) => event.started_at)).toEqual(
+        progressEvents.map(() => startedAt),
+      )
     })
 
     it('submits one paced run at once with --demo', async () => {
