@@ -44,6 +44,8 @@ export interface Stack {
   startGateway(): Promise<void>
   /** `stockpulse-worker run` for `stocks` stocks at `pace` per second, with `extra` arguments. */
   startWorker(taskId: string, stocks: number, pace: number, extra?: readonly string[]): NodeProcess
+  /** `stockpulse-worker serve`: takes the runs the dashboard starts from the queue; ready when it returns. */
+  startServe(extra?: readonly string[]): Promise<NodeProcess>
   /** A new page at `viewport` that records page errors, `[event-stream]` warnings and CSP breaks. */
   newPage(viewport?: { width: number; height: number }): Promise<Page>
   /** What the pages reported; a test expects none. */
@@ -123,6 +125,27 @@ export async function startStack(): Promise<Stack> {
         ...['--stocks', String(stocks), '--pace', String(pace), '--task-id', taskId],
         ...['--redis', redis.url, '--log-level', 'warn', '--json', ...extra],
       ])
+    },
+    async startServe(extra = []) {
+      const serve = startNode(WORKER_MAIN, [
+        'serve',
+        ...['--redis', redis.url, '--log-level', 'warn', '--heartbeat', '1', ...extra],
+      ])
+      await until(
+        async () => {
+          if (serve.child.exitCode !== null) {
+            throw new Error(`the serve worker exited with ${serve.child.exitCode}: ${serve.stderr}`)
+          }
+          const answer = await fetch(`${origin}/api/workers`).catch(() => undefined)
+          const body = (await answer?.json().catch(() => undefined)) as
+            | { workers?: unknown[] }
+            | undefined
+          return (body?.workers?.length ?? 0) > 0
+        },
+        'the serve worker to be listed by GET /api/workers',
+        30_000,
+      )
+      return serve
     },
     async newPage(viewport = DESKTOP) {
       const page = await browser.newPage({ viewport })
