@@ -14,6 +14,8 @@ it('takes the screenshots of every view, desktop and phone', async () => {
   await mkdir(DOCS, { recursive: true })
   const stack = await startStack()
   const pages = { desktop: await stack.newPage(DESKTOP), phone: await stack.newPage(PHONE) }
+  // An idle serve worker: the System page's worker list and the front page's next scheduled run.
+  const serve = await stack.startServe(['--instance-id', 'worker-a', '--concurrency', '2'])
   try {
     const stamp = new Date().toISOString().slice(11, 19).replaceAll(':', '')
     // Five earlier runs, a day apart: the History charts and the stock's recent closes.
@@ -55,6 +57,7 @@ it('takes the screenshots of every view, desktop and phone', async () => {
     await shoot(pages, `#/stocks/${failing!.stock_code}`, 'stock', '[data-testid="stock-source"]')
     await shoot(pages, '#/history', 'history', '.runs')
   } finally {
+    await serve.stop()
     await stack.close()
   }
 }, 180_000)
