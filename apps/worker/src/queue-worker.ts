@@ -161,6 +161,22 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       ),
     { ...workerOptions, connection: connection(), concurrency: 2 },
   )
+  runWorker.on('failed', (job, error) => {
+    if (!job || (job.name !== 'start' && job.name !== 'finish')) return
+    const forGood =
+      error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)
+    if (!forGood) return
+    track(
+      jobs
+        .abandoned(job.data, `the ${job.name} job failed: ${error.message}`)
+        .catch((closeError: unknown) =>
+          logger.error(
+            { job_id: job.id, err: (closeError as Error).message },
+            'a failed run could not be closed',
+          ),
+        ),
+    )
+  })
   for (const worker of [chunkWorker, runWorker]) {
     worker.on('error', (error: Error) => logger.debug({ err: error.message }, 'queue worker error'))
     worker.on('stalled', (jobId: string) => {

@@ -74,6 +74,11 @@ export interface RunJobs {
   /** `failures`: chunk job key -> why it failed for good. */
   finish(data: unknown, failures: Record<string, string>): Promise<void>
   scheduled(jobId: string | undefined): Promise<void>
+  /**
+   * Closes the run of a start or finish job that failed for good (its tries used up, or stalled
+   * too often) as failed: one `task.completed`, and the fleet free for the next run.
+   */
+  abandoned(data: unknown, reason: string): Promise<void>
 }
 
 const ID = /^[A-Za-z0-9_.-]{1,64}$/
@@ -241,6 +246,15 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
         // A tick queued twice (schedulers set at once by several workers): it ran once.
         logger.debug({ tick: at }, 'scheduled run already submitted')
       } else logger.warn({ reason: outcome.body.reason, tick: at }, 'scheduled run skipped')
+    },
+
+    async abandoned(raw, reason) {
+      // Start and finish jobs both carry the task id and who asked.
+      const data = parseFinishJob(raw)
+      if (typeof data === 'string') return
+      const total = Number((await redis.hGet(keys.state(data.task_id), 'total')) ?? 0)
+      logger.error({ task_id: data.task_id, reason }, 'run job failed for good: run closed')
+      await close(data.task_id, data.user_id, 'failed', `failed: ${reason}`, total)
     },
   }
 

@@ -161,6 +161,57 @@ describe('service', () => {
       expect(progress.at(-1)).toMatchObject({ processed: 20, total: 20, failed: 20, progress: 100 })
     })
 
+    it('closes a run as failed when its start or finish job fails for good, and frees the fleet', async () => {
+      const keys = runKeys(PREFIX)
+      // A cancel mark of the wrong type makes every try of the run's start job throw.
+      expect(await queue.submit({ task_id: 'svc_nostart', stocks: 20 })).toMatchObject({
+        status: 202,
+      })
+      await client.lPush(keys.cancel('svc_nostart'), 'not a string')
+      serve([])
+      await recorder.until(
+        () => completedOf(recorder, 'svc_nostart') !== undefined,
+        'svc_nostart closed',
+        30_000,
+      )
+      expect(completedOf(recorder, 'svc_nostart')).toMatchObject({
+        status: 'failed',
+        message: expect.stringMatching(/^failed: the start job failed: WRONGTYPE/),
+      })
+      expect(await client.get(keys.active)).toBeNull()
+      // The same mark set while the run runs: its chunk stops, its finish job throws at each try.
+      expect(await queue.submit({ task_id: 'svc_nofinish', stocks: 40 }, { pace: 20 })).toEqual({
+        status: 202,
+        body: { task_id: 'svc_nofinish' },
+      })
+      await recorder.until(
+        () => recorder.of('svc_nofinish', TASKS_ALL).length > 1,
+        'svc_nofinish running',
+      )
+      await client.lPush(keys.cancel('svc_nofinish'), 'not a string')
+      await recorder.until(
+        () => completedOf(recorder, 'svc_nofinish') !== undefined,
+        'svc_nofinish closed',
+        30_000,
+      )
+      expect(completedOf(recorder, 'svc_nofinish')).toMatchObject({
+        status: 'failed',
+        message: expect.stringMatching(/^failed: the finish job failed: WRONGTYPE/),
+      })
+      const events = recorder.of('svc_nofinish', TASKS_ALL).map((r) => r.event.event_type)
+      expect(events.filter((type) => type === 'task.completed')).toHaveLength(1)
+      expect(events.at(-1)).toBe('task.completed')
+      expect(await queue.cancel('svc_nofinish')).toEqual({
+        status: 409,
+        body: { error: 'run_finished', reason: 'run svc_nofinish has finished: nothing to cancel' },
+      })
+      expect(await queue.submit({ task_id: 'svc_after', stocks: 10 })).toMatchObject({
+        status: 202,
+      })
+      await recorder.until(() => completedOf(recorder, 'svc_after') !== undefined, 'svc_after done')
+      expect(completedOf(recorder, 'svc_after')).toMatchObject({ status: 'completed' })
+    })
+
     it('beats with its chunks and the schedule, keeps the registry, and says when it stops', async () => {
       const worker = serve(['--heartbeat', '1', '--instance-id', 'w-test', '--concurrency', '2'])
       const beats = () =>

@@ -145,6 +145,9 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
           await withDeadline(
             queueOf().add('start', data, {
               jobId: startJobId(taskId),
+              // Starting is idempotent while the run is queued or starting: a blip is tried again.
+              attempts: START_ATTEMPTS,
+              backoff: { type: 'exponential', delay: START_BACKOFF_MS },
               removeOnComplete: { age: RUN_TTL_SECONDS },
               removeOnFail: { age: RUN_TTL_SECONDS },
             }),
@@ -175,7 +178,9 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
         return refusal(
           409,
           RunErrorCode.RUN_FINISHED,
-          `run ${taskId} has finished: nothing to cancel`,
+          verdict === 'finishing'
+            ? `run ${taskId} is finishing (its chunks are all done): too late to cancel`
+            : `run ${taskId} has finished: nothing to cancel`,
         )
       } catch (error) {
         return unavailable(error)
@@ -233,6 +238,11 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
     if (!redis.isReady) throw new Error('Redis is not reachable')
   }
 }
+
+/** Tries of a run's start job; when the last fails, a worker closes the run as failed. */
+const START_ATTEMPTS = 3
+/** First retry delay of a start job, doubled at each retry. */
+const START_BACKOFF_MS = 1_000
 
 /** Longest a request waits for Redis to be reachable before it is answered 503. */
 const READY_WAIT_MS = 2_000
