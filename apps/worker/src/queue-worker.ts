@@ -2,10 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import {
   bullPrefix,
   CHUNKS_QUEUE,
+  finishJobId,
   RUNS_QUEUE,
   type RunQueue,
   runKeys,
   SCHEDULER_ID,
+  STARTS_QUEUE,
+  startJobId,
 } from '@stockpulse/runs'
 import { DelayedError, FlowProducer, Job, Queue, UnrecoverableError, Worker } from 'bullmq'
 import type { Logger } from 'pino'
@@ -133,7 +136,10 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
           try {
             outcome = await chunks.run(job.data, job.attemptsMade, stopping.signal)
           } catch (error) {
-            if (error instanceof InvalidChunkError) throw new UnrecoverableError(error.message)
+            if (error instanceof InvalidChunkError) {
+              metrics.invalidJob()
+              throw new UnrecoverableError(error.message)
+            }
             logger.warn({ chunk: job.id, err: (error as Error).message }, 'chunk failed')
             throw error
           }
@@ -146,38 +152,53 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       ),
     { ...workerOptions, connection: connection(), concurrency: config.job.concurrency + 1 },
   )
+  // Start jobs come from the gateway and the CLI (STARTS_QUEUE); finish jobs and the schedule's
+  // ticks from the workers alone (RUNS_QUEUE, which the other Redis users may not write).
+  const startWorker = new Worker(
+    STARTS_QUEUE,
+    (job) =>
+      track(
+        (async () => {
+          ownRun(job, 'start')
+          return jobs.start(job.data)
+        })(),
+      ),
+    { ...workerOptions, connection: connection(), concurrency: 1 },
+  )
   const runWorker = new Worker(
     RUNS_QUEUE,
     (job) =>
       track(
         (async () => {
-          if (job.name === 'start') return jobs.start(job.data)
-          if (job.name === 'finish') {
-            return jobs.finish(job.data, await job.getIgnoredChildrenFailures())
-          }
           if (job.name === 'scheduled') return jobs.scheduled(job.id)
-          throw new UnrecoverableError(`unknown job ${JSON.stringify(job.name.slice(0, 64))}`)
+          ownRun(job, 'finish')
+          return jobs.finish(job.data, await job.getIgnoredChildrenFailures())
         })(),
       ),
     { ...workerOptions, connection: connection(), concurrency: 2 },
   )
-  runWorker.on('failed', (job, error) => {
-    if (!job || (job.name !== 'start' && job.name !== 'finish')) return
-    const forGood =
-      error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)
-    if (!forGood) return
-    track(
-      jobs
-        .abandoned(job.data, `the ${job.name} job failed: ${error.message}`)
-        .catch((closeError: unknown) =>
-          logger.error(
-            { job_id: job.id, err: (closeError as Error).message },
-            'a failed run could not be closed',
+  for (const [worker, name] of [
+    [startWorker, 'start'],
+    [runWorker, 'finish'],
+  ] as const) {
+    worker.on('failed', (job, error) => {
+      if (!job || job.name !== name || runOf(job) === undefined) return
+      const forGood =
+        error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)
+      if (!forGood) return
+      track(
+        jobs
+          .abandoned(job.data, `the ${job.name} job failed: ${error.message}`)
+          .catch((closeError: unknown) =>
+            logger.error(
+              { job_id: job.id, err: (closeError as Error).message },
+              'a failed run could not be closed',
+            ),
           ),
-        ),
-    )
-  })
-  for (const worker of [chunkWorker, runWorker]) {
+      )
+    })
+  }
+  for (const worker of [chunkWorker, startWorker, runWorker]) {
     worker.on('error', (error: Error) => logger.debug({ err: error.message }, 'queue worker error'))
     worker.on('stalled', (jobId: string) => {
       metrics.chunkStalled()
@@ -203,10 +224,14 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     close() {
       closed ??= (async () => {
         stopping.abort()
-        await within('pausing', Promise.all([chunkWorker.pause(true), runWorker.pause(true)]))
+        await within(
+          'pausing',
+          Promise.all([chunkWorker, startWorker, runWorker].map((worker) => worker.pause(true))),
+        )
         await Promise.allSettled([...inflight])
         for (const [name, worker] of [
           ['chunks', chunkWorker],
+          ['starts', startWorker],
           ['runs', runWorker],
         ] as const) {
           if (!(await within(`closing the ${name} worker`, worker.close()))) {
@@ -228,6 +253,16 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     },
   }
 
+  // Refuses a job named `name` that is not its run's own (`<task_id>#start`, `<task_id>#finish`):
+  // one added by hand, e.g. a finish job that would close a run mid-way.
+  function ownRun(job: Job, name: 'start' | 'finish'): void {
+    if (job.name === name && runOf(job) !== undefined) return
+    metrics.invalidJob()
+    const what = JSON.stringify(String(job.name).slice(0, 64))
+    logger.warn({ job_id: job.id, name: what }, 'job refused: not a job of its run')
+    throw new UnrecoverableError(`job ${what} refused: not a ${name} job of its run`)
+  }
+
   // Sets the fleet's job scheduler unless it already has this pattern and zone: every worker
   // setting it again at start could make BullMQ queue a tick that already ran.
   async function setSchedule(): Promise<boolean> {
@@ -243,6 +278,14 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       },
     )
     return true
+  }
+
+  // The task id of a start or finish job whose id is the one its run gave it.
+  function runOf(job: Job): string | undefined {
+    const taskId = (job.data as { task_id?: unknown } | null)?.task_id
+    if (typeof taskId !== 'string') return undefined
+    const expected = job.name === 'start' ? startJobId(taskId) : finishJobId(taskId)
+    return job.id === expected ? taskId : undefined
   }
 
   // Waits for `work` at most QUEUE_CLOSE_DEADLINE_MS (BullMQ's close can hang: bullmq#4656);

@@ -92,6 +92,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
     async start(raw) {
       const data = parseStartJob(raw)
       if (typeof data === 'string') {
+        metrics.invalidJob()
         logger.warn({ reason: data }, 'start job refused')
         return
       }
@@ -209,6 +210,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
     async finish(raw, failures) {
       const data = parseFinishJob(raw)
       if (typeof data === 'string') {
+        metrics.invalidJob()
         logger.warn({ reason: data }, 'finish job refused')
         return
       }

@@ -11,12 +11,19 @@ import {
   userChannel,
   type WorkerInfo,
 } from '@stockpulse/events'
-import { createRunQueue, type RunQueue, runKeys } from '@stockpulse/runs'
-import { type RedisServer, startRedisServer } from '@stockpulse/testing'
+import { bullPrefix, createRunQueue, RUNS_QUEUE, type RunQueue, runKeys } from '@stockpulse/runs'
+import { type RedisServer, startRedisServer, until } from '@stockpulse/testing'
+import { Queue } from 'bullmq'
 import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { parseConfig } from './config.js'
-import { createRedisBus, createRedisClient, type RedisClient, waitForRedis } from './redis.js'
+import {
+  createQueueClient,
+  createRedisBus,
+  createRedisClient,
+  type RedisClient,
+  waitForRedis,
+} from './redis.js'
 import { createWorkerService, type WorkerService } from './service.js'
 import { type EventRecorder, recordEvents, THREAD_URL } from './test-support/events.js'
 
@@ -210,6 +217,46 @@ describe('service', () => {
       })
       await recorder.until(() => completedOf(recorder, 'svc_after') !== undefined, 'svc_after done')
       expect(completedOf(recorder, 'svc_after')).toMatchObject({ status: 'completed' })
+    })
+
+    it('refuses a finish job its run did not make: the run goes on to the end', async () => {
+      serve([])
+      expect(await queue.submit({ task_id: 'svc_forged', stocks: 60 }, { pace: 30 })).toEqual({
+        status: 202,
+        body: { task_id: 'svc_forged' },
+      })
+      await recorder.until(
+        () => recorder.of('svc_forged', TASKS_ALL).length > 1,
+        'svc_forged running',
+      )
+      // What anyone who may write the `runs` queue could add: a finish job for a running run.
+      const connection = createQueueClient(server.url)
+      const runs = new Queue(RUNS_QUEUE, {
+        connection,
+        prefix: bullPrefix(PREFIX),
+        skipVersionCheck: true,
+      })
+      try {
+        const forged = await runs.add('finish', { task_id: 'svc_forged' }, { jobId: 'forged' })
+        await until(async () => (await forged.getState()) === 'failed', 'the forged job failed')
+        expect((await runs.getJob('forged'))?.failedReason).toBe(
+          'job "finish" refused: not a finish job of its run',
+        )
+      } finally {
+        await runs.close()
+        connection.destroy()
+      }
+      await recorder.until(
+        () => completedOf(recorder, 'svc_forged') !== undefined,
+        'svc_forged done',
+      )
+      const events = recorder.of('svc_forged', TASKS_ALL).map((r) => r.event)
+      expect(events.filter((event) => event.event_type === 'task.completed')).toHaveLength(1)
+      expect(events.at(-1)).toMatchObject({
+        event_type: 'task.completed',
+        status: 'completed',
+        result: { success: 60, failed: 0 },
+      })
     })
 
     it('beats with its chunks and the schedule, keeps the registry, and says when it stops', async () => {

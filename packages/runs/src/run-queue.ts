@@ -11,6 +11,7 @@ import {
   RUNS_QUEUE,
   runKeys,
   SCHEDULER_ID,
+  STARTS_QUEUE,
   startJobId,
   WORKER_SILENCE_MS,
 } from './names.js'
@@ -84,23 +85,27 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
   })
   redis.on('error', () => {})
   const connection = connectInBackground(redis)
-  // BullMQ's queue and its own connection (it waits out a reconnection instead of failing at
+  // BullMQ's queues and their own connection (it waits out a reconnection instead of failing at
   // once), made on first use: a queue closed before it connected would leave its socket open.
-  let bull: { queue: Queue<StartJobData>; client: typeof redis } | undefined
-  const queueOf = () => {
-    if (!bull) {
-      const client = redis.duplicate({ disableOfflineQueue: false })
-      client.on('error', () => {})
-      const queue = new Queue<StartJobData>(RUNS_QUEUE, {
-        connection: client,
-        prefix: bullPrefix(prefix),
-        // No INFO (a dangerous command the gateway's Redis user does not have).
-        skipVersionCheck: true,
-      })
-      queue.on('error', () => {})
-      bull = { queue, client }
+  // `starts` is the one queue the gateway's Redis user may write; `runs` is only read here (the
+  // schedule), and a worker's RunQueue never reads it.
+  let bullClient: typeof redis | undefined
+  let starts: Queue<StartJobData> | undefined
+  let runsQueue: Queue | undefined
+  const bullOptions = () => {
+    if (!bullClient) {
+      bullClient = redis.duplicate({ disableOfflineQueue: false })
+      bullClient.on('error', () => {})
     }
-    return bull.queue
+    // No INFO (a dangerous command the gateway's Redis user does not have).
+    return { connection: bullClient, prefix: bullPrefix(prefix), skipVersionCheck: true }
+  }
+  const startsQueue = () => {
+    if (!starts) {
+      starts = new Queue<StartJobData>(STARTS_QUEUE, bullOptions())
+      starts.on('error', () => {})
+    }
+    return starts
   }
   let closed: Promise<void> | undefined
 
@@ -143,7 +148,7 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
         }
         try {
           await withDeadline(
-            queueOf().add('start', data, {
+            startsQueue().add('start', data, {
               jobId: startJobId(taskId),
               // Starting is idempotent while the run is queued or starting: a blip is tried again.
               attempts: START_ATTEMPTS,
@@ -188,7 +193,11 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
     },
     async schedule() {
       await ready()
-      const scheduler = await withDeadline(queueOf().getJobScheduler(SCHEDULER_ID))
+      if (!runsQueue) {
+        runsQueue = new Queue(RUNS_QUEUE, bullOptions())
+        runsQueue.on('error', () => {})
+      }
+      const scheduler = await withDeadline(runsQueue.getJobScheduler(SCHEDULER_ID))
       if (!scheduler?.pattern) return undefined
       return {
         cron: scheduler.pattern,
@@ -214,9 +223,9 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
     },
     close() {
       closed ??= (async () => {
-        if (bull) {
-          const { queue, client } = bull
-          await withDeadline(queue.close()).catch(() => {})
+        if (bullClient) {
+          const client = bullClient
+          await withDeadline(Promise.all([starts?.close(), runsQueue?.close()])).catch(() => {})
           if (client.isOpen) await withDeadline(client.close()).catch(() => client.destroy())
         }
         await connection.close()
