@@ -26,6 +26,10 @@ import type { WorkerMetrics } from './worker-metrics.js'
 /** Longest `close` waits for BullMQ's own close after the in-flight jobs settled (bullmq#4656). */
 export const QUEUE_CLOSE_DEADLINE_MS = 5_000
 
+/** Tries of a schedule tick's submit (1 s, 2 s, ... 64 s apart: about 2 minutes in all). */
+const SCHEDULE_ATTEMPTS = 8
+const SCHEDULE_BACKOFF_MS = 1_000
+
 export interface QueueWorkerOptions {
   readonly config: WorkerConfig
   /** The worker's node-redis client: run scripts, run state. */
@@ -267,14 +271,26 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   // setting it again at start could make BullMQ queue a tick that already ran.
   async function setSchedule(): Promise<boolean> {
     const current = await runQueue.getJobScheduler(SCHEDULER_ID)
-    if (current?.pattern === config.serve.schedule && current.tz === config.timeZone) return false
+    if (
+      current?.pattern === config.serve.schedule &&
+      current.tz === config.timeZone &&
+      current.template?.opts?.attempts === SCHEDULE_ATTEMPTS
+    ) {
+      return false
+    }
     await runQueue.upsertJobScheduler(
       SCHEDULER_ID,
       { pattern: config.serve.schedule, tz: config.timeZone },
       {
         name: 'scheduled',
         data: {},
-        opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+        opts: {
+          // A tick whose submit found Redis out of reach is tried again, for about 2 minutes.
+          attempts: SCHEDULE_ATTEMPTS,
+          backoff: { type: 'exponential', delay: SCHEDULE_BACKOFF_MS },
+          removeOnComplete: { count: 100 },
+          removeOnFail: { count: 100 },
+        },
       },
     )
     return true

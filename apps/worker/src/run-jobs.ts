@@ -22,6 +22,7 @@ import {
 import { checkRunRequest } from '@stockpulse/runs/requests'
 import type { FlowProducer } from 'bullmq'
 import type { Logger } from 'pino'
+import { epochDay } from './bars.js'
 import type { ChunkJobData } from './chunk-job.js'
 import type { WorkerConfig } from './config.js'
 import { MAX_FAILURES, TASK_TYPE } from './job.js'
@@ -29,6 +30,7 @@ import { percent } from './progress.js'
 import type { Publisher } from './publisher.js'
 import type { RedisClient } from './redis.js'
 import { progressHead, type RunPublisher } from './run-scripts.js'
+import { dateIn } from './schedule.js'
 import { openUniverse } from './source.js'
 import { overridesFromRequest } from './task-overrides.js'
 import type { TaskRunner } from './task-runner.js'
@@ -106,7 +108,10 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
       const cancel = await redis.get(keys.cancel(taskId))
       if (cancel !== null)
         return close(taskId, data.user_id, 'cancelled', `cancelled: ${cancel}`, 0)
-      const params = runner.params(overridesFromRequest(data.request))
+      const params = runner.params({
+        ...overridesFromRequest(data.request),
+        ...(data.date === undefined ? {} : { date: data.date }),
+      })
       const source = params.source
       const oneProcess =
         source.kind === 'postgres' ||
@@ -238,10 +243,16 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
     async scheduled(jobId) {
       const tick = Number(jobId?.slice(jobId.lastIndexOf(':') + 1))
       const at = Number.isSafeInteger(tick) && tick > 0 ? tick : now().getTime()
+      // The tick's date, not the date its (perhaps late, perhaps retried) job runs on.
+      const date = dateIn(config.timeZone, new Date(at))
       const outcome = await queue.submit(
         { task_id: `calc_${at}_schedule` },
-        { trigger: 'schedule' },
+        { trigger: 'schedule', date },
       )
+      if (outcome.status === 503) {
+        // Redis or the queue is out of reach: BullMQ tries the tick again (its job's attempts).
+        throw new Error(`scheduled run not submitted: ${outcome.body.reason}`)
+      }
       if (outcome.status === 202) {
         logger.info({ task_id: outcome.body.task_id, tick: at }, 'scheduled run submitted')
       } else if (outcome.body.error === RunErrorCode.RUN_EXISTS) {
@@ -344,7 +355,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
 
 function parseStartJob(raw: unknown): StartJobData | string {
   if (typeof raw !== 'object' || raw === null) return 'start data is not an object'
-  const { task_id, request, pace, trigger, user_id } = raw as Record<string, unknown>
+  const { task_id, request, pace, trigger, user_id, date } = raw as Record<string, unknown>
   if (typeof task_id !== 'string' || !ID.test(task_id)) return 'start task_id is not an identifier'
   const checked = checkRunRequest(request)
   if (!checked.ok) return `start request: ${(checked.outcome.body as RunRefusal).reason}`
@@ -354,12 +365,16 @@ function parseStartJob(raw: unknown): StartJobData | string {
   if (user_id !== undefined && !(typeof user_id === 'string' && ID.test(user_id))) {
     return 'start user_id is not an identifier'
   }
+  if (date !== undefined && !(typeof date === 'string' && epochDay(date) !== undefined)) {
+    return 'start date is not a real date (YYYY-MM-DD)'
+  }
   return {
     task_id,
     request: { ...checked.request, task_id },
     trigger: typeof trigger === 'string' ? trigger.slice(0, 32) : 'unknown',
     ...(pace === undefined ? {} : { pace: pace as number }),
     ...(user_id === undefined ? {} : { user_id: user_id as string }),
+    ...(date === undefined ? {} : { date: date as string }),
   }
 }
 

@@ -259,6 +259,45 @@ describe('service', () => {
       })
     })
 
+    it("tries a schedule tick again when the queue is out of reach, and runs the tick's date", async () => {
+      const keys = runKeys(PREFIX)
+      // An active mark of the wrong type fails every admission as an unreachable Redis does: 503.
+      await client.hSet(keys.active, 'broken', '1')
+      const tick = new Date(Math.ceil((Date.now() + 4_000) / 1000) * 1000)
+      const cron = `${tick.getUTCSeconds()} ${tick.getUTCMinutes()} ${tick.getUTCHours()} * * *`
+      serve(['--schedule', cron, '--time-zone', 'UTC', '--stocks', '20'])
+      const connection = createQueueClient(server.url)
+      const runs = new Queue(RUNS_QUEUE, {
+        connection,
+        prefix: bullPrefix(PREFIX),
+        skipVersionCheck: true,
+      })
+      try {
+        await until(
+          async () =>
+            (await runs.getDelayed()).some(
+              (job) => job.name === 'scheduled' && job.attemptsMade > 0,
+            ),
+          'the tick waiting for its second try',
+          20_000,
+        )
+      } finally {
+        await runs.close()
+        connection.destroy()
+      }
+      await client.del(keys.active)
+      const taskId = `calc_${tick.getTime()}_schedule`
+      await recorder.until(
+        () => completedOf(recorder, taskId) !== undefined,
+        `${taskId} completed`,
+        30_000,
+      )
+      expect(recorder.of(taskId, TASKS_ALL)[0]?.event).toMatchObject({
+        event_type: 'task.progress',
+        message: `Starting daily calculation for ${tick.toISOString().slice(0, 10)}: 20 stocks`,
+      })
+    })
+
     it('beats with its chunks and the schedule, keeps the registry, and says when it stops', async () => {
       const worker = serve(['--heartbeat', '1', '--instance-id', 'w-test', '--concurrency', '2'])
       const beats = () =>

@@ -28,6 +28,8 @@ export interface StartJobData {
   readonly trigger: string
   /** Who asked (the token's subject): told how the run ended on `events:user:{id}`. */
   readonly user_id?: string
+  /** The bars' date (`YYYY-MM-DD`; a scheduled run's is its tick's); today when absent. */
+  readonly date?: string
 }
 
 export interface RunQueueOptions {
@@ -44,6 +46,8 @@ export interface SubmitOptions {
   readonly trigger?: string
   /** A user id (1-64 of A-Z a-z 0-9 _ . -); others are left out. */
   readonly userId?: string
+  /** The bars' date, `YYYY-MM-DD` (the schedule's tick); the worker's today when absent. */
+  readonly date?: string
 }
 
 /** The schedule as BullMQ holds it; undefined while no worker has set it up. */
@@ -123,6 +127,7 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
         ...(submitOptions.userId !== undefined && TASK_ID.test(submitOptions.userId)
           ? { user_id: submitOptions.userId }
           : {}),
+        ...(submitOptions.date === undefined ? {} : { date: submitOptions.date }),
       }
       try {
         await ready()
