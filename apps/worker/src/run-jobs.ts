@@ -29,7 +29,7 @@ import { MAX_FAILURES, TASK_TYPE } from './job.js'
 import { percent } from './progress.js'
 import type { Publisher } from './publisher.js'
 import type { RedisClient } from './redis.js'
-import { progressHead, type RunPublisher } from './run-scripts.js'
+import { progressHead, RUN_RUNNING_SCRIPT, type RunPublisher } from './run-scripts.js'
 import { dateIn } from './schedule.js'
 import { openUniverse } from './source.js'
 import { overridesFromRequest } from './task-overrides.js'
@@ -209,7 +209,8 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
         },
         children,
       })
-      await redis.hSet(keys.state(taskId), 'state', 'running')
+      // Only from `starting`: the run's chunks may all be done, and the run closed, already.
+      await redis.eval(RUN_RUNNING_SCRIPT, { keys: [keys.state(taskId)] })
     },
 
     async finish(raw, failures) {

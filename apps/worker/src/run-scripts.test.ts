@@ -5,7 +5,12 @@ import {
 } from '@stockpulse/events'
 import { runKeys } from '@stockpulse/runs'
 import { describe, expect, it } from 'vitest'
-import { createRunPublisher, progressHead, type RunPublisher } from './run-scripts.js'
+import {
+  createRunPublisher,
+  progressHead,
+  RUN_RUNNING_SCRIPT,
+  type RunPublisher,
+} from './run-scripts.js'
 import { uniqueId } from './test-support/events.js'
 import { useSharedRedis } from './test-support/redis.js'
 
@@ -73,5 +78,17 @@ describe('run-scripts', () => {
     expect(await shared().hGet(keys.state(taskId), 'processed')).toBe('1')
     expect(await shared().sMembers(keys.done(taskId))).toEqual(['S1'])
     publisher.close()
+  })
+
+  it('moves a run to running only from starting: a run done meanwhile stays done', async () => {
+    const redis = shared()
+    const taskId = uniqueId('cas')
+    const running = () => redis.eval(RUN_RUNNING_SCRIPT, { keys: [keys.state(taskId)] })
+    await redis.hSet(keys.state(taskId), 'state', 'starting')
+    expect(await running()).toBe(1)
+    expect(await redis.hGet(keys.state(taskId), 'state')).toBe('running')
+    await redis.hSet(keys.state(taskId), 'state', 'done')
+    expect(await running()).toBe(0)
+    expect(await redis.hGet(keys.state(taskId), 'state')).toBe('done')
   })
 })

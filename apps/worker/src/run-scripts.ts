@@ -86,6 +86,16 @@ return 1
 `
 
 /**
+ * A started run's move to `running`, only from `starting`. KEYS: the run's state. Returns 1 when
+ * it moved; 0 when the run went on meanwhile (finished by another worker, a small run, or closed).
+ */
+export const RUN_RUNNING_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'starting' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'running')
+return 1
+`
+
+/**
  * What became of one stock sent by `stock`: `progress` when a progress event went out with it;
  * with the run's counts after it when it was published.
  */
