@@ -10,7 +10,15 @@ import {
   STARTS_QUEUE,
   startJobId,
 } from '@stockpulse/runs'
-import { DelayedError, FlowProducer, Job, Queue, UnrecoverableError, Worker } from 'bullmq'
+import {
+  DelayedError,
+  FlowProducer,
+  Job,
+  Queue,
+  UnrecoverableError,
+  WaitingError,
+  Worker,
+} from 'bullmq'
 import type { Logger } from 'pino'
 import type { IndicatorCache } from './cache.js'
 import { type ChunkRunner, createChunkRunner, InvalidChunkError } from './chunk-jobs.js'
@@ -52,8 +60,10 @@ export interface QueueWorker {
   /** When the fleet's schedule fires next, as BullMQ last said; undefined while unknown. */
   nextRunAt(): Promise<Date | undefined>
   /**
-   * Takes no new job, lets the jobs in flight finish (their events all out), then closes the
-   * BullMQ connections.
+   * Takes no new job (one fetched meanwhile goes back to the queue), stops the chunks in flight at
+   * their next stock and hands them back, waits for the other jobs at most the stall timeout, hands
+   * back those still running (another worker takes them at once; the done-set keeps their stocks
+   * from appearing twice), then closes the BullMQ connections.
    */
   close(): Promise<void>
 }
@@ -119,6 +129,9 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     logger,
     now,
   })
+  // Jobs this worker processes: their lock token, and whether close handed them back.
+  const active = new Map<Job, { readonly token: string; handedBack: boolean }>()
+  let closing = false
   const inflight = new Set<Promise<unknown>>()
   const track = <T>(work: Promise<T>): Promise<T> => {
     inflight.add(work)
@@ -134,51 +147,45 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const chunkWorker = new Worker(
     CHUNKS_QUEUE,
     (job, token) =>
-      track(
-        (async () => {
-          let outcome: Awaited<ReturnType<typeof chunks.run>>
-          try {
-            outcome = await chunks.run(job.data, job.attemptsMade, stopping.signal)
-          } catch (error) {
-            if (error instanceof InvalidChunkError) {
-              metrics.invalidJob()
-              throw new UnrecoverableError(error.message)
-            }
-            logger.warn({ chunk: job.id, err: (error as Error).message }, 'chunk failed')
-            throw error
+      processing(job, token, async () => {
+        let outcome: Awaited<ReturnType<typeof chunks.run>>
+        try {
+          outcome = await chunks.run(job.data, job.attemptsMade, stopping.signal)
+        } catch (error) {
+          if (error instanceof InvalidChunkError) {
+            metrics.invalidJob()
+            throw new UnrecoverableError(error.message)
           }
-          if (!outcome.handedBack) return outcome
-          // Back to the queue without using an attempt; the done-set keeps what went out.
-          await job.moveToDelayed(Date.now(), token)
-          logger.info({ chunk: job.id, published: outcome.published }, 'chunk handed back')
-          throw new DelayedError()
-        })(),
-      ),
+          logger.warn({ chunk: job.id, err: (error as Error).message }, 'chunk failed')
+          throw error
+        }
+        if (!outcome.handedBack) return outcome
+        // Back to the queue without using an attempt; the done-set keeps what went out.
+        await job.moveToDelayed(Date.now(), token)
+        logger.info({ chunk: job.id, published: outcome.published }, 'chunk handed back')
+        throw new DelayedError()
+      }),
     { ...workerOptions, connection: connection(), concurrency: config.job.concurrency + 1 },
   )
   // Start jobs come from the gateway and the CLI (STARTS_QUEUE); finish jobs and the schedule's
   // ticks from the workers alone (RUNS_QUEUE, which the other Redis users may not write).
   const startWorker = new Worker(
     STARTS_QUEUE,
-    (job) =>
-      track(
-        (async () => {
-          ownRun(job, 'start')
-          return jobs.start(job.data)
-        })(),
-      ),
+    (job, token) =>
+      processing(job, token, async () => {
+        ownRun(job, 'start')
+        return jobs.start(job.data)
+      }),
     { ...workerOptions, connection: connection(), concurrency: 1 },
   )
   const runWorker = new Worker(
     RUNS_QUEUE,
-    (job) =>
-      track(
-        (async () => {
-          if (job.name === 'scheduled') return jobs.scheduled(job.id)
-          ownRun(job, 'finish')
-          return jobs.finish(job.data, await job.getIgnoredChildrenFailures())
-        })(),
-      ),
+    (job, token) =>
+      processing(job, token, async () => {
+        if (job.name === 'scheduled') return jobs.scheduled(job.id)
+        ownRun(job, 'finish')
+        return jobs.finish(job.data, await job.getIgnoredChildrenFailures())
+      }),
     { ...workerOptions, connection: connection(), concurrency: 2 },
   )
   for (const [worker, name] of [
@@ -227,12 +234,21 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     },
     close() {
       closed ??= (async () => {
+        closing = true
         stopping.abort()
         await within(
           'pausing',
           Promise.all([chunkWorker, startWorker, runWorker].map((worker) => worker.pause(true))),
         )
-        await Promise.allSettled([...inflight])
+        if (!(await within('the jobs in flight', Promise.allSettled([...inflight]), stallMs))) {
+          const handed = [...active].map(([job, entry]) => {
+            entry.handedBack = true
+            return job.moveToWait(entry.token)
+          })
+          await within('handing back the jobs in flight', Promise.allSettled(handed))
+          logger.warn({ jobs: handed.length }, 'jobs still running at shutdown handed back')
+          await within('the jobs handed back', Promise.allSettled([...inflight]))
+        }
         for (const [name, worker] of [
           ['chunks', chunkWorker],
           ['starts', startWorker],
@@ -255,6 +271,31 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       })()
       return closed
     },
+  }
+
+  // Runs a job, or hands it back when it was fetched while the worker closes (pausing does not cut
+  // a fetch already waiting). A job handed back by `close` ends without a result (WaitingError):
+  // its lock is another worker's now.
+  async function processing<T>(
+    job: Job,
+    token: string | undefined,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    if (closing && token !== undefined) {
+      await job.moveToWait(token)
+      throw new WaitingError()
+    }
+    const entry = { token: token ?? '', handedBack: false }
+    if (token !== undefined) active.set(job, entry)
+    try {
+      const result = await track(work())
+      if (entry.handedBack) throw new WaitingError()
+      return result
+    } catch (error) {
+      throw entry.handedBack ? new WaitingError() : error
+    } finally {
+      active.delete(job)
+    }
   }
 
   // Refuses a job named `name` that is not its run's own (`<task_id>#start`, `<task_id>#finish`):
@@ -304,16 +345,20 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     return job.id === expected ? taskId : undefined
   }
 
-  // Waits for `work` at most QUEUE_CLOSE_DEADLINE_MS (BullMQ's close can hang: bullmq#4656);
-  // false, and a warning, when it took longer.
-  async function within(what: string, work: Promise<unknown>): Promise<boolean> {
+  // Waits for `work` at most `ms` (BullMQ's close can hang: bullmq#4656); false, and a warning,
+  // when it took longer.
+  async function within(
+    what: string,
+    work: Promise<unknown>,
+    ms = QUEUE_CLOSE_DEADLINE_MS,
+  ): Promise<boolean> {
     const deadline = new AbortController()
     const done = await Promise.race([
       work.then(
         () => true,
         () => true,
       ),
-      sleep(QUEUE_CLOSE_DEADLINE_MS, false, { signal: deadline.signal }).catch(() => true),
+      sleep(ms, false, { signal: deadline.signal }).catch(() => true),
     ])
     deadline.abort()
     if (!done) logger.warn({ step: what }, 'queue close step took too long: going on')
