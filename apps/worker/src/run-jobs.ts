@@ -147,6 +147,10 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
           })
           .expire(keys.state(taskId), RUN_TTL_SECONDS)
           .exec()
+      }
+      // The run's first event, once: a retry after a worker died before it got out (state
+      // `starting`) publishes it then, still before any chunk exists.
+      if ((await redis.hGet(keys.state(taskId), 'announced')) !== '1') {
         events.publish(
           createTaskProgressEvent({
             task_id: taskId,
@@ -161,6 +165,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
           [TASKS_ALL, taskChannel(taskId)],
         )
         await events.flush()
+        await redis.hSet(keys.state(taskId), 'announced', '1')
         metrics.runStarted()
         log.info(
           { total, date: source.date, chunks: Math.ceil(total / chunkStocks) },

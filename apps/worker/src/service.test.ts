@@ -219,6 +219,38 @@ describe('service', () => {
       expect(completedOf(recorder, 'svc_after')).toMatchObject({ status: 'completed' })
     })
 
+    it('publishes the first event of a run whose start job died before it got out', async () => {
+      const keys = runKeys(PREFIX)
+      expect(await queue.submit({ task_id: 'svc_restart', stocks: 20 })).toMatchObject({
+        status: 202,
+      })
+      // What a start job SIGKILLed right after setting `starting` leaves behind.
+      await client.hSet(keys.state('svc_restart'), {
+        state: 'starting',
+        total: 20,
+        processed: 0,
+        failed: 0,
+        last: 0,
+        started_ms: Date.now(),
+      })
+      serve([])
+      await recorder.until(
+        () => completedOf(recorder, 'svc_restart') !== undefined,
+        'svc_restart completed',
+      )
+      const events = recorder.of('svc_restart', TASKS_ALL).map((r) => r.event)
+      expect(events[0]).toMatchObject({
+        event_type: 'task.progress',
+        processed: 0,
+        message: expect.stringMatching(/^Starting daily calculation for .*: 20 stocks$/),
+      })
+      const starts = events.filter(
+        (event) => event.event_type === 'task.progress' && event.message.startsWith('Starting'),
+      )
+      expect(starts).toHaveLength(1)
+      expect(events.at(-1)).toMatchObject({ status: 'completed', result: { success: 20 } })
+    })
+
     it('refuses a finish job its run did not make: the run goes on to the end', async () => {
       serve([])
       expect(await queue.submit({ task_id: 'svc_forged', stocks: 60 }, { pace: 30 })).toEqual({
