@@ -238,12 +238,24 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
       const failed = Number(fields.failed ?? 0)
       const total = Number(fields.total ?? 0)
       const success = processed - failed
-      const failedNote = failed > 0 ? `, ${failed} failed` : ''
+      // Stocks of a chunk that failed for good and whose codes could not be read back: never
+      // published, counted as failed, and said so.
+      const unpublished = cancel === null ? Math.max(0, total - processed) : 0
+      const failedNote = failed + unpublished > 0 ? `, ${failed + unpublished} failed` : ''
+      const unpublishedNote =
+        unpublished > 0 ? ` (${unpublished} never published: their chunk could not be read)` : ''
       const message =
         cancel !== null
           ? `cancelled: ${cancel}`
-          : `Completed ${total} stocks: ${success} succeeded${failedNote}`
-      await close(taskId, data.user_id, cancel !== null ? 'cancelled' : 'completed', message, total)
+          : `Completed ${total} stocks: ${success} succeeded${failedNote}${unpublishedNote}`
+      await close(
+        taskId,
+        data.user_id,
+        cancel !== null ? 'cancelled' : 'completed',
+        message,
+        total,
+        unpublished,
+      )
     },
 
     async scheduled(jobId) {
@@ -318,6 +330,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
     status: 'completed' | 'cancelled' | 'failed',
     message: string,
     total: number,
+    unpublished = 0,
   ): Promise<void> {
     const fields = await redis.hGetAll(keys.state(taskId))
     const failures: Failure[] = []
@@ -326,7 +339,8 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
       if (failure) failures.push(failure)
     }
     const processed = Number(fields.processed ?? 0)
-    const failed = Number(fields.failed ?? 0)
+    const success = Math.max(0, processed - Number(fields.failed ?? 0))
+    const failed = Number(fields.failed ?? 0) + unpublished
     const startedMs = Number(fields.started_ms ?? fields.admitted_ms ?? now().getTime())
     const duration = Math.max(0, (now().getTime() - startedMs) / 1000)
     const event = createTaskCompletedEvent({
@@ -336,7 +350,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
       duration_seconds: duration,
       message,
       result: {
-        success: Math.max(0, processed - failed),
+        success,
         failed,
         failures,
         failures_omitted: Number(fields.failures_omitted ?? 0),

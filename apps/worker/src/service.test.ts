@@ -11,7 +11,14 @@ import {
   userChannel,
   type WorkerInfo,
 } from '@stockpulse/events'
-import { bullPrefix, createRunQueue, RUNS_QUEUE, type RunQueue, runKeys } from '@stockpulse/runs'
+import {
+  bullPrefix,
+  CHUNKS_QUEUE,
+  createRunQueue,
+  RUNS_QUEUE,
+  type RunQueue,
+  runKeys,
+} from '@stockpulse/runs'
 import { type RedisServer, startRedisServer, until } from '@stockpulse/testing'
 import { Queue } from 'bullmq'
 import { pino } from 'pino'
@@ -166,6 +173,42 @@ describe('service', () => {
         .map((r) => r.event)
         .filter((event) => event.event_type === 'task.progress')
       expect(progress.at(-1)).toMatchObject({ processed: 20, total: 20, failed: 20, progress: 100 })
+    })
+
+    it('says how many stocks were never published when a failed chunk cannot be read back', async () => {
+      const broken = join(tmpdir(), `broken-thread-${process.pid}.mjs`)
+      writeFileSync(broken, 'process.exit(3)\n')
+      serve(['--concurrency', '2'], pathToFileURL(broken))
+      expect(await queue.submit({ task_id: 'svc_lost', stocks: 20 })).toMatchObject({ status: 202 })
+      const connection = createQueueClient(server.url)
+      const chunks = new Queue(CHUNKS_QUEUE, {
+        connection,
+        prefix: bullPrefix(PREFIX),
+        skipVersionCheck: true,
+      })
+      try {
+        await until(
+          async () => ((await chunks.getJob('svc_lost#0'))?.attemptsMade ?? 0) > 0,
+          'the chunk failing once',
+          20_000,
+        )
+        // Its data rewritten between tries: the next try refuses it, and nothing can read its codes.
+        await client.hSet(`${bullPrefix(PREFIX)}:chunks:svc_lost#0`, 'data', '{"codes":[1]}')
+      } finally {
+        await chunks.close()
+        connection.destroy()
+      }
+      await recorder.until(
+        () => completedOf(recorder, 'svc_lost') !== undefined,
+        'svc_lost completed',
+        30_000,
+      )
+      expect(completedOf(recorder, 'svc_lost')).toMatchObject({
+        status: 'completed',
+        message:
+          'Completed 20 stocks: 0 succeeded, 20 failed (20 never published: their chunk could not be read)',
+        result: { success: 0, failed: 20 },
+      })
     })
 
     it('closes a run as failed when its start or finish job fails for good, and frees the fleet', async () => {
