@@ -49,12 +49,17 @@ export const RunErrorCode = {
   RUN_FINISHED: 'run_finished',
   /** 404: no run has this id. */
   UNKNOWN_RUN: 'unknown_run',
+  /**
+   * 415: the request's `content-type` is not `application/json` (a web page cannot send that to
+   * another origin without a CORS preflight, which the gateway never grants).
+   */
+  UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
   /** 503: Redis or the queue cannot be reached, or the gateway runs without Redis. */
   UNAVAILABLE: 'unavailable',
 } as const
 export type RunErrorCode = (typeof RunErrorCode)[keyof typeof RunErrorCode]
 
-/** Body of a refused `POST /api/runs` or cancel (400, 404, 409, 503; 401/403 from auth). */
+/** Body of a refused `POST /api/runs` or cancel (400, 404, 409, 415, 503; 401/403 from auth). */
 export const RunRefusal = Type.Object(
   {
     error: Type.String({ description: 'Machine-readable code (RunErrorCode, or an auth code)' }),

@@ -107,6 +107,7 @@ describe('abuse: Redis users (deploy/redis/users.acl)', () => {
     try {
       const response = await fetch(`http://127.0.0.1:${gateway.port}/api/runs`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ stocks: 300, task_id: 'calc_acl_queue' }),
       })
       expect(await response.json()).toEqual({ task_id: 'calc_acl_queue' })
