@@ -2,6 +2,7 @@ import {
   createStockIndicatorsCompletedEvent,
   createTaskCompletedEvent,
   historyKeys,
+  taskChannel,
 } from '@stockpulse/events'
 import { runKeys } from '@stockpulse/runs'
 import { describe, expect, it } from 'vitest'
@@ -90,5 +91,55 @@ describe('run-scripts', () => {
     await redis.hSet(keys.state(taskId), 'state', 'done')
     expect(await running()).toBe(0)
     expect(await redis.hGet(keys.state(taskId), 'state')).toBe('done')
+  })
+
+  it('publishes each stock once: a second try of a stock is a duplicate, a cancelled run none', async () => {
+    const publisher = publisherOf()
+    const taskId = await running(5)
+    expect(await stock(publisher, taskId, 'S1')).toMatchObject({ outcome: 'progress' })
+    expect(await stock(publisher, taskId, 'S1')).toEqual({ outcome: 'duplicate' })
+    expect(await shared().hGet(keys.state(taskId), 'processed')).toBe('1')
+    await shared().set(keys.cancel(taskId), 'cancelled by request')
+    expect(await stock(publisher, taskId, 'S2')).toEqual({ outcome: 'cancelled' })
+    expect(await shared().sMembers(keys.done(taskId))).toEqual(['S1'])
+    publisher.close()
+  })
+
+  it('throttles progress over the whole run: every 1 % (3 of 201), every 50th, and the last', async () => {
+    const publisher = publisherOf()
+    const taskId = await running(201)
+    const progressAt: number[] = []
+    for (let i = 1; i <= 201; i++) {
+      const verdict = await stock(publisher, taskId, `S${i}`)
+      expect(verdict).toMatchObject({ processed: i, total: 201 })
+      if (verdict.outcome === 'progress') progressAt.push(i)
+    }
+    const everyThird = (from: number) => Array.from({ length: 16 }, (_, k) => from + 3 * k)
+    expect(progressAt).toEqual([
+      ...everyThird(3),
+      50,
+      ...everyThird(53),
+      100,
+      ...everyThird(103),
+      150,
+      ...everyThird(153),
+      200,
+      201,
+    ])
+    publisher.close()
+  })
+
+  it('publishes the task.completed of a run once: a second call publishes nothing', async () => {
+    const publisher = publisherOf()
+    const taskId = await running(1)
+    await shared().set(keys.active, taskId)
+    const stream = historyKeys(prefix).stream(taskChannel(taskId))
+    expect(await publisher.complete(completed(taskId))).toBe(true)
+    expect(await shared().get(keys.active)).toBeNull()
+    expect(await shared().xLen(stream)).toBe(1)
+    expect(await publisher.complete(completed(taskId))).toBe(false)
+    expect(await shared().xLen(stream)).toBe(1)
+    expect(await shared().hGet(keys.state(taskId), 'state')).toBe('done')
+    publisher.close()
   })
 })
