@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import {
   createMemoryBus,
+  INDICATORS_ALL,
   parseEvent,
   type StockPulseEvent,
   SYSTEM,
@@ -61,7 +62,12 @@ describe('service', () => {
       client.connect().catch(() => {})
       await waitForRedis(client, 5_000)
       queue = createRunQueue({ url: server.url, prefix: PREFIX })
-      recorder = await recordEvents(server.url, [TASKS_ALL, SYSTEM, userChannel('u1')])
+      recorder = await recordEvents(server.url, [
+        TASKS_ALL,
+        INDICATORS_ALL,
+        SYSTEM,
+        userChannel('u1'),
+      ])
     })
     afterEach(async () => {
       await service?.stop('test over')
@@ -147,6 +153,14 @@ describe('service', () => {
         result: { success: 40, failed: 0 },
       })
       expect(recorder.of('svc_b', TASKS_ALL)).toEqual([])
+      // svc_a, cancelled: one task.completed, and no stock of it after that (svc_c ran since).
+      const ofA = recorder.received
+        .filter((r) => r.channel === TASKS_ALL || r.channel === INDICATORS_ALL)
+        .filter((r) => 'task_id' in r.event && r.event.task_id === 'svc_a')
+        .map((r) => r.event.event_type)
+      expect(ofA.filter((type) => type === 'task.completed')).toHaveLength(1)
+      expect(ofA.at(-1)).toBe('task.completed')
+      expect(ofA).toContain('stock.indicators.completed')
     })
 
     it('retries a chunk that throws, then marks its stocks failed and completes the run', async () => {
