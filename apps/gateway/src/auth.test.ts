@@ -94,6 +94,40 @@ describe('auth', () => {
     expect(client.received).toEqual([])
   })
 
+  it('asks a token with the operate scope of the run endpoints, then JSON', async () => {
+    const post = async (path: string, bearer: string | undefined, type = 'application/json') => {
+      const response = await fetch(test.httpUrl(path), {
+        method: 'POST',
+        headers: {
+          'content-type': type,
+          ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }),
+        },
+        body: '{"stocks":0}',
+      })
+      return { status: response.status, body: await response.json() }
+    }
+    expect(await post('/api/runs', undefined)).toEqual({
+      status: 401,
+      body: { error: 'unauthorized', reason: 'missing token' },
+    })
+    const reader = await token({ sub: 'alice' })
+    expect(await post('/api/runs', reader)).toMatchObject({
+      status: 403,
+      body: { error: 'forbidden' },
+    })
+    expect(await post('/api/runs/calc_1/cancel', reader)).toMatchObject({ status: 403 })
+    const operator = await token({ sub: 'alice', scope: 'stockpulse:operate' })
+    expect(await post('/api/runs', operator, 'text/plain')).toMatchObject({
+      status: 415,
+      body: { error: 'unsupported_media_type' },
+    })
+    // Past the token and the media type: the run queue (none in this gateway) answers.
+    expect(await post('/api/runs', operator)).toEqual({
+      status: 503,
+      body: { error: 'unavailable', reason: 'runs need Redis: this gateway runs without it' },
+    })
+  })
+
   it('names the user and adds their own channel to the defaults', async () => {
     const client = await open(`?token=${await token({ sub: 'alice' })}`)
     expect(client.received[0]).toMatchObject({ type: 'connected', user_id: 'alice' })

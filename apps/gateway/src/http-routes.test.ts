@@ -181,6 +181,50 @@ describe('http-routes', () => {
     expect(await get(path)).toMatchObject({ status, type, body })
   })
 
+  it('takes run requests as JSON only (415 otherwise: no cross-site form posts), up to 4 KiB', async () => {
+    const post = (path: string, init: RequestInit) => get(path, { method: 'POST', ...init })
+    // What a web page may send to another origin without a preflight: a form, or text/plain.
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data']) {
+      expect(
+        await post('/api/runs', { headers: { 'content-type': type }, body: '{"stocks":10}' }),
+      ).toMatchObject({
+        status: 415,
+        body: '{"error":"unsupported_media_type","reason":"the body must be sent as content-type: application/json"}',
+      })
+    }
+    expect(await post('/api/runs/calc_1/cancel', {})).toMatchObject({ status: 415 })
+    const asJson = { 'content-type': 'application/json; charset=utf-8' }
+    expect(await post('/api/runs', { headers: asJson, body: 'x'.repeat(5_000) })).toMatchObject({
+      status: 400,
+      body: '{"error":"invalid_request","reason":"the body is larger than 4096 bytes"}',
+    })
+    expect(await post('/api/runs', { headers: asJson, body: '{"stocks":10}' })).toMatchObject({
+      status: 503,
+      body: '{"error":"unavailable","reason":"runs need Redis: this gateway runs without it"}',
+    })
+  })
+
+  it('answers a chunked body growing past 4 KiB with 400, not a reset connection', async () => {
+    const response = await new Promise<string>((resolve, reject) => {
+      const socket = connect(test.port, '127.0.0.1', () => {
+        socket.write(
+          'POST /api/runs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+        )
+        // 64 chunks of 1,000 bytes, and no end: the gateway answers without waiting for it.
+        for (let i = 0; i < 64; i++) socket.write(`3e8\r\n${'x'.repeat(1_000)}\r\n`)
+      })
+      let text = ''
+      socket.on('data', (data) => {
+        text += data.toString()
+      })
+      socket.on('close', () => resolve(text))
+      socket.on('error', reject)
+    })
+    expect(response).toMatch(/^HTTP\/1\.1 400 /)
+    expect(response).toContain('connection: close')
+    expect(response).toContain('"reason":"the body is larger than 4096 bytes"')
+  })
+
   it('caches hashed assets for good and revalidates the page', async () => {
     expect((await get('/assets/index-4f2a.js')).res.headers.get('cache-control')).toBe(
       'public, max-age=31536000, immutable',

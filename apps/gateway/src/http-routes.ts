@@ -154,6 +154,13 @@ export function createHttpRoutes(
         reason: verdict.reason,
       })
     }
+    if (!isJson(req.headers['content-type'])) {
+      req.resume()
+      return json(res, 415, {
+        error: RunErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        reason: 'the body must be sent as content-type: application/json',
+      })
+    }
     const body = await readBody(req, MAX_RUN_REQUEST_BYTES)
     if (body === undefined) {
       const outcome = refusal(
@@ -279,6 +286,11 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | u
     chunks.push(chunk)
   }
   return Buffer.concat(chunks).toString('utf8')
+}
+
+// `application/json`, with or without parameters (`; charset=utf-8`).
+function isJson(contentType: string | undefined): boolean {
+  return contentType?.split(';', 1)[0]?.trim().toLowerCase() === 'application/json'
 }
 
 /** A path segment decoded; '' (no run has it) when it is not valid percent-encoding. */

@@ -73,7 +73,10 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
       let source = data.source
       if (source.kind === 'csv') {
         if (config.job.source !== 'csv' || !config.job.dataPath) {
-          throw new InvalidChunkError('a csv chunk reached a worker without --source csv')
+          // Not the chunk's fault: tried again (perhaps on a worker with the csv directory).
+          throw new Error(
+            'this worker reads no csv directory (serve --source csv --data DIR): a csv run needs every worker to have one',
+          )
         }
         source = { ...source, path: config.job.dataPath }
       }

@@ -148,17 +148,7 @@ async function control(config: WorkerConfig): Promise<number> {
       }
       outcome = await queue.cancel(taskId, 'cancelled from the command line')
     } else {
-      const { stocks, days, seed, indicators } = config.job
-      outcome = await queue.submit(
-        {
-          ...(stocks === undefined ? {} : { stocks }),
-          days,
-          seed,
-          indicators,
-          ...(config.run.taskId ? { task_id: config.run.taskId } : {}),
-        },
-        { trigger: 'cli' },
-      )
+      outcome = await queue.submit(config.run.request ?? {}, { trigger: 'cli' })
     }
     if (outcome.status === 202) {
       process.stdout.write(`${outcome.body.task_id}\n`)

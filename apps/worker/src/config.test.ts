@@ -11,6 +11,19 @@ const context = { cores: 2, hostname: 'box 1', pid: 42 }
 const parse = (argv: string[], env: Record<string, string> = {}) => parseConfig(argv, env, context)
 
 describe('config', () => {
+  it('submits only the run options given, leaving the rest to the serve workers', () => {
+    expect(parse(['submit']).run.request).toEqual({})
+    expect(parse(['submit', '--days', '90', '--task-id', 'calc_x']).run.request).toEqual({
+      days: 90,
+      task_id: 'calc_x',
+    })
+    expect(
+      parse(['submit', '--stocks', '10', '--indicators', 'SMA_5,RSI_14'], { WORKER_SEED: '7' }).run
+        .request,
+    ).toEqual({ stocks: 10, seed: 7, indicators: ['SMA_5', 'RSI_14'] })
+    expect(parse(['run', '--days', '90']).run.request).toBeUndefined()
+  })
+
   it('has documented defaults and is frozen', () => {
     const config = parse(['run'])
     expect(config).toEqual({

@@ -6,6 +6,7 @@ import {
   type Origins,
   parseCommandLine,
 } from '@stockpulse/config'
+import type { RunRequest } from '@stockpulse/events'
 import { resolveIndicators } from '@stockpulse/indicators'
 import { type BarsTableNames, barsTableNames, type TableName, tableName } from './database-names.js'
 import { ConfigError } from './errors.js'
@@ -64,6 +65,8 @@ export interface WorkerConfig {
     readonly date?: string
     readonly out?: string
     readonly json: boolean
+    /** `submit` only: the run options given on its command line or in its environment. */
+    readonly request?: RunRequest
   }
   /** `serve` only. */
   readonly serve: {
@@ -146,6 +149,7 @@ export function parseConfig(
       ...(values.date === undefined ? {} : { date: values.date }),
       ...(values.out === undefined ? {} : { out: values.out }),
       json: values.json,
+      ...(command === 'submit' ? { request: submitted(values, origins, job) } : {}),
     },
     serve: {
       schedule: values.schedule,
@@ -190,6 +194,22 @@ function jobDefaults(
     indicators: resolveIndicators(values.indicators).map((indicator) => indicator.id),
     concurrency: values.concurrency ?? Math.max(1, context.cores),
     ...(values.pace === undefined ? {} : { pace: values.pace }),
+  }
+}
+
+// What `submit` asks for: only the run options given (flag or variable); the rest is left to the
+// serve workers' own configuration, never this shell's defaults.
+function submitted(
+  values: WorkerValues,
+  origins: Origins<typeof WORKER_OPTIONS>,
+  job: JobDefaults,
+): RunRequest {
+  return {
+    ...(origins.stocks === undefined || job.stocks === undefined ? {} : { stocks: job.stocks }),
+    ...(origins.days === undefined ? {} : { days: job.days }),
+    ...(origins.seed === undefined ? {} : { seed: job.seed }),
+    ...(origins.indicators === undefined ? {} : { indicators: [...job.indicators] }),
+    ...(values.taskId === undefined ? {} : { task_id: values.taskId }),
   }
 }
 

@@ -270,7 +270,7 @@ export const WORKER_OPTIONS = defineOptions({
     flag: 'demo',
     env: 'WORKER_DEMO',
     only: 'serve',
-    help: 'start one job now, paced to about 60 s unless --pace says otherwise',
+    help: 'start one job now, paced to about 60 s on one worker (the pace is per worker: N workers take about 60/N s) unless --pace says otherwise',
   }),
   heartbeat: option.integer({
     flag: 'heartbeat',

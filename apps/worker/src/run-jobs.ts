@@ -22,13 +22,15 @@ import {
 import { checkRunRequest } from '@stockpulse/runs/requests'
 import type { FlowProducer } from 'bullmq'
 import type { Logger } from 'pino'
+import { epochDay } from './bars.js'
 import type { ChunkJobData } from './chunk-job.js'
 import type { WorkerConfig } from './config.js'
 import { MAX_FAILURES, TASK_TYPE } from './job.js'
 import { percent } from './progress.js'
 import type { Publisher } from './publisher.js'
 import type { RedisClient } from './redis.js'
-import { progressHead, type RunPublisher, runStartedAt } from './run-scripts.js'
+import { progressHead, RUN_RUNNING_SCRIPT, type RunPublisher, runStartedAt } from './run-scripts.js'
+import { dateIn } from './schedule.js'
 import { openUniverse } from './source.js'
 import { overridesFromRequest } from './task-overrides.js'
 import type { TaskRunner } from './task-runner.js'
@@ -74,6 +76,11 @@ export interface RunJobs {
   /** `failures`: chunk job key -> why it failed for good. */
   finish(data: unknown, failures: Record<string, string>): Promise<void>
   scheduled(jobId: string | undefined): Promise<void>
+  /**
+   * Closes the run of a start or finish job that failed for good (its tries used up, or stalled
+   * too often) as failed: one `task.completed`, and the fleet free for the next run.
+   */
+  abandoned(data: unknown, reason: string): Promise<void>
 }
 
 const ID = /^[A-Za-z0-9_.-]{1,64}$/
@@ -87,6 +94,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
     async start(raw) {
       const data = parseStartJob(raw)
       if (typeof data === 'string') {
+        metrics.invalidJob()
         logger.warn({ reason: data }, 'start job refused')
         return
       }
@@ -100,7 +108,10 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
       const cancel = await redis.get(keys.cancel(taskId))
       if (cancel !== null)
         return close(taskId, data.user_id, 'cancelled', `cancelled: ${cancel}`, 0)
-      const params = runner.params(overridesFromRequest(data.request))
+      const params = runner.params({
+        ...overridesFromRequest(data.request),
+        ...(data.date === undefined ? {} : { date: data.date }),
+      })
       const source = params.source
       const oneProcess =
         source.kind === 'postgres' ||
@@ -136,6 +147,12 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
           })
           .expire(keys.state(taskId), RUN_TTL_SECONDS)
           .exec()
+      }
+      // The run's first event, once: a retry after a worker died before it got out (state
+      // `starting`) publishes it then, still before any chunk exists.
+      if ((await redis.hGet(keys.state(taskId), 'announced')) !== '1') {
+        const startedAt =
+          (await runStartedAt(redis, keys, taskId)) ?? new Date(started).toISOString()
         events.publish(
           createTaskProgressEvent(
             {
@@ -147,13 +164,14 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
               processed: 0,
               total,
               failed: 0,
-              started_at: new Date(started).toISOString(),
+              started_at: startedAt,
             },
             new Date(started),
           ),
           [TASKS_ALL, taskChannel(taskId)],
         )
         await events.flush()
+        await redis.hSet(keys.state(taskId), 'announced', '1')
         metrics.runStarted()
         log.info(
           { total, date: source.date, chunks: Math.ceil(total / chunkStocks) },
@@ -202,12 +220,14 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
         },
         children,
       })
-      await redis.hSet(keys.state(taskId), 'state', 'running')
+      // Only from `starting`: the run's chunks may all be done, and the run closed, already.
+      await redis.eval(RUN_RUNNING_SCRIPT, { keys: [keys.state(taskId)] })
     },
 
     async finish(raw, failures) {
       const data = parseFinishJob(raw)
       if (typeof data === 'string') {
+        metrics.invalidJob()
         logger.warn({ reason: data }, 'finish job refused')
         return
       }
@@ -224,27 +244,54 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
       const failed = Number(fields.failed ?? 0)
       const total = Number(fields.total ?? 0)
       const success = processed - failed
-      const failedNote = failed > 0 ? `, ${failed} failed` : ''
+      // Stocks of a chunk that failed for good and whose codes could not be read back: never
+      // published, counted as failed, and said so.
+      const unpublished = cancel === null ? Math.max(0, total - processed) : 0
+      const failedNote = failed + unpublished > 0 ? `, ${failed + unpublished} failed` : ''
+      const unpublishedNote =
+        unpublished > 0 ? ` (${unpublished} never published: their chunk could not be read)` : ''
       const message =
         cancel !== null
           ? `cancelled: ${cancel}`
-          : `Completed ${total} stocks: ${success} succeeded${failedNote}`
-      await close(taskId, data.user_id, cancel !== null ? 'cancelled' : 'completed', message, total)
+          : `Completed ${total} stocks: ${success} succeeded${failedNote}${unpublishedNote}`
+      await close(
+        taskId,
+        data.user_id,
+        cancel !== null ? 'cancelled' : 'completed',
+        message,
+        total,
+        unpublished,
+      )
     },
 
     async scheduled(jobId) {
       const tick = Number(jobId?.slice(jobId.lastIndexOf(':') + 1))
       const at = Number.isSafeInteger(tick) && tick > 0 ? tick : now().getTime()
+      // The tick's date, not the date its (perhaps late, perhaps retried) job runs on.
+      const date = dateIn(config.timeZone, new Date(at))
       const outcome = await queue.submit(
         { task_id: `calc_${at}_schedule` },
-        { trigger: 'schedule' },
+        { trigger: 'schedule', date },
       )
+      if (outcome.status === 503) {
+        // Redis or the queue is out of reach: BullMQ tries the tick again (its job's attempts).
+        throw new Error(`scheduled run not submitted: ${outcome.body.reason}`)
+      }
       if (outcome.status === 202) {
         logger.info({ task_id: outcome.body.task_id, tick: at }, 'scheduled run submitted')
       } else if (outcome.body.error === RunErrorCode.RUN_EXISTS) {
         // A tick queued twice (schedulers set at once by several workers): it ran once.
         logger.debug({ tick: at }, 'scheduled run already submitted')
       } else logger.warn({ reason: outcome.body.reason, tick: at }, 'scheduled run skipped')
+    },
+
+    async abandoned(raw, reason) {
+      // Start and finish jobs both carry the task id and who asked.
+      const data = parseFinishJob(raw)
+      if (typeof data === 'string') return
+      const total = Number((await redis.hGet(keys.state(data.task_id), 'total')) ?? 0)
+      logger.error({ task_id: data.task_id, reason }, 'run job failed for good: run closed')
+      await close(data.task_id, data.user_id, 'failed', `failed: ${reason}`, total)
     },
   }
 
@@ -290,6 +337,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
     status: 'completed' | 'cancelled' | 'failed',
     message: string,
     total: number,
+    unpublished = 0,
   ): Promise<void> {
     const fields = await redis.hGetAll(keys.state(taskId))
     const failures: Failure[] = []
@@ -298,7 +346,8 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
       if (failure) failures.push(failure)
     }
     const processed = Number(fields.processed ?? 0)
-    const failed = Number(fields.failed ?? 0)
+    const success = Math.max(0, processed - Number(fields.failed ?? 0))
+    const failed = Number(fields.failed ?? 0) + unpublished
     const startedMs = Number(fields.started_ms ?? fields.admitted_ms ?? now().getTime())
     const duration = Math.max(0, (now().getTime() - startedMs) / 1000)
     const event = createTaskCompletedEvent({
@@ -308,7 +357,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
       duration_seconds: duration,
       message,
       result: {
-        success: Math.max(0, processed - failed),
+        success,
         failed,
         failures,
         failures_omitted: Number(fields.failures_omitted ?? 0),
@@ -333,7 +382,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
 
 function parseStartJob(raw: unknown): StartJobData | string {
   if (typeof raw !== 'object' || raw === null) return 'start data is not an object'
-  const { task_id, request, pace, trigger, user_id } = raw as Record<string, unknown>
+  const { task_id, request, pace, trigger, user_id, date } = raw as Record<string, unknown>
   if (typeof task_id !== 'string' || !ID.test(task_id)) return 'start task_id is not an identifier'
   const checked = checkRunRequest(request)
   if (!checked.ok) return `start request: ${(checked.outcome.body as ApiRefusal).reason}`
@@ -343,12 +392,16 @@ function parseStartJob(raw: unknown): StartJobData | string {
   if (user_id !== undefined && !(typeof user_id === 'string' && ID.test(user_id))) {
     return 'start user_id is not an identifier'
   }
+  if (date !== undefined && !(typeof date === 'string' && epochDay(date) !== undefined)) {
+    return 'start date is not a real date (YYYY-MM-DD)'
+  }
   return {
     task_id,
     request: { ...checked.request, task_id },
     trigger: typeof trigger === 'string' ? trigger.slice(0, 32) : 'unknown',
     ...(pace === undefined ? {} : { pace: pace as number }),
     ...(user_id === undefined ? {} : { user_id: user_id as string }),
+    ...(date === undefined ? {} : { date: date as string }),
   }
 }
 

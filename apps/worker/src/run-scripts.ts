@@ -27,13 +27,14 @@ import type { RedisClient } from './redis.js'
  * and with `"status":"running"` and `started_at`), 10 most failures kept, 11 the snapshot JSON or '',
  * 12 TTL of the run's keys, 13 the number F of failures, 14..13+F the failures (JSON), then the
  * channels of KEYS 9.. in order.
- * Returns {2} when the run is cancelled (nothing published), {1} when the stock was published
+ * Returns {2} when the run is cancelled or already done (nothing published), {1} when the stock was published
  * before (a chunk retried after its worker died), {0, processed, total} when it published the
  * stock (and its snapshot), {3, processed, total} when it also published the throttled
  * `task.progress` that came due (every 1 % or 50 stocks of the run, and at the last stock).
  */
 export const RUN_STOCK_SCRIPT = `${PUBLISH_LIBRARY}
 if redis.call('EXISTS', KEYS[7]) == 1 then return {2} end
+if redis.call('HGET', KEYS[5], 'state') == 'done' then return {2} end
 if redis.call('SADD', KEYS[6], ARGV[6]) == 0 then return {1} end
 local fixed = {KEYS[1], KEYS[2], KEYS[3], KEYS[4]}
 local nfail = tonumber(ARGV[13])
@@ -81,6 +82,16 @@ if redis.call('GET', KEYS[6]) == ARGV[5] then redis.call('DEL', KEYS[6]) end
 for i = 5, 10 do
   if i ~= 6 and i ~= 7 and i ~= 8 then redis.call('EXPIRE', KEYS[i], ARGV[7]) end
 end
+return 1
+`
+
+/**
+ * A started run's move to `running`, only from `starting`. KEYS: the run's state. Returns 1 when
+ * it moved; 0 when the run went on meanwhile (finished by another worker, a small run, or closed).
+ */
+export const RUN_RUNNING_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'starting' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'running')
 return 1
 `
 

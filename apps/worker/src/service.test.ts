@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import {
   createMemoryBus,
+  INDICATORS_ALL,
   parseEvent,
   type StockPulseEvent,
   SYSTEM,
@@ -11,12 +12,26 @@ import {
   userChannel,
   type WorkerInfo,
 } from '@stockpulse/events'
-import { createRunQueue, type RunQueue, runKeys } from '@stockpulse/runs'
-import { type RedisServer, startRedisServer } from '@stockpulse/testing'
+import {
+  bullPrefix,
+  CHUNKS_QUEUE,
+  createRunQueue,
+  RUNS_QUEUE,
+  type RunQueue,
+  runKeys,
+} from '@stockpulse/runs'
+import { type RedisServer, startRedisServer, until } from '@stockpulse/testing'
+import { Queue } from 'bullmq'
 import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { parseConfig } from './config.js'
-import { createRedisBus, createRedisClient, type RedisClient, waitForRedis } from './redis.js'
+import {
+  createQueueClient,
+  createRedisBus,
+  createRedisClient,
+  type RedisClient,
+  waitForRedis,
+} from './redis.js'
 import { createWorkerService, type WorkerService } from './service.js'
 import { type EventRecorder, recordEvents, THREAD_URL } from './test-support/events.js'
 
@@ -47,7 +62,12 @@ describe('service', () => {
       client.connect().catch(() => {})
       await waitForRedis(client, 5_000)
       queue = createRunQueue({ url: server.url, prefix: PREFIX })
-      recorder = await recordEvents(server.url, [TASKS_ALL, SYSTEM, userChannel('u1')])
+      recorder = await recordEvents(server.url, [
+        TASKS_ALL,
+        INDICATORS_ALL,
+        SYSTEM,
+        userChannel('u1'),
+      ])
     })
     afterEach(async () => {
       await service?.stop('test over')
@@ -133,6 +153,14 @@ describe('service', () => {
         result: { success: 40, failed: 0 },
       })
       expect(recorder.of('svc_b', TASKS_ALL)).toEqual([])
+      // svc_a, cancelled: one task.completed, and no stock of it after that (svc_c ran since).
+      const ofA = recorder.received
+        .filter((r) => r.channel === TASKS_ALL || r.channel === INDICATORS_ALL)
+        .filter((r) => 'task_id' in r.event && r.event.task_id === 'svc_a')
+        .map((r) => r.event.event_type)
+      expect(ofA.filter((type) => type === 'task.completed')).toHaveLength(1)
+      expect(ofA.at(-1)).toBe('task.completed')
+      expect(ofA).toContain('stock.indicators.completed')
     })
 
     it('retries a chunk that throws, then marks its stocks failed and completes the run', async () => {
@@ -164,6 +192,204 @@ describe('service', () => {
         failed: 20,
         progress: 100,
         started_at: progress[0]?.timestamp,
+      })
+    })
+
+    it('says how many stocks were never published when a failed chunk cannot be read back', async () => {
+      const broken = join(tmpdir(), `broken-thread-${process.pid}.mjs`)
+      writeFileSync(broken, 'process.exit(3)\n')
+      serve(['--concurrency', '2'], pathToFileURL(broken))
+      expect(await queue.submit({ task_id: 'svc_lost', stocks: 20 })).toMatchObject({ status: 202 })
+      const connection = createQueueClient(server.url)
+      const chunks = new Queue(CHUNKS_QUEUE, {
+        connection,
+        prefix: bullPrefix(PREFIX),
+        skipVersionCheck: true,
+      })
+      try {
+        await until(
+          async () => ((await chunks.getJob('svc_lost#0'))?.attemptsMade ?? 0) > 0,
+          'the chunk failing once',
+          20_000,
+        )
+        // Its data rewritten between tries: the next try refuses it, and nothing can read its codes.
+        await client.hSet(`${bullPrefix(PREFIX)}:chunks:svc_lost#0`, 'data', '{"codes":[1]}')
+      } finally {
+        await chunks.close()
+        connection.destroy()
+      }
+      await recorder.until(
+        () => completedOf(recorder, 'svc_lost') !== undefined,
+        'svc_lost completed',
+        30_000,
+      )
+      expect(completedOf(recorder, 'svc_lost')).toMatchObject({
+        status: 'completed',
+        message:
+          'Completed 20 stocks: 0 succeeded, 20 failed (20 never published: their chunk could not be read)',
+        result: { success: 0, failed: 20 },
+      })
+    })
+
+    it('closes a run as failed when its start or finish job fails for good, and frees the fleet', async () => {
+      const keys = runKeys(PREFIX)
+      // A cancel mark of the wrong type makes every try of the run's start job throw.
+      expect(await queue.submit({ task_id: 'svc_nostart', stocks: 20 })).toMatchObject({
+        status: 202,
+      })
+      await client.lPush(keys.cancel('svc_nostart'), 'not a string')
+      serve([])
+      await recorder.until(
+        () => completedOf(recorder, 'svc_nostart') !== undefined,
+        'svc_nostart closed',
+        30_000,
+      )
+      expect(completedOf(recorder, 'svc_nostart')).toMatchObject({
+        status: 'failed',
+        message: expect.stringMatching(/^failed: the start job failed: WRONGTYPE/),
+      })
+      expect(await client.get(keys.active)).toBeNull()
+      // The same mark set while the run runs: its chunk stops, its finish job throws at each try.
+      expect(await queue.submit({ task_id: 'svc_nofinish', stocks: 40 }, { pace: 20 })).toEqual({
+        status: 202,
+        body: { task_id: 'svc_nofinish' },
+      })
+      await recorder.until(
+        () => recorder.of('svc_nofinish', TASKS_ALL).length > 1,
+        'svc_nofinish running',
+      )
+      await client.lPush(keys.cancel('svc_nofinish'), 'not a string')
+      await recorder.until(
+        () => completedOf(recorder, 'svc_nofinish') !== undefined,
+        'svc_nofinish closed',
+        30_000,
+      )
+      expect(completedOf(recorder, 'svc_nofinish')).toMatchObject({
+        status: 'failed',
+        message: expect.stringMatching(/^failed: the finish job failed: WRONGTYPE/),
+      })
+      const events = recorder.of('svc_nofinish', TASKS_ALL).map((r) => r.event.event_type)
+      expect(events.filter((type) => type === 'task.completed')).toHaveLength(1)
+      expect(events.at(-1)).toBe('task.completed')
+      expect(await queue.cancel('svc_nofinish')).toEqual({
+        status: 409,
+        body: { error: 'run_finished', reason: 'run svc_nofinish has finished: nothing to cancel' },
+      })
+      expect(await queue.submit({ task_id: 'svc_after', stocks: 10 })).toMatchObject({
+        status: 202,
+      })
+      await recorder.until(() => completedOf(recorder, 'svc_after') !== undefined, 'svc_after done')
+      expect(completedOf(recorder, 'svc_after')).toMatchObject({ status: 'completed' })
+    })
+
+    it('publishes the first event of a run whose start job died before it got out', async () => {
+      const keys = runKeys(PREFIX)
+      expect(await queue.submit({ task_id: 'svc_restart', stocks: 20 })).toMatchObject({
+        status: 202,
+      })
+      // What a start job SIGKILLed right after setting `starting` leaves behind.
+      await client.hSet(keys.state('svc_restart'), {
+        state: 'starting',
+        total: 20,
+        processed: 0,
+        failed: 0,
+        last: 0,
+        started_ms: Date.now(),
+      })
+      serve([])
+      await recorder.until(
+        () => completedOf(recorder, 'svc_restart') !== undefined,
+        'svc_restart completed',
+      )
+      const events = recorder.of('svc_restart', TASKS_ALL).map((r) => r.event)
+      expect(events[0]).toMatchObject({
+        event_type: 'task.progress',
+        processed: 0,
+        message: expect.stringMatching(/^Starting daily calculation for .*: 20 stocks$/),
+      })
+      const starts = events.filter(
+        (event) => event.event_type === 'task.progress' && event.message.startsWith('Starting'),
+      )
+      expect(starts).toHaveLength(1)
+      expect(events.at(-1)).toMatchObject({ status: 'completed', result: { success: 20 } })
+    })
+
+    it('refuses a finish job its run did not make: the run goes on to the end', async () => {
+      serve([])
+      expect(await queue.submit({ task_id: 'svc_forged', stocks: 60 }, { pace: 30 })).toEqual({
+        status: 202,
+        body: { task_id: 'svc_forged' },
+      })
+      await recorder.until(
+        () => recorder.of('svc_forged', TASKS_ALL).length > 1,
+        'svc_forged running',
+      )
+      // What anyone who may write the `runs` queue could add: a finish job for a running run.
+      const connection = createQueueClient(server.url)
+      const runs = new Queue(RUNS_QUEUE, {
+        connection,
+        prefix: bullPrefix(PREFIX),
+        skipVersionCheck: true,
+      })
+      try {
+        const forged = await runs.add('finish', { task_id: 'svc_forged' }, { jobId: 'forged' })
+        await until(async () => (await forged.getState()) === 'failed', 'the forged job failed')
+        expect((await runs.getJob('forged'))?.failedReason).toBe(
+          'job "finish" refused: not a finish job of its run',
+        )
+      } finally {
+        await runs.close()
+        connection.destroy()
+      }
+      await recorder.until(
+        () => completedOf(recorder, 'svc_forged') !== undefined,
+        'svc_forged done',
+      )
+      const events = recorder.of('svc_forged', TASKS_ALL).map((r) => r.event)
+      expect(events.filter((event) => event.event_type === 'task.completed')).toHaveLength(1)
+      expect(events.at(-1)).toMatchObject({
+        event_type: 'task.completed',
+        status: 'completed',
+        result: { success: 60, failed: 0 },
+      })
+    })
+
+    it("tries a schedule tick again when the queue is out of reach, and runs the tick's date", async () => {
+      const keys = runKeys(PREFIX)
+      // An active mark of the wrong type fails every admission as an unreachable Redis does: 503.
+      await client.hSet(keys.active, 'broken', '1')
+      const tick = new Date(Math.ceil((Date.now() + 4_000) / 1000) * 1000)
+      const cron = `${tick.getUTCSeconds()} ${tick.getUTCMinutes()} ${tick.getUTCHours()} * * *`
+      serve(['--schedule', cron, '--time-zone', 'UTC', '--stocks', '20'])
+      const connection = createQueueClient(server.url)
+      const runs = new Queue(RUNS_QUEUE, {
+        connection,
+        prefix: bullPrefix(PREFIX),
+        skipVersionCheck: true,
+      })
+      try {
+        await until(
+          async () =>
+            (await runs.getDelayed()).some(
+              (job) => job.name === 'scheduled' && job.attemptsMade > 0,
+            ),
+          'the tick waiting for its second try',
+          20_000,
+        )
+      } finally {
+        await runs.close()
+        connection.destroy()
+      }
+      await client.del(keys.active)
+      const taskId = `calc_${tick.getTime()}_schedule`
+      await recorder.until(
+        () => completedOf(recorder, taskId) !== undefined,
+        `${taskId} completed`,
+        30_000,
+      )
+      expect(recorder.of(taskId, TASKS_ALL)[0]?.event).toMatchObject({
+        event_type: 'task.progress',
+        message: `Starting daily calculation for ${tick.toISOString().slice(0, 10)}: 20 stocks`,
       })
     })
 

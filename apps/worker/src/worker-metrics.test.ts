@@ -38,6 +38,7 @@ describe('worker-metrics', () => {
       'events_dropped_total',
       'chunk_retries_total',
       'chunk_stalls_total',
+      'invalid_jobs_total',
       'compute_seconds_total',
       'compute_threads',
       'last_success_timestamp_seconds',

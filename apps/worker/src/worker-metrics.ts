@@ -47,6 +47,8 @@ export interface WorkerMetrics {
   chunkRetried(): void
   /** A chunk's worker went silent and the chunk was taken over. */
   chunkStalled(): void
+  /** A queue job refused: data that can never run, or a run job its run's flow did not make. */
+  invalidJob(): void
   /** When the schedule last came due and when it comes due next; undefined: no schedule. */
   schedule(last: Date | undefined, next: Date | undefined): void
 }
@@ -117,6 +119,10 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
   )
   const chunkRetries = counter('chunk_retries_total', 'Chunks of a run tried again after a failure')
   const chunkStalls = counter('chunk_stalls_total', 'Chunks taken over from a silent worker')
+  const invalidJobs = counter(
+    'invalid_jobs_total',
+    "Queue jobs refused: data that can never run, or a run job its run's flow did not make",
+  )
   const lastScheduled = gauge(
     'last_scheduled_run_timestamp_seconds',
     'Unix time the schedule last came due (whether or not a run started); 0 without a schedule',
@@ -167,6 +173,7 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
     eventsDropped: (count) => dropped.inc(count),
     chunkRetried: () => chunkRetries.inc(),
     chunkStalled: () => chunkStalls.inc(),
+    invalidJob: () => invalidJobs.inc(),
     schedule(last, next) {
       lastScheduled.set(last ? seconds(last) : 0)
       nextScheduled.set(next ? seconds(next) : 0)

@@ -49,6 +49,11 @@ export const RunErrorCode = {
   RUN_FINISHED: 'run_finished',
   /** 404: no run has this id. */
   UNKNOWN_RUN: 'unknown_run',
+  /**
+   * 415: the request's `content-type` is not `application/json` (a web page cannot send that to
+   * another origin without a CORS preflight, which the gateway never grants).
+   */
+  UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
   /** 503: Redis or the queue cannot be reached, or the gateway runs without Redis. */
   UNAVAILABLE: 'unavailable',
 } as const

@@ -1,4 +1,6 @@
-/** The BullMQ queue of run starts, run finishes and scheduled runs. */
+/** The BullMQ queue of run starts: the only queue the gateway and the operator may write. */
+export const STARTS_QUEUE = 'starts'
+/** The BullMQ queue of run finishes and scheduled runs: the workers' alone. */
 export const RUNS_QUEUE = 'runs'
 /** The BullMQ queue of chunk jobs: one per slice of a run's stocks. */
 export const CHUNKS_QUEUE = 'chunks'
@@ -10,7 +12,7 @@ export const RUN_TTL_SECONDS = 86_400
 /** A worker silent this long leaves the registry (`GET /api/workers`). */
 export const WORKER_SILENCE_MS = 10 * 60_000
 
-/** Prefix of BullMQ's keys under a deployment's key prefix: `stockpulse:bull:runs:wait`. */
+/** Prefix of BullMQ's keys under a deployment's key prefix: `stockpulse:bull:starts:wait`. */
 export function bullPrefix(keyPrefix: string): string {
   return `${keyPrefix}bull`
 }
@@ -31,12 +33,15 @@ export function runKeys(prefix: string) {
     state: (taskId: string) => `${prefix}run:${taskId}`,
     /** Prefix the admission script appends the active run's id to. */
     statePrefix: `${prefix}run:`,
-    /** Set: the stock codes published for the run (each stock exactly once). */
-    done: (taskId: string) => `${prefix}run:${taskId}:done`,
+    /**
+     * Set: the stock codes published for the run (each stock exactly once). Outside `run:*`:
+     * only the workers may write it.
+     */
+    done: (taskId: string) => `${prefix}run-done:${taskId}`,
     /** String, EX 86400: the run was cancelled, and why. */
     cancel: (taskId: string) => `${prefix}run:${taskId}:cancel`,
-    /** List: the first failures of the run (JSON `Failure`s). */
-    failures: (taskId: string) => `${prefix}run:${taskId}:failures`,
+    /** List: the first failures of the run (JSON `Failure`s). The workers' alone, as `done`. */
+    failures: (taskId: string) => `${prefix}run-failures:${taskId}`,
     /** Hash: instance id -> the `WorkerInfo` JSON of its last heartbeat. */
     workers: `${prefix}workers`,
   } as const

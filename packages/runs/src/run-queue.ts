@@ -11,6 +11,7 @@ import {
   RUNS_QUEUE,
   runKeys,
   SCHEDULER_ID,
+  STARTS_QUEUE,
   startJobId,
   WORKER_SILENCE_MS,
 } from './names.js'
@@ -27,6 +28,8 @@ export interface StartJobData {
   readonly trigger: string
   /** Who asked (the token's subject): told how the run ended on `events:user:{id}`. */
   readonly user_id?: string
+  /** The bars' date (`YYYY-MM-DD`; a scheduled run's is its tick's); today when absent. */
+  readonly date?: string
 }
 
 export interface RunQueueOptions {
@@ -43,6 +46,8 @@ export interface SubmitOptions {
   readonly trigger?: string
   /** A user id (1-64 of A-Z a-z 0-9 _ . -); others are left out. */
   readonly userId?: string
+  /** The bars' date, `YYYY-MM-DD` (the schedule's tick); the worker's today when absent. */
+  readonly date?: string
 }
 
 /** The schedule as BullMQ holds it; undefined while no worker has set it up. */
@@ -84,23 +89,27 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
   })
   redis.on('error', () => {})
   const connection = connectInBackground(redis)
-  // BullMQ's queue and its own connection (it waits out a reconnection instead of failing at
+  // BullMQ's queues and their own connection (it waits out a reconnection instead of failing at
   // once), made on first use: a queue closed before it connected would leave its socket open.
-  let bull: { queue: Queue<StartJobData>; client: typeof redis } | undefined
-  const queueOf = () => {
-    if (!bull) {
-      const client = redis.duplicate({ disableOfflineQueue: false })
-      client.on('error', () => {})
-      const queue = new Queue<StartJobData>(RUNS_QUEUE, {
-        connection: client,
-        prefix: bullPrefix(prefix),
-        // No INFO (a dangerous command the gateway's Redis user does not have).
-        skipVersionCheck: true,
-      })
-      queue.on('error', () => {})
-      bull = { queue, client }
+  // `starts` is the one queue the gateway's Redis user may write; `runs` is only read here (the
+  // schedule), and a worker's RunQueue never reads it.
+  let bullClient: typeof redis | undefined
+  let starts: Queue<StartJobData> | undefined
+  let runsQueue: Queue | undefined
+  const bullOptions = () => {
+    if (!bullClient) {
+      bullClient = redis.duplicate({ disableOfflineQueue: false })
+      bullClient.on('error', () => {})
     }
-    return bull.queue
+    // No INFO (a dangerous command the gateway's Redis user does not have).
+    return { connection: bullClient, prefix: bullPrefix(prefix), skipVersionCheck: true }
+  }
+  const startsQueue = () => {
+    if (!starts) {
+      starts = new Queue<StartJobData>(STARTS_QUEUE, bullOptions())
+      starts.on('error', () => {})
+    }
+    return starts
   }
   let closed: Promise<void> | undefined
 
@@ -118,6 +127,7 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
         ...(submitOptions.userId !== undefined && TASK_ID.test(submitOptions.userId)
           ? { user_id: submitOptions.userId }
           : {}),
+        ...(submitOptions.date === undefined ? {} : { date: submitOptions.date }),
       }
       try {
         await ready()
@@ -143,8 +153,11 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
         }
         try {
           await withDeadline(
-            queueOf().add('start', data, {
+            startsQueue().add('start', data, {
               jobId: startJobId(taskId),
+              // Starting is idempotent while the run is queued or starting: a blip is tried again.
+              attempts: START_ATTEMPTS,
+              backoff: { type: 'exponential', delay: START_BACKOFF_MS },
               removeOnComplete: { age: RUN_TTL_SECONDS },
               removeOnFail: { age: RUN_TTL_SECONDS },
             }),
@@ -175,7 +188,9 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
         return refusal(
           409,
           RunErrorCode.RUN_FINISHED,
-          `run ${taskId} has finished: nothing to cancel`,
+          verdict === 'finishing'
+            ? `run ${taskId} is finishing (its chunks are all done): too late to cancel`
+            : `run ${taskId} has finished: nothing to cancel`,
         )
       } catch (error) {
         return unavailable(error)
@@ -183,7 +198,11 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
     },
     async schedule() {
       await ready()
-      const scheduler = await withDeadline(queueOf().getJobScheduler(SCHEDULER_ID))
+      if (!runsQueue) {
+        runsQueue = new Queue(RUNS_QUEUE, bullOptions())
+        runsQueue.on('error', () => {})
+      }
+      const scheduler = await withDeadline(runsQueue.getJobScheduler(SCHEDULER_ID))
       if (!scheduler?.pattern) return undefined
       return {
         cron: scheduler.pattern,
@@ -209,9 +228,9 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
     },
     close() {
       closed ??= (async () => {
-        if (bull) {
-          const { queue, client } = bull
-          await withDeadline(queue.close()).catch(() => {})
+        if (bullClient) {
+          const client = bullClient
+          await withDeadline(Promise.all([starts?.close(), runsQueue?.close()])).catch(() => {})
           if (client.isOpen) await withDeadline(client.close()).catch(() => client.destroy())
         }
         await connection.close()
@@ -233,6 +252,11 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
     if (!redis.isReady) throw new Error('Redis is not reachable')
   }
 }
+
+/** Tries of a run's start job; when the last fails, a worker closes the run as failed. */
+const START_ATTEMPTS = 3
+/** First retry delay of a start job, doubled at each retry. */
+const START_BACKOFF_MS = 1_000
 
 /** Longest a request waits for Redis to be reachable before it is answered 503. */
 const READY_WAIT_MS = 2_000

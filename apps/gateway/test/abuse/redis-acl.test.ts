@@ -107,6 +107,7 @@ describe('abuse: Redis users (deploy/redis/users.acl)', () => {
     try {
       const response = await fetch(`http://127.0.0.1:${gateway.port}/api/runs`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ stocks: 300, task_id: 'calc_acl_queue' }),
       })
       expect(await response.json()).toEqual({ task_id: 'calc_acl_queue' })
@@ -133,6 +134,17 @@ describe('abuse: Redis users (deploy/redis/users.acl)', () => {
     ['stockpulse-gateway', ['XADD', 'stockpulse:history:events:tasks', '*', 'e', '{}'], /^NOPERM/],
     ['stockpulse-gateway', ['ZADD', 'stockpulse:bull:chunks:wait', '1', 'x'], /^NOPERM/],
     ['stockpulse-gateway', ['SET', 'stockpulse:run:acl:cancel', 'x'], 'OK'],
+    ['stockpulse-gateway', ['HSET', 'stockpulse:bull:starts:acl-probe', 'x', '1'], 1],
+    // ... but not what only workers write: a run's done-set and failures, the finish and schedule
+    // queue (a forged finish job would close a run mid-way).
+    ['stockpulse-gateway', ['SADD', 'stockpulse:run-done:acl', 'AAPL'], /^NOPERM/],
+    ['stockpulse-gateway', ['RPUSH', 'stockpulse:run-failures:acl', '{}'], /^NOPERM/],
+    [
+      'stockpulse-gateway',
+      ['HSET', 'stockpulse:bull:runs:acl#finish', 'name', 'finish'],
+      /^NOPERM/,
+    ],
+    ['stockpulse-gateway', ['LPUSH', 'stockpulse:bull:runs:wait', 'acl#finish'], /^NOPERM/],
     ['stockpulse-gateway', ['FUNCTION', 'FLUSH'], /^NOPERM/],
     [
       'stockpulse-gateway',
@@ -161,6 +173,8 @@ describe('abuse: Redis users (deploy/redis/users.acl)', () => {
     ['stockpulse-worker', ['PUBLISH', 'events:market:acl', '{}'], 0],
     // The operator: reads, the runs' keys (submit, cancel), no other writes, no forged events.
     ['stockpulse-operator', ['SET', 'stockpulse:run:acl-op:cancel', 'x'], 'OK'],
+    ['stockpulse-operator', ['SADD', 'stockpulse:run-done:acl-op', 'AAPL'], /^NOPERM/],
+    ['stockpulse-operator', ['LPUSH', 'stockpulse:bull:runs:wait', 'acl#finish'], /^NOPERM/],
     ['stockpulse-operator', ['PUBLISH', 'events:tasks', '{}'], /^NOPERM/],
     ['stockpulse-operator', ['SET', 'stockpulse:tasks', 'x'], /^NOPERM/],
     ['stockpulse-operator', ['FLUSHALL'], /^NOPERM/],
