@@ -189,9 +189,15 @@ describe('prometheus scraping the gateway and a worker', () => {
     )
     const failing = (await prometheus.rules()).filter((rule) => rule.health !== 'ok')
     expect(failing).toEqual([])
-    expect(
-      (await prometheus.query('stockpulse:worker_last_success_timestamp_seconds'))[0]?.value,
-    ).toBeGreaterThan(Date.now() / 1000 - 600)
+    // The rules are evaluated once a minute: the evaluation after the run's scrape records it.
+    const since = Date.now() / 1000 - 600
+    await until(
+      async () =>
+        ((await prometheus.query('stockpulse:worker_last_success_timestamp_seconds'))[0]?.value ??
+          0) > since,
+      'the recording rule to record the finished run (next evaluation of its 1m group)',
+      90_000,
+    )
   })
 })
 
