@@ -28,22 +28,20 @@ if (!(await waitForRedis(redis, 5000))) {
   console.error(`bench: no Redis at ${REDIS_URL}`)
   process.exit(1)
 }
-const configOf = (...flags) =>
-  parseConfig(
-    [
-      'run',
-      '--stocks',
-      String(STOCKS),
-      '--days',
-      '250',
-      '--cache-ttl',
-      '300',
-      '--result-ttl',
-      '300',
-      ...flags,
-    ],
-    { REDIS_URL, KEY_PREFIX: PREFIX, LOG_LEVEL: 'silent' },
-  )
+/** The bench's job: its arguments and environment, for this build's parseConfig or another's. */
+const JOB_ARGS = [
+  'run',
+  '--stocks',
+  String(STOCKS),
+  '--days',
+  '250',
+  '--cache-ttl',
+  '300',
+  '--result-ttl',
+  '300',
+]
+const JOB_ENV = { REDIS_URL, KEY_PREFIX: PREFIX, LOG_LEVEL: 'silent' }
+const configOf = (...flags) => parseConfig([...JOB_ARGS, ...flags], JOB_ENV)
 const config = configOf()
 const bus = createRedisBus(redis)
 const nowhere = { publish() {}, subscribe() {}, unsubscribe() {} }
@@ -149,20 +147,7 @@ console.log(
 /** The same job with history, run by another checkout's worker under keys of its own. */
 async function baselineService(entry) {
   const other = await import(pathToFileURL(entry).href)
-  const config = other.parseConfig(
-    [
-      'run',
-      '--stocks',
-      String(STOCKS),
-      '--days',
-      '250',
-      '--cache-ttl',
-      '300',
-      '--result-ttl',
-      '300',
-    ],
-    { REDIS_URL, KEY_PREFIX: `${PREFIX}baseline:`, LOG_LEVEL: 'silent' },
-  )
+  const config = other.parseConfig(JOB_ARGS, { ...JOB_ENV, KEY_PREFIX: `${PREFIX}baseline:` })
   return other.createWorkerService({ config, bus: createRedisBus(redis), redis, logger })
 }
 
