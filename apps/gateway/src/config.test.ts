@@ -191,6 +191,11 @@ describe('config', () => {
       'STALE_TASK_S must be a positive number of seconds up to 86400, got "0"',
     ],
     [
+      { STALE_TASK_S: '86401' },
+      'STALE_TASK_S',
+      'STALE_TASK_S must be a positive number of seconds up to 86400, got "86401"',
+    ],
+    [
       { HISTORY_REPLAY_LIMIT: '0' },
       'HISTORY_REPLAY_LIMIT',
       'HISTORY_REPLAY_LIMIT must be an integer from 1 to 1000000, got "0"',

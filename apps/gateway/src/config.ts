@@ -66,6 +66,9 @@ export interface GatewayConfig {
   readonly historyReplayLimit: number
 }
 
+/** Upper bound of STALE_TASK_S: a day. */
+const MAX_STALE_TASK_S = 86_400
+
 /** Upper bound of HISTORY_REPLAY_LIMIT: a replay is held in memory while it is written. */
 const MAX_HISTORY_REPLAY_LIMIT = 1_000_000
 
@@ -108,6 +111,12 @@ export const GATEWAY_OPTIONS = defineOptions({
     env: 'SWEEP_INTERVAL_S',
     default: 30,
     help: 'how often heartbeats and stale tasks are checked and pings sent',
+  }),
+  staleTask: option.duration({
+    env: 'STALE_TASK_S',
+    default: 60,
+    max: MAX_STALE_TASK_S,
+    help: 'a running task silent this long is stale: the gateway sends task_stale and badges it',
   }),
   maxClientBufferBytes: option.integer({
     env: 'MAX_CLIENT_BUFFER_BYTES',

@@ -33,7 +33,7 @@ describe('config', () => {
       keyPrefix: 'stockpulse:',
       cacheTtlSeconds: 86_400,
       resultTtlSeconds: 604_800,
-      history: { maxlen: 20_000, runs: 30, retentionSeconds: 86_400, staleTaskSeconds: 60 },
+      history: { maxlen: 20_000, runs: 30, retentionSeconds: 86_400 },
       timeZone: 'Asia/Shanghai',
       job: {
         source: 'synthetic',
@@ -62,12 +62,15 @@ describe('config', () => {
     const config = parse(['run'], {
       KEY_PREFIX: 'staging:',
       WORKER_KEY_PREFIX: 'gone:',
-      STALE_TASK_S: '',
+      REDIS_URL: '',
       WORKER_STOCKS: '',
       LOG_LEVEL: 'warn',
     })
-    expect(config).toMatchObject({ keyPrefix: 'staging:', logLevel: 'warn' })
-    expect(config.history.staleTaskSeconds).toBe(60)
+    expect(config).toMatchObject({
+      keyPrefix: 'staging:',
+      logLevel: 'warn',
+      redisUrl: 'redis://127.0.0.1:6379',
+    })
     expect(config.job.stocks).toBeUndefined()
   })
 
@@ -80,7 +83,6 @@ describe('config', () => {
       WORKER_DEMO: 'true',
       WORKER_HISTORY_MAXLEN: '0',
       WORKER_RUN_HISTORY: '5',
-      STALE_TASK_S: '600',
       KEY_PREFIX: 'staging:',
       WORKER_HISTORY_RETENTION_S: '3600',
     }
@@ -92,13 +94,11 @@ describe('config', () => {
       maxlen: 0,
       runs: 5,
       retentionSeconds: 3_600,
-      staleTaskSeconds: 600,
     })
     expect(parse(['serve', '--history-maxlen', '500'], env).history.maxlen).toBe(500)
     expect(parse(['run', '--history-retention', '60'], env).history.retentionSeconds).toBe(60)
     expect(serve.redisUrl).toBe('redis://cache:6380/1')
     expect(serve.keyPrefix).toBe('staging:')
-    expect(parse(['run', '--stale-task', '1.5'], env).history.staleTaskSeconds).toBe(1.5)
     expect(serve.job.stocks).toBe(10)
     expect(serve.job.pace).toBe(84.5)
     expect(serve.job.indicators).toEqual(['SMA_5', 'RSI'])
@@ -229,10 +229,17 @@ describe('config', () => {
       'WORKER_RUN_HISTORY must be an integer from 1 to 10000, got "0"',
     ],
     [
-      ['serve', '--stale-task', 'soon'],
+      ['serve', '--history-retention', 'soon'],
+      {},
+      '--history-retention',
+      '--history-retention must be an integer from 60 to 31536000, got "soon"',
+    ],
+    // STALE_TASK_S is the gateway's alone: the worker never judges staleness.
+    [
+      ['serve', '--stale-task', '60'],
       {},
       '--stale-task',
-      '--stale-task must be a positive number of seconds up to 86400, got "soon"',
+      'unknown option --stale-task; see stockpulse-worker --help',
     ],
     [
       ['run'],
@@ -358,12 +365,6 @@ describe('config', () => {
       'METRICS_PORT must be an integer from 0 to 65535, got "65536"',
     ],
     [['run', '--metrics-port', '9464'], {}, '--metrics-port', '--metrics-port is only for serve'],
-    [
-      ['run'],
-      { STALE_TASK_S: '86401' },
-      'STALE_TASK_S',
-      'STALE_TASK_S must be a positive number of seconds up to 86400, got "86401"',
-    ],
   ])('rejects %j %j: %s', (argv, env, variable, message) => {
     const error = captureError(() => parse(argv, env))
     expect(error).toBeInstanceOf(ConfigError)

@@ -50,8 +50,6 @@ export interface WorkerConfig {
     readonly runs: number
     /** Seconds an event stays in its streams; a stream without new events expires after this. */
     readonly retentionSeconds: number
-    /** A running task silent this long was lost with its worker and is closed as failed. */
-    readonly staleTaskSeconds: number
   }
   /** IANA zone of the market: the schedule and the default job date. */
   readonly timeZone: string
@@ -139,7 +137,6 @@ export function parseConfig(
       maxlen: values.historyMaxlen,
       runs: values.runHistory,
       retentionSeconds: values.historyRetention,
-      staleTaskSeconds: values.staleTask,
     },
     timeZone: values.timeZone,
     ...(database ? { database } : {}),

@@ -173,8 +173,6 @@ describe('main', () => {
     const help = await cli(['--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toBe(usage())
-    expect(help.stdout).toContain(
-      'env STALE_TASK_S; a positive number of seconds up to 86400; default 60',
-    )
+    expect(help.stdout).toContain('env KEY_PREFIX; a non-empty string; default stockpulse:')
   })
 })

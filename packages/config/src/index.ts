@@ -35,5 +35,5 @@ export {
   parseCommandLine,
   parseEnv,
 } from './parse.js'
-export { isShared, LOG_LEVELS, type LogLevel, MAX_STALE_TASK_S, SHARED_OPTIONS } from './shared.js'
+export { isShared, LOG_LEVELS, type LogLevel, SHARED_OPTIONS } from './shared.js'
 export { defineOptions, type OptionSpec, type OptionValues } from './spec.js'

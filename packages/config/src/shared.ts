@@ -6,9 +6,6 @@ import { defineOptions } from './spec.js'
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
-/** Upper bound of STALE_TASK_S: a day. */
-export const MAX_STALE_TASK_S = 86_400
-
 /**
  * Settings every app reads the same way: same variable, default, range and meaning. Apps spread
  * them into their own spec (`{ ...SHARED_OPTIONS, port: option.integer(...) }`).
@@ -35,13 +32,6 @@ export const SHARED_OPTIONS = defineOptions({
     default: DEFAULT_KEY_PREFIX,
     placeholder: 'PREFIX',
     help: 'prefix of every Redis key: history, task state, runs, cache, results',
-  }),
-  staleTask: option.duration({
-    flag: 'stale-task',
-    env: 'STALE_TASK_S',
-    default: 60,
-    max: MAX_STALE_TASK_S,
-    help: 'a running task silent this long is stale: the gateway sends task_stale and badges it',
   }),
 })
 
