@@ -309,7 +309,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
     logger.error({ task_id: taskId, job_id: jobId, reason }, 'chunk failed for good')
     const indicators = config.job.indicators.length
     await Promise.all(
-      codes.map((code) => {
+      codes.map(async (code) => {
         const event = createStockIndicatorsCompletedEvent({
           task_id: taskId,
           stock_code: code,
@@ -320,12 +320,18 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
           from_cache_count: 0,
           errors: [{ reason: why }],
         })
-        return publisher.stock({
+        const verdict = await publisher.stock({
           taskId,
           event,
           progressHead: progressHead(taskId, event.timestamp, startedAt),
           failures: [{ stock_code: code, reason: why }],
         })
+        // Counted like a computed stock that failed (the done-set skips those published before).
+        if ('processed' in verdict) {
+          metrics.runProgress(verdict.processed, verdict.total)
+          metrics.eventsPublished(verdict.outcome === 'progress' ? 2 : 1)
+          metrics.stocks(1, 1)
+        }
       }),
     )
   }

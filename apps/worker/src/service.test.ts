@@ -166,7 +166,7 @@ describe('service', () => {
     it('retries a chunk that throws, then marks its stocks failed and completes the run', async () => {
       const broken = join(tmpdir(), `broken-thread-${process.pid}.mjs`)
       writeFileSync(broken, 'process.exit(3)\n')
-      serve(['--concurrency', '2', '--chunk-stocks', '10'], pathToFileURL(broken))
+      const worker = serve(['--concurrency', '2', '--chunk-stocks', '10'], pathToFileURL(broken))
       expect(await queue.submit({ task_id: 'svc_broken', stocks: 20 })).toMatchObject({
         status: 202,
       })
@@ -193,6 +193,13 @@ describe('service', () => {
         progress: 100,
         started_at: progress[0]?.timestamp,
       })
+      // The failed chunks' stocks count in the worker's metrics like any failed stock.
+      const metric = async (name: string) =>
+        (await worker.metrics.registry.getSingleMetric(`stockpulse_worker_${name}`)?.get())
+          ?.values[0]?.value
+      expect(await metric('stocks_processed_total')).toBe(20)
+      expect(await metric('stocks_failed_total')).toBe(20)
+      expect(await metric('chunk_retries_total')).toBe(4)
     })
 
     it('says how many stocks were never published when a failed chunk cannot be read back', async () => {
