@@ -1,3 +1,4 @@
+import { historyKeys } from '@stockpulse/events'
 import type { RedisClient } from './redis.js'
 import { createWrites } from './writes.js'
 
@@ -8,7 +9,7 @@ export interface ResultStoreOptions {
 
 /** A task's results in Redis: one hash per task, field = stock code, value = JSON. */
 export interface ResultStore {
-  /** `{prefix}results:{taskId}`. */
+  /** `{prefix}results:{taskId}`: the contract's `historyKeys(prefix).results`, read by the gateway. */
   key(taskId: string): string
   /** Adds a batch of stocks (HSET + EXPIRE in one MULTI); not awaited by the job. */
   add(taskId: string, entries: readonly (readonly [code: string, json: string])[]): void
@@ -19,7 +20,7 @@ export interface ResultStore {
 export function createResultStore(redis: RedisClient, options: ResultStoreOptions): ResultStore {
   const { prefix, ttlSeconds } = options
   const writes = createWrites()
-  const key = (taskId: string) => `${prefix}results:${taskId}`
+  const key = historyKeys(prefix).results
   return {
     key,
     add(taskId, entries) {
