@@ -18,13 +18,15 @@ afterEach(() => test.close())
 
 describe('heartbeat', () => {
   it('closes a connection silent for HEARTBEAT_TIMEOUT_S with HEARTBEAT_TIMEOUT', async () => {
+    // Taken before the upgrade: the gateway's silence clock starts after it, and the client's
+    // `open` event can come late on a loaded machine.
+    const opening = Date.now()
     const client = await TestClient.open(test.wsUrl())
-    const opened = Date.now()
     expect(await client.closed).toEqual({
       code: CloseCode.HEARTBEAT_TIMEOUT,
       reason: 'heartbeat timeout',
     })
-    expect(Date.now() - opened).toBeGreaterThanOrEqual(1_950)
+    expect(Date.now() - opening).toBeGreaterThanOrEqual(1_950)
     await until(() => test.gateway.stats().connections === 0, 'server side closed')
     expect(test.gateway.stats().closes_by_code).toEqual({ [CloseCode.HEARTBEAT_TIMEOUT]: 1 })
   })
