@@ -122,7 +122,7 @@ function stressFiles() {
     .flatMap((area) => readdirSync(join(root, area)).map((pkg) => join(area, pkg)))
     .concat('deploy')
   for (const pkg of packages) {
-    for (const dir of ['src', 'e2e']) {
+    for (const dir of ['src', 'e2e', 'test']) {
       for (const file of walk(join(root, pkg, dir))) {
         const path = relative(root, file)
         if (path.startsWith('packages/testing/') || reachesOut(file)) found.push(path)
