@@ -19,7 +19,7 @@ export interface ChunkSource {
  * again, perhaps on another worker) when this worker has no csv path or no database.
  */
 export interface ChunkBars {
-  read(data: ChunkJobData, signal?: AbortSignal): Promise<ChunkSource>
+  read(data: ChunkJobData): Promise<ChunkSource>
 }
 
 interface IndexedCsv {
@@ -38,7 +38,7 @@ export function createChunkBars(
   let last: { key: string; universe: Promise<IndexedCsv> } | undefined
 
   return {
-    async read(data, signal) {
+    async read(data) {
       const source = data.source
       if (source.kind === 'synthetic') return { source }
       if (source.kind === 'postgres') {
@@ -49,7 +49,7 @@ export function createChunkBars(
         }
         return {
           source: { kind: 'preloaded' },
-          bars: await reader.read(data.codes, source, signal),
+          bars: await reader.read(data.codes, source),
         }
       }
       const path = config.job.source === 'csv' ? config.job.dataPath : undefined

@@ -85,7 +85,8 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
       running.add(id)
       try {
         const layout = indicatorLayout(data.indicators)
-        const { source, bars } = await options.bars.read(data, stopping)
+        // Not cut by `stopping`: a chunk reads its bars whole, then stops at its next stock.
+        const { source, bars } = await options.bars.read(data)
         const outcomes = await computeChunk(
           { indicators: data.indicators, source },
           { start: data.start, codes: data.codes, ...(bars ? { bars } : {}) },

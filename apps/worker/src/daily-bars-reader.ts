@@ -19,7 +19,7 @@ export interface DailyBarsReader {
    * The bars of some stocks (a queued run's chunk) in one pack, by the same COPY: a code the
    * table lacks is a failed stock of the pack, as a code without bars up to the date is.
    */
-  read(codes: readonly string[], spec: PostgresSpec, signal?: AbortSignal): Promise<PackedBars>
+  read(codes: readonly string[], spec: PostgresSpec): Promise<PackedBars>
 }
 
 // PostgreSQL dates count days from 2000-01-01.
@@ -54,7 +54,7 @@ export function createDailyBarsReader(database: Database, names: BarsTableNames)
         load: (sizes, signal) => streamBars(codes, sizes, spec, signal),
       }
     },
-    read: (codes, spec, signal) => streamBars(codes, [codes.length], spec, signal)[0]!,
+    read: (codes, spec) => streamBars(codes, [codes.length], spec, undefined)[0]!,
   }
 
   // The table's distinct codes, sorted by code unit (as the csv source sorts its files): a loose
