@@ -13,10 +13,15 @@ import { HistoryUnavailableError } from './errors.js'
 import type { History } from './history.js'
 import type { Logger } from './logger.js'
 import { json } from './replies.js'
+import { STORED_VALUES_STATEMENT_TIMEOUT_MS, type StoredValuesReader } from './stored-values.js'
 
 export interface ApiRoutesOptions {
   /** Where stored results are read; undefined (the bus, memory mode) has none. */
   readonly history: History | undefined
+  /** PostgreSQL's values and bars tables (DATABASE_URL): when set, stocks are read there. */
+  readonly storedValues?: StoredValuesReader
+  /** Counts reads PostgreSQL did not answer. */
+  readonly databaseFailed: () => void
   readonly authenticator: Authenticator
   /** Counts stored texts dropped for breaking the contract (`invalid_history`). */
   readonly invalidStored: (count: number) => void
@@ -35,7 +40,7 @@ const MAX_SNAPSHOTS = 120
  * Refusals are `{ "error": "<code>", "reason": "<sentence>" }`.
  */
 export function createApiRoutes(options: ApiRoutesOptions): ApiRoutes {
-  const { history, authenticator, invalidStored, logger } = options
+  const { history, storedValues, authenticator, invalidStored, logger } = options
   return async (req, res, path) => {
     const verdict = await authenticator.authorize(req)
     if (!verdict.ok) {
@@ -66,6 +71,7 @@ export function createApiRoutes(options: ApiRoutesOptions): ApiRoutes {
         'A stock code is 1-64 characters of A-Z a-z 0-9 _ . -',
       )
     }
+    if (storedValues) return fromDatabase(res, code, storedValues)
     if (!history) {
       return refuse(
         res,
@@ -113,7 +119,50 @@ export function createApiRoutes(options: ApiRoutesOptions): ApiRoutes {
     }
     json(res, 200, body)
   }
+
+  async function fromDatabase(
+    res: ServerResponse,
+    code: string,
+    reader: StoredValuesReader,
+  ): Promise<void> {
+    let stored: Awaited<ReturnType<StoredValuesReader['stock']>>
+    try {
+      stored = await reader.stock(code)
+    } catch (error) {
+      options.databaseFailed()
+      const { message, code: sqlState } = error as { message?: string; code?: unknown }
+      logger.warn({ stock_code: code, err: message, code: sqlState }, 'stored values not read')
+      const reason =
+        sqlState === UNDEFINED_TABLE
+          ? 'Stored values cannot be read: a table is missing in PostgreSQL (create it with stockpulse-worker migrate).'
+          : `Stored values cannot be read: PostgreSQL did not answer within ${STORED_VALUES_STATEMENT_TIMEOUT_MS / 1000} s or is down.`
+      return refuse(res, 503, 'database_unavailable', reason)
+    }
+    if (!stored) {
+      return refuse(
+        res,
+        404,
+        'stock_not_found',
+        `No values are stored for ${code} in indicator_values (the worker writes them with --sink postgres).`,
+      )
+    }
+    if (stored.invalid > 0) invalidStored(stored.invalid)
+    if (!ApiValidators.stockResults.Check(stored.body)) {
+      invalidStored(1)
+      logger.warn({ stock_code: code }, 'dropped stored values that break the contract')
+      return refuse(
+        res,
+        502,
+        'invalid_result',
+        `The values stored for ${code} in PostgreSQL break the contract.`,
+      )
+    }
+    json(res, 200, stored.body)
+  }
 }
+
+/** PostgreSQL's SQLSTATE of a missing table. */
+const UNDEFINED_TABLE = '42P01'
 
 /** The valid snapshots of `code` (JSON, newest first): one per trade date, oldest first. */
 function snapshotsOf(

@@ -5,6 +5,7 @@ import { ConfigError } from './errors.js'
 import { createGateway } from './gateway.js'
 import { createLogger } from './logger.js'
 import { createRedisBridge } from './redis-bridge.js'
+import { createStoredValuesReader } from './stored-values.js'
 
 /** Longest a shutdown may take before the process exits anyway, with code 1. */
 const SHUTDOWN_DEADLINE_MS = 4_500
@@ -31,10 +32,19 @@ export async function runCli(signals: SignalTrap): Promise<number> {
     replayLimit: config.historyReplayLimit,
   })
   const runs = createRunQueue({ url: config.redisUrl, prefix: config.keyPrefix })
-  const gateway = createGateway({ bridge, runs, config, logger })
+  const storedValues = config.databaseUrl
+    ? createStoredValuesReader(config.databaseUrl, logger)
+    : undefined
+  const gateway = createGateway({
+    bridge,
+    runs,
+    ...(storedValues ? { storedValues } : {}),
+    config,
+    logger,
+  })
   if (!signals.signal.aborted) {
     await gateway.listen().catch(async (error: unknown) => {
-      await Promise.all([bridge.close(), runs.close()])
+      await Promise.all([bridge.close(), runs.close(), storedValues?.close()])
       throw error
     })
   }
@@ -50,7 +60,7 @@ export async function runCli(signals: SignalTrap): Promise<number> {
   }, SHUTDOWN_DEADLINE_MS).unref()
   try {
     await gateway.close()
-    await Promise.all([bridge.close(), runs.close()])
+    await Promise.all([bridge.close(), runs.close(), storedValues?.close()])
     logger.info('stopped')
     return 0
   } catch (error) {

@@ -64,6 +64,8 @@ export interface GatewayConfig {
   readonly staleTaskMs: number
   /** Most events replayed per channel per subscribe; a longer gap is answered with a snapshot. */
   readonly historyReplayLimit: number
+  /** PostgreSQL: when set, `GET /api/stocks/{code}` reads the worker's values and bars tables. */
+  readonly databaseUrl: string | undefined
 }
 
 /** Upper bound of STALE_TASK_S: a day. */
@@ -240,6 +242,7 @@ export function loadConfig(env: Env): GatewayConfig {
     keyPrefix: values.keyPrefix,
     staleTaskMs: milliseconds(values.staleTask),
     historyReplayLimit: values.historyReplayLimit,
+    databaseUrl: values.databaseUrl,
   })
 }
 

@@ -31,6 +31,7 @@ import { createMetrics, type GatewayStatsSnapshot, type Metrics, statsSnapshot }
 import { createResume } from './resume.js'
 import { type StaleTasks, startStaleTasks } from './stale-tasks.js'
 import { createStaticFiles } from './static-files.js'
+import type { StoredValuesReader } from './stored-values.js'
 import { createSubscriptions } from './subscriptions.js'
 import { handleUpgrades } from './upgrades.js'
 
@@ -41,6 +42,8 @@ export interface GatewayOptions {
   readonly bridge: Bridge
   /** Runs, workers and the schedule (`/api/*`); without it (no Redis) runs are refused with 503. */
   readonly runs?: RunQueue
+  /** Where `GET /api/stocks/{code}` reads stored values when DATABASE_URL is set. */
+  readonly storedValues?: StoredValuesReader
   readonly config: GatewayConfig
   readonly logger: Logger
 }
@@ -178,6 +181,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       staticFiles: config.staticDir ? createStaticFiles(config.staticDir) : undefined,
       api: createApiRoutes({
         history: bridge.history,
+        ...(options.storedValues ? { storedValues: options.storedValues } : {}),
+        databaseFailed: () => {
+          stats.databaseReadFailures++
+        },
         authenticator,
         invalidStored: (count) => {
           stats.dropped.invalid_history += count

@@ -46,6 +46,8 @@ export interface GatewayStats {
   readonly resumes: Record<ResumeOutcome, number>
   /** Events written to clients from the history: replays, and snapshots (no position). */
   readonly history: { replayed: number; snapshot: number; readFailures: number }
+  /** `GET /api/stocks/{code}` reads PostgreSQL did not answer (DATABASE_URL). */
+  databaseReadFailures: number
 }
 
 /** What the gauges read at scrape time. */
@@ -85,6 +87,7 @@ export function createMetrics(live: LiveState): Metrics {
     closes: new Map(),
     resumes: { recovered: 0, unrecovered: 0 },
     history: { replayed: 0, snapshot: 0, readFailures: 0 },
+    databaseReadFailures: 0,
   }
   const registry = new Registry()
   const registers = [registry]
@@ -165,6 +168,12 @@ export function createMetrics(live: LiveState): Metrics {
   counterOf('history_read_failures_total', 'History reads Redis did not answer', undefined, () => [
     ['', stats.history.readFailures],
   ])
+  counterOf(
+    'database_read_failures_total',
+    'Stock page reads PostgreSQL did not answer (DATABASE_URL)',
+    undefined,
+    () => [['', stats.databaseReadFailures]],
+  )
   const lag = new Histogram({
     name: `${PREFIX}delivery_lag_seconds`,
     help: "From an event's timestamp (set by its producer) to its write to the sockets",

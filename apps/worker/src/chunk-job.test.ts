@@ -13,6 +13,7 @@ const withField = (field: string, value: unknown) => ({ ...valid, [field]: value
 const withSource = (field: string, value: unknown) =>
   withField('source', { ...valid.source, [field]: value })
 const csv = { kind: 'csv', path: '/data', days: 250, date: '2026-01-05', dialect: 'auto' }
+const postgres = { kind: 'postgres', days: 250, date: '2026-01-05' }
 
 describe('chunk-job', () => {
   it('takes a chunk job as a worker made it', () => {
@@ -22,6 +23,15 @@ describe('chunk-job', () => {
       source: { ...csv, stocks: undefined },
       pace: 50,
     })
+    expect(parseChunkJob({ ...valid, source: postgres, sink: 'postgres' })).toEqual({
+      ...valid,
+      source: { ...postgres, stocks: undefined },
+      sink: 'postgres',
+    })
+    // No connection string is ever read from a job: the executing worker uses its own.
+    expect(
+      parseChunkJob({ ...valid, source: { ...postgres, stocks: 10, url: 'postgres://evil/' } }),
+    ).toEqual({ ...valid, source: { ...postgres, stocks: 10 } })
   })
 
   it.each<[string, unknown, string]>([
@@ -98,10 +108,22 @@ describe('chunk-job', () => {
     ],
     ['no source', withField('source', null), 'chunk source is not an object'],
     [
-      'a postgres source',
-      withSource('kind', 'postgres'),
-      'chunk source kind is not synthetic or csv',
+      'a mysql source',
+      withSource('kind', 'mysql'),
+      'chunk source kind is not synthetic, csv or postgres',
     ],
+    [
+      'postgres with no stocks',
+      withField('source', { ...postgres, stocks: 0 }),
+      'chunk source stocks is out of range',
+    ],
+    [
+      'postgres on a day that does not exist',
+      withField('source', { ...postgres, date: '2026-02-30' }),
+      'chunk source date is not YYYY-MM-DD',
+    ],
+    ['a file sink', withField('sink', 'file'), 'chunk sink is not postgres'],
+    ['a sink as an object', withField('sink', { url: 'x' }), 'chunk sink is not postgres'],
     ['zero days', withSource('days', 0), 'chunk source days is out of range'],
     [
       'a date that is not a date',

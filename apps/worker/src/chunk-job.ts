@@ -1,4 +1,5 @@
 import { resolveIndicators } from '@stockpulse/indicators'
+import { epochDay } from './bars.js'
 import { CSV_DIALECTS } from './csv-dialects.js'
 import { MAX_DAYS, MAX_STOCKS } from './options.js'
 import type { JobSource } from './source.js'
@@ -11,9 +12,18 @@ export interface ChunkJobData {
   /** Position of its first stock in the run's universe. */
   readonly start: number
   readonly codes: readonly string[]
-  /** A source every worker can read by itself: synthetic, or a csv directory. */
-  readonly source: Extract<JobSource, { kind: 'synthetic' } | { kind: 'csv' }>
+  /**
+   * Synthetic bars, or what the executing worker reads with its own configuration: its csv path
+   * (this `path` is the starting worker's, never read) or its database's bars table.
+   */
+  readonly source: JobSource
   readonly indicators: readonly string[]
+  /**
+   * `postgres`: the chunk's values are upserted into the executing worker's database, one
+   * transaction per chunk, before its stocks are published. Set by the worker that started the
+   * run, from its `--sink`.
+   */
+  readonly sink?: 'postgres'
   /** Stocks per second at most, for the whole run on this worker (the demo). */
   readonly pace?: number
 }
@@ -22,7 +32,6 @@ export interface ChunkJobData {
 export const MAX_CHUNK_STOCKS = 10_000
 
 const ID = /^[A-Za-z0-9_.-]{1,64}$/
-const DATE = /^\d{4}-\d{2}-\d{2}$/
 
 /**
  * Checks a chunk job's data (it comes from Redis: hostile until checked): the data, or why it
@@ -30,7 +39,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/
  */
 export function parseChunkJob(data: unknown): ChunkJobData | string {
   if (!isRecord(data)) return 'chunk data is not an object'
-  const { task_id, index, start, codes, source, indicators, pace } = data
+  const { task_id, index, start, codes, source, indicators, pace, sink } = data
   if (typeof task_id !== 'string' || !ID.test(task_id)) return 'chunk task_id is not an identifier'
   if (!isCount(index, 1_000_000)) return 'chunk index is not a count'
   if (!isCount(start, MAX_STOCKS)) return 'chunk start is not a count'
@@ -58,6 +67,7 @@ export function parseChunkJob(data: unknown): ChunkJobData | string {
   if (pace !== undefined && !(typeof pace === 'number' && pace >= 1 && Number.isFinite(pace))) {
     return 'chunk pace is not a number of at least 1'
   }
+  if (sink !== undefined && sink !== 'postgres') return 'chunk sink is not postgres'
   const checked = checkSource(source)
   if (typeof checked === 'string') return checked
   return {
@@ -68,6 +78,7 @@ export function parseChunkJob(data: unknown): ChunkJobData | string {
     source: checked,
     indicators: indicators as string[],
     ...(pace === undefined ? {} : { pace: pace as number }),
+    ...(sink === undefined ? {} : { sink }),
   }
 }
 
@@ -75,7 +86,9 @@ function checkSource(source: unknown): ChunkJobData['source'] | string {
   if (!isRecord(source)) return 'chunk source is not an object'
   const { kind, stocks, days, seed, date } = source
   if (!isCount(days, MAX_DAYS) || days === 0) return 'chunk source days is out of range'
-  if (typeof date !== 'string' || !DATE.test(date)) return 'chunk source date is not YYYY-MM-DD'
+  if (typeof date !== 'string' || epochDay(date) === undefined) {
+    return 'chunk source date is not YYYY-MM-DD'
+  }
   if (kind === 'synthetic') {
     if (!isCount(stocks, MAX_STOCKS) || stocks === 0) return 'chunk source stocks is out of range'
     if (!Number.isSafeInteger(seed)) return 'chunk source seed is not an integer'
@@ -98,7 +111,13 @@ function checkSource(source: unknown): ChunkJobData['source'] | string {
       dialect: known,
     }
   }
-  return 'chunk source kind is not synthetic or csv'
+  if (kind === 'postgres') {
+    if (stocks !== undefined && (!isCount(stocks, MAX_STOCKS) || stocks === 0)) {
+      return 'chunk source stocks is out of range'
+    }
+    return { kind, stocks: stocks as number | undefined, days: days as number, date }
+  }
+  return 'chunk source kind is not synthetic, csv or postgres'
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -2,11 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { chunkJobId, type RunKeys } from '@stockpulse/runs'
 import type { Logger } from 'pino'
 import type { IndicatorCache } from './cache.js'
+import type { ChunkBars } from './chunk-bars.js'
 import { parseChunkJob } from './chunk-job.js'
 import { computeChunk } from './chunks.js'
 import { indicatorLayout } from './compute.js'
-import type { WorkerConfig } from './config.js'
 import type { ComputeExecutor } from './executor.js'
+import type { IndicatorValuesWriter } from './indicator-values.js'
 import { stockEvents } from './job.js'
 import type { RedisClient } from './redis.js'
 import type { ResultStore } from './result-store.js'
@@ -17,12 +18,15 @@ import type { WorkerMetrics } from './worker-metrics.js'
 export const CHUNK_PUBLISH_WINDOW = 256
 
 export interface ChunkRunnerOptions {
-  readonly config: WorkerConfig
   readonly redis: RedisClient
   readonly keys: RunKeys
   readonly publisher: RunPublisher
   /** The compute threads (or this thread) of the worker. */
   readonly executor: () => ComputeExecutor
+  /** Where a chunk's bars come from on this worker (its csv path, its database). */
+  readonly bars: ChunkBars
+  /** This worker's values table, when it has a database: for runs whose sink is postgres. */
+  readonly values?: IndicatorValuesWriter
   readonly cache?: IndicatorCache
   readonly results?: ResultStore
   readonly metrics: WorkerMetrics
@@ -56,7 +60,7 @@ export class InvalidChunkError extends Error {
 }
 
 export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
-  const { config, redis, keys, publisher, cache, results, metrics, logger } = options
+  const { redis, keys, publisher, cache, results, values, metrics, logger } = options
   const running = new Set<string>()
   const pacers = new Map<string, { start: number; count: number }>()
   let chunksDone = 0
@@ -70,42 +74,49 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
       if ((await redis.exists(keys.cancel(taskId))) === 1) {
         return { published: 0, duplicates: 0, cancelled: true, handedBack: false }
       }
-      let source = data.source
-      if (source.kind === 'csv') {
-        if (config.job.source !== 'csv' || !config.job.dataPath) {
-          // Not the chunk's fault: tried again (perhaps on a worker with the csv directory).
-          throw new Error(
-            'this worker reads no csv directory (serve --source csv --data DIR): a csv run needs every worker to have one',
-          )
-        }
-        source = { ...source, path: config.job.dataPath }
+      if (data.sink === 'postgres' && !values) {
+        // Not the chunk's fault: tried again (perhaps on a worker with a database).
+        throw new Error(
+          'this worker has no database (serve --database-url URL): a run that stores values in postgres needs every worker to have one',
+        )
       }
       const startedAt = await runStartedAt(redis, keys, taskId)
       const id = chunkJobId(taskId, index)
       running.add(id)
       try {
         const layout = indicatorLayout(data.indicators)
+        // Not cut by `stopping`: a chunk reads its bars whole, then stops at its next stock.
+        const { source, bars } = await options.bars.read(data)
         const outcomes = await computeChunk(
           { indicators: data.indicators, source },
-          { start: data.start, codes: data.codes },
+          { start: data.start, codes: data.codes, ...(bars ? { bars } : {}) },
           options.executor(),
           layout,
           cache,
         )
+        const events = outcomes.map((outcome) => stockEvents(taskId, outcome))
+        // The whole chunk in one transaction before any of its stocks is published: a chunk
+        // killed mid-way left all of its values or none, and its retry writes them all again.
+        if (data.sink === 'postgres') {
+          await values!.write(
+            taskId,
+            events.map((event) => event.result),
+          )
+        }
         const pending = new Set<Promise<StockVerdict>>()
         const stored: [string, string][] = []
         let published = 0
         let duplicates = 0
         let cancelled = false
         let handedBack = false
-        for (const outcome of outcomes) {
+        for (const [i, outcome] of outcomes.entries()) {
           if (cancelled) break
           if (data.pace !== undefined) await pace(taskId, data.pace, stopping)
           if (stopping?.aborted) {
             handedBack = true
             break
           }
-          const { completed, snapshot, result } = stockEvents(taskId, outcome)
+          const { completed, snapshot, result } = events[i]!
           const failures = outcome.errors.map((error) => ({
             stock_code: outcome.prepared.code,
             ...error,

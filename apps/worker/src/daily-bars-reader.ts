@@ -15,6 +15,11 @@ type PostgresSpec = Extract<SourceSpec, { kind: 'postgres' }>
 export interface DailyBarsReader {
   /** The universe (one query); its bars stream on `load` (one COPY for all stocks). */
   open(spec: PostgresSpec): Promise<Universe>
+  /**
+   * The bars of some stocks (a queued run's chunk) in one pack, by the same COPY: a code the
+   * table lacks is a failed stock of the pack, as a code without bars up to the date is.
+   */
+  read(codes: readonly string[], spec: PostgresSpec): Promise<PackedBars>
 }
 
 // PostgreSQL dates count days from 2000-01-01.
@@ -49,6 +54,7 @@ export function createDailyBarsReader(database: Database, names: BarsTableNames)
         load: (sizes, signal) => streamBars(codes, sizes, spec, signal),
       }
     },
+    read: (codes, spec) => streamBars(codes, [codes.length], spec, undefined)[0]!,
   }
 
   // The table's distinct codes, sorted by code unit (as the csv source sorts its files): a loose

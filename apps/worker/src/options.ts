@@ -198,12 +198,6 @@ export const WORKER_OPTIONS = defineOptions({
     only: 'run',
     help: 'print the summary as one JSON line',
   }),
-  databaseUrl: option.url({
-    flag: 'database-url',
-    env: 'DATABASE_URL',
-    protocols: ['postgres', 'postgresql'],
-    help: 'PostgreSQL for --source postgres, --sink postgres, migrate and seed-db',
-  }),
   sink: option.oneOf({
     flag: 'sink',
     env: 'WORKER_SINK',

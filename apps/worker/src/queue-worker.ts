@@ -21,8 +21,12 @@ import {
 } from 'bullmq'
 import type { Logger } from 'pino'
 import type { IndicatorCache } from './cache.js'
+import { createChunkBars } from './chunk-bars.js'
 import { type ChunkRunner, createChunkRunner, InvalidChunkError } from './chunk-jobs.js'
 import type { WorkerConfig } from './config.js'
+import { createDailyBarsReader } from './daily-bars-reader.js'
+import type { Database } from './database.js'
+import { createIndicatorValuesWriter } from './indicator-values.js'
 import type { Publisher } from './publisher.js'
 import { createQueueClient, type RedisClient } from './redis.js'
 import type { ResultStore } from './result-store.js'
@@ -47,6 +51,8 @@ export interface QueueWorkerOptions {
   readonly publisher: RunPublisher
   readonly runner: TaskRunner
   readonly queue: RunQueue
+  /** This worker's PostgreSQL (`config.database`): chunks of postgres runs read and write here. */
+  readonly database?: Database
   readonly cache?: IndicatorCache
   readonly results?: ResultStore
   readonly metrics: WorkerMetrics
@@ -101,12 +107,20 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   flows.on('error', quiet)
   chunkQueue.on('error', quiet)
   runQueue.on('error', quiet)
+  const tables =
+    options.database && config.database
+      ? {
+          bars: createDailyBarsReader(options.database, config.database.bars),
+          values: createIndicatorValuesWriter(options.database, config.database.values),
+        }
+      : undefined
   const chunks = createChunkRunner({
-    config,
     redis,
     keys,
     publisher,
     executor: () => runner.executor(Number.POSITIVE_INFINITY),
+    bars: createChunkBars(config, tables?.bars),
+    ...(tables ? { values: tables.values } : {}),
     ...(options.cache ? { cache: options.cache } : {}),
     ...(options.results ? { results: options.results } : {}),
     metrics,
@@ -119,6 +133,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     events,
     publisher,
     runner,
+    ...(tables ? { tables } : {}),
     flows,
     readChunk: async (jobId) => {
       const job = await Job.fromId(chunkQueue, jobId)

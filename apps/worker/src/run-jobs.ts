@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises'
 import {
   type ApiRefusal,
   createStockIndicatorsCompletedEvent,
@@ -25,6 +24,8 @@ import type { Logger } from 'pino'
 import { epochDay } from './bars.js'
 import type { ChunkJobData } from './chunk-job.js'
 import type { WorkerConfig } from './config.js'
+import type { DailyBarsReader } from './daily-bars-reader.js'
+import type { IndicatorValuesWriter } from './indicator-values.js'
 import { MAX_FAILURES, TASK_TYPE } from './job.js'
 import { percent } from './progress.js'
 import type { Publisher } from './publisher.js'
@@ -58,6 +59,8 @@ export interface RunJobsOptions {
   readonly events: Publisher
   readonly publisher: RunPublisher
   readonly runner: TaskRunner
+  /** This worker's bars and values tables, when it has a database. */
+  readonly tables?: { readonly bars: DailyBarsReader; readonly values: IndicatorValuesWriter }
   readonly flows: FlowProducer
   /** Reads a failed chunk job back: its data (unchecked) and how many times it was tried. */
   readonly readChunk: (
@@ -113,22 +116,17 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
         ...(data.date === undefined ? {} : { date: data.date }),
       })
       const source = params.source
-      const oneProcess =
-        source.kind === 'postgres' ||
-        config.job.sink === 'postgres' ||
-        (source.kind === 'csv' && !(await isDirectory(source.path)))
-      if (oneProcess) {
-        return close(
-          taskId,
-          data.user_id,
-          'failed',
-          'failed: runs through the queue read synthetic bars or a csv directory and keep values in Redis; the postgres source and sink and single csv files run with stockpulse-worker run',
-          0,
-        )
-      }
+      // The run's sink is this (the starting) worker's: every chunk carries it, and the worker
+      // running a chunk writes to its own database.
+      const sink = config.job.sink === 'postgres' ? 'postgres' : undefined
+      const { tables } = options
       let codes: readonly string[]
       try {
-        codes = (await openUniverse(source)).codes
+        if (sink) {
+          if (!tables) throw new Error('the postgres sink needs a database connection')
+          await tables.values.check()
+        }
+        codes = (await openUniverse(source, tables ? { bars: tables.bars } : {})).codes
       } catch (error) {
         return close(taskId, data.user_id, 'failed', `failed: ${(error as Error).message}`, 0)
       }
@@ -192,6 +190,7 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
           source,
           indicators: params.indicators,
           ...(data.pace === undefined ? {} : { pace: data.pace }),
+          ...(sink ? { sink } : {}),
         }
         children.push({
           name: 'chunk',
@@ -442,8 +441,4 @@ function parseFailure(text: string): Failure | undefined {
     return undefined
   }
   return { stock_code, reason, ...(typeof indicator === 'string' ? { indicator } : {}) }
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false
 }

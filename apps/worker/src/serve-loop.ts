@@ -4,6 +4,7 @@ import { type RunQueue, runKeys, WORKER_SILENCE_MS } from '@stockpulse/runs'
 import type { Logger } from 'pino'
 import type { IndicatorCache } from './cache.js'
 import type { WorkerConfig } from './config.js'
+import type { Database } from './database.js'
 import { type Heartbeat, startHeartbeat } from './heartbeat.js'
 import { DEFAULT_STOCKS } from './job-source.js'
 import type { Publisher } from './publisher.js'
@@ -26,6 +27,8 @@ export interface ServeLoopOptions {
   readonly redis: RedisClient
   readonly publisher: RunPublisher
   readonly queue: RunQueue
+  /** PostgreSQL, for the chunks of postgres runs (`config.database`). */
+  readonly database?: Database
   readonly cache?: IndicatorCache
   readonly results?: ResultStore
   readonly logger: Logger
@@ -57,6 +60,7 @@ export function startServeLoop(options: ServeLoopOptions): ServeLoop {
     publisher: options.publisher,
     runner: options.runner,
     queue,
+    ...(options.database ? { database: options.database } : {}),
     ...(options.cache ? { cache: options.cache } : {}),
     ...(options.results ? { results: options.results } : {}),
     metrics,

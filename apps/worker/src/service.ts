@@ -118,6 +118,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
         redis,
         publisher: runPublisher,
         queue,
+        ...(options.database ? { database: options.database } : {}),
         ...(config.cacheTtlSeconds > 0
           ? {
               cache: createCache(redis, {

@@ -99,16 +99,27 @@ export async function openUniverse(
     load(sizes) {
       let next = 0
       return sizes.map((size) => {
-        const pack = createPackedBarsBuilder(size, size * Math.min(spec.days, 1024))
-        for (let i = 0; i < size; i++) {
-          const bars = file.bars(next++)
-          if (typeof bars === 'string') pack.fail(bars)
-          else pack.add(bars.dates, bars.data)
-        }
-        return Promise.resolve(pack.finish())
+        const from = next
+        next += size
+        return Promise.resolve(packStocks(size, spec.days, (i) => file.bars(from + i)))
       })
     },
   }
+}
+
+/** Packs `size` stocks, stock i's bars (or why it has none) from `bars(i)`. */
+export function packStocks(
+  size: number,
+  days: number,
+  bars: (i: number) => StockBars | string,
+): PackedBars {
+  const pack = createPackedBarsBuilder(size, size * Math.min(days, 1024))
+  for (let i = 0; i < size; i++) {
+    const stock = bars(i)
+    if (typeof stock === 'string') pack.fail(stock)
+    else pack.add(stock.dates, stock.data)
+  }
+  return pack.finish()
 }
 
 /** The loader of a source, as a compute thread builds it. */
@@ -124,7 +135,8 @@ export function createBarLoader(spec: SourceSpec): BarLoader {
   return createCsvLoader(spec.path, csvWindow(spec))
 }
 
-function csvWindow(spec: Extract<SourceSpec, { kind: 'csv' }>): CsvWindow {
+/** The bars a csv source keeps: up to its date, its last `days`, read in its dialect. */
+export function csvWindow(spec: Extract<SourceSpec, { kind: 'csv' }>): CsvWindow {
   const lastDay = epochDay(spec.date)
   if (lastDay === undefined) throw new RangeError(`not a date: ${spec.date}`)
   return { lastDay, days: spec.days, dialect: spec.dialect }

@@ -33,6 +33,12 @@ export const SHARED_OPTIONS = defineOptions({
     placeholder: 'PREFIX',
     help: 'prefix of every Redis key: history, task state, runs, cache, results',
   }),
+  databaseUrl: option.url({
+    flag: 'database-url',
+    env: 'DATABASE_URL',
+    protocols: ['postgres', 'postgresql'],
+    help: "PostgreSQL: the worker's --source postgres, --sink postgres, migrate and seed-db; the gateway's stock page reads the stored values there",
+  }),
 })
 
 /** Whether `row` is one of the shared settings (listed once, in the root README's shared table). */

@@ -6,6 +6,7 @@ import { loadConfig } from '../config.js'
 import { createGateway, type Gateway } from '../gateway.js'
 import type { Logger } from '../logger.js'
 import { createRedisBridge } from '../redis-bridge.js'
+import { createStoredValuesReader } from '../stored-values.js'
 
 export const silentLogger = pino({ level: 'silent' })
 
@@ -18,7 +19,10 @@ export interface TestGateway {
   close(): Promise<void>
 }
 
-/** A gateway on 127.0.0.1 and a free port, over `bridge` or a Redis bridge to `env.REDIS_URL`. */
+/**
+ * A gateway on 127.0.0.1 and a free port, over `bridge` or a Redis bridge to `env.REDIS_URL`,
+ * reading stored values from `env.DATABASE_URL` when set.
+ */
 export async function startGateway(
   env: Record<string, string>,
   options: { bridge?: Bridge; logger?: Logger } = {},
@@ -32,7 +36,15 @@ export async function startGateway(
       keyPrefix: config.keyPrefix,
       replayLimit: config.historyReplayLimit,
     })
-  const gateway = createGateway({ bridge, config, logger })
+  const storedValues = config.databaseUrl
+    ? createStoredValuesReader(config.databaseUrl, logger)
+    : undefined
+  const gateway = createGateway({
+    bridge,
+    ...(storedValues ? { storedValues } : {}),
+    config,
+    logger,
+  })
   const { port } = await gateway.listen()
   return {
     gateway,
@@ -43,6 +55,7 @@ export async function startGateway(
     async close() {
       await gateway.close()
       await bridge.close()
+      await storedValues?.close()
     },
   }
 }
