@@ -160,7 +160,7 @@ export const WORKER_OPTIONS = defineOptions({
     min: 1,
     max: 64,
     defaultText: 'cores (os.availableParallelism())',
-    help: 'compute threads for universes of 500+ stocks; 1 computes on the main thread',
+    help: 'compute threads for universes of 500+ stocks; with 1, run computes on its main thread (serve always on threads)',
   }),
   pace: option.number({
     flag: 'pace',

@@ -215,8 +215,10 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   }
 
   // The worker threads, started on first use and replaced after a thread died; none with concurrency 1.
+  // `serve` computes on threads even with one: a chunk computed on the main thread would hold
+  // back the renewal of its queue lock (another worker then takes it over) and the heartbeats.
   function computePool(): ComputePool | undefined {
-    if (config.job.concurrency < 2 || closing) return undefined
+    if ((config.job.concurrency < 2 && config.command !== 'serve') || closing) return undefined
     if (pool && !pool.healthy) {
       void pool.close()
       pool = undefined
