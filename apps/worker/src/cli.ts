@@ -148,7 +148,11 @@ async function control(config: WorkerConfig): Promise<number> {
       }
       outcome = await queue.cancel(taskId, 'cancelled from the command line')
     } else {
-      outcome = await queue.submit(config.run.request ?? {}, { trigger: 'cli' })
+      const { pace } = config.job
+      outcome = await queue.submit(config.run.request ?? {}, {
+        trigger: 'cli',
+        ...(pace === undefined ? {} : { pace }),
+      })
     }
     if (outcome.status === 202) {
       process.stdout.write(`${outcome.body.task_id}\n`)
