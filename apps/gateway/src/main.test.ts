@@ -99,7 +99,7 @@ describe('main (the built stockpulse-gateway)', () => {
     try {
       await untilHealthy(port)
       const first = await TestClient.open(`${url}?channels=events:tasks,events:indicators`)
-      // 2,000 stocks at 200 a second: about 10 s, the client is back long before the end.
+      // 2,000 stocks at 200 a second: about 10 s, stopped while the gateway is away.
       job = runWorkerJob({
         redisUrl: redis.url,
         keyPrefix: 'kill:',
@@ -117,6 +117,8 @@ describe('main (the built stockpulse-gateway)', () => {
         '200 more events published',
         20_000,
       )
+      // Frozen until the client is back, so it resumes mid-job however slow the restart is.
+      job.child.kill('SIGSTOP')
       gateway = start(env)
       await untilHealthy(port)
 
@@ -132,6 +134,7 @@ describe('main (the built stockpulse-gateway)', () => {
         { channel: 'events:tasks', recovered: true },
         { channel: 'events:indicators', recovered: true },
       ])
+      job.child.kill('SIGCONT')
       await second.next((m) => m.event_type === 'task.completed', 30_000)
       await job.expectExit(0)
       const all = [...first.events(), ...second.events()]
