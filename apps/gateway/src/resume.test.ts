@@ -115,8 +115,11 @@ describe('resume', () => {
     const seen = first.events()
     await untilPublished('away:', 'events:indicators', stocksOf(first) + 1_000)
 
+    // Frozen while the client comes back: it resumes mid-job however loaded the machine.
+    job.child.kill('SIGSTOP')
     const { client, ack, before } = await resume(lastPositions(seen))
     expect(job.child.exitCode, 'the job was still running when the client resumed').toBeNull()
+    job.child.kill('SIGCONT')
     expect(ack.results).toEqual(
       JOB_CHANNELS.map((channel) => ({
         channel,
@@ -237,8 +240,10 @@ describe('resume', () => {
     await first.close()
     await untilPublished('mixed:', 'events:indicators', stocksOf(first) + 200)
 
+    job.child.kill('SIGSTOP')
     const { client, ack, before } = await resume(lastPositions(first.events()))
     expect(job.child.exitCode, 'the job was still running when the client came back').toBeNull()
+    job.child.kill('SIGCONT')
     expect(ack.results).toMatchObject([
       { channel: 'events:tasks', ok: true },
       { channel: 'events:indicators', ok: true, recovered: true },
@@ -277,8 +282,10 @@ describe('resume', () => {
       'half of the job',
       20_000,
     )
+    job.child.kill('SIGSTOP')
     const late = await open('?channels=events:tasks')
     expect(job.child.exitCode, 'the job was still running when the late client joined').toBeNull()
+    job.child.kill('SIGCONT')
     const [connected, current, ack] = late.received
     expect(connected?.type).toBe('connected')
     expect(current).toMatchObject({
@@ -415,8 +422,10 @@ describe('resume after Redis lost its data', () => {
     )
     await reader.close()
 
+    job.child.kill('SIGSTOP')
     const running = await resume(since)
     expect(job.child.exitCode, 'the job was still running when the client resumed').toBeNull()
+    job.child.kill('SIGCONT')
     expect(running.ack.results).toEqual(
       JOB_CHANNELS.map((channel) => ({
         channel,

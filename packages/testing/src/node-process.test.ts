@@ -60,5 +60,10 @@ if (mode === 'crash') { process.stderr.write('boom: the cause\\n'); process.exit
     await stubborn.waitFor('ready', 'the ready line')
     expect(await stubborn.stop(100)).toEqual({ code: null, signal: 'SIGKILL' })
     expect(await stubborn.stop()).toEqual({ code: null, signal: 'SIGKILL' })
+    // One a test left stopped (SIGSTOP) gets its SIGTERM too.
+    const frozen = startNode(script, ['wait'])
+    await frozen.waitFor('ready', 'the ready line')
+    frozen.kill('SIGSTOP')
+    expect(await frozen.stop(10_000)).toEqual({ code: null, signal: 'SIGTERM' })
   })
 })

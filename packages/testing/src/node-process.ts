@@ -107,6 +107,8 @@ export function startNode(
     async stop(timeoutMs = 20_000) {
       if (ended) return ended
       child.kill('SIGTERM')
+      // A test may have stopped it (SIGSTOP) and failed before letting it go on.
+      child.kill('SIGCONT')
       const timer = setTimeout(() => {
         if (ended) return
         if (options.detached) process.kill(-child.pid!, 'SIGKILL')
