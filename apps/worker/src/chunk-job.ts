@@ -1,7 +1,7 @@
 import { resolveIndicators } from '@stockpulse/indicators'
 import { epochDay } from './bars.js'
 import { CSV_DIALECTS } from './csv-dialects.js'
-import { MAX_DAYS, MAX_STOCKS } from './options.js'
+import { MAX_DAYS, MAX_STOCKS } from './limits.js'
 import type { JobSource } from './source.js'
 
 /** What a chunk job carries: everything a worker needs to compute and publish its stocks. */

@@ -1,10 +1,9 @@
+import { ConfigError } from '@stockpulse/config'
 import { connectInBackground, SIGNAL_EXIT_CODES, type SignalTrap } from '@stockpulse/lifecycle'
 import { parseConfig, type WorkerConfig } from './config.js'
-import { createDatabase } from './database.js'
-import { runDatabaseCommand } from './database-commands.js'
-import { ConfigError } from './errors.js'
+import type { Database } from './database.js'
 import { createLogger } from './logger.js'
-import { createMetricsServer, type MetricsServer } from './metrics-server.js'
+import type { MetricsServer } from './metrics-server.js'
 import { usage } from './options.js'
 import { createProgressBar, createProgressLog } from './progress-bar.js'
 import { createRedisBus, createRedisClient, redactUrl, waitForRedis } from './redis.js'
@@ -41,11 +40,18 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
     logger.warn({ signal, exit_code: SIGNAL_EXIT_CODES[signal] }, 'stopping again: exiting now')
   })
 
+  // What a command does not use is not loaded: PostgreSQL's client only with a database, BullMQ
+  // only for `serve`, `submit` and `cancel`, the metrics server only for `serve`.
   if (config.command === 'migrate' || config.command === 'seed-db') {
+    const { runDatabaseCommand } = await import('./database-commands.js')
     return runDatabaseCommand(config, logger, { out: process.stdout, err: process.stderr })
   }
   if (config.command === 'submit' || config.command === 'cancel') return control(config)
-  const database = config.database ? createDatabase(config.database.url, logger) : undefined
+  let database: Database | undefined
+  if (config.database) {
+    const { createDatabase } = await import('./database.js')
+    database = createDatabase(config.database.url, logger)
+  }
   const redis = createRedisClient(config.redisUrl, logger)
   const connection = connectInBackground(redis)
   const bus = createRedisBus(redis)
@@ -101,6 +107,7 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
   async function serve(service: WorkerService): Promise<number> {
     const metrics = config.serve.metrics
     if (metrics && !signals.signal.aborted) {
+      const { createMetricsServer } = await import('./metrics-server.js')
       metricsServer = createMetricsServer({
         registry: service.metrics.registry,
         health: () => {
@@ -118,7 +125,7 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
       }
     }
     if (!signals.signal.aborted) {
-      service.start()
+      await service.start()
       await new Promise((resolve) =>
         signals.signal.addEventListener('abort', resolve, { once: true }),
       )

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs'
-import { defaultOf, labelOf, readBlock } from '@stockpulse/config'
+import { ConfigError, defaultOf, labelOf, readBlock } from '@stockpulse/config'
 import { DEFAULT_INDICATORS } from '@stockpulse/indicators'
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from './config.js'
-import { ConfigError } from './errors.js'
 import { usage, WORKER_OPTIONS } from './options.js'
 import { README_BLOCKS } from './readme.js'
 

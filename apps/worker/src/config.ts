@@ -1,5 +1,6 @@
 import { availableParallelism, hostname } from 'node:os'
 import {
+  ConfigError,
   deepFreeze,
   type LogLevel,
   type OptionValues,
@@ -9,7 +10,6 @@ import {
 import type { RunRequest } from '@stockpulse/events'
 import { resolveIndicators } from '@stockpulse/indicators'
 import { type BarsTableNames, barsTableNames, type TableName, tableName } from './database-names.js'
-import { ConfigError } from './errors.js'
 import { COMMANDS, type Command, WORKER_OPTIONS } from './options.js'
 
 export type { LogLevel }

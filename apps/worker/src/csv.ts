@@ -10,7 +10,7 @@ import {
   splitCsvLine,
 } from './csv-dialects.js'
 import { BarDataError } from './errors.js'
-import { MAX_STOCKS } from './options.js'
+import { MAX_STOCKS } from './limits.js'
 
 /** Which bars of a file a job keeps, and how to read its header. */
 export interface CsvWindow {

@@ -1,6 +1,3 @@
-/** Bad configuration: names the flag or variable at fault (`variable`); one class for every app. */
-export { ConfigError } from '@stockpulse/config'
-
 /**
  * A stock's bars are unreadable or corrupt. `location` says where: `000006.csv line 6`,
  * `bars.csv line 12` (a long file), `daily_bars 000006 2025-10-07`, or the file alone.

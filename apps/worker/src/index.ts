@@ -1,3 +1,5 @@
+/** Bad configuration: names the flag or variable at fault (`variable`); one class for every app. */
+export { ConfigError } from '@stockpulse/config'
 export * from './cache.js'
 export * from './config.js'
 export * from './database.js'

@@ -1,3 +1,4 @@
+import { MIN_PACE } from '@stockpulse/events'
 import type { JobDefaults } from './config.js'
 import type { JobSource } from './source.js'
 
@@ -27,3 +28,11 @@ export function jobSource(job: JobDefaults, overrides: SourceOverrides, date: st
 
 /** Synthetic universe size when neither the config nor the command says. */
 export const DEFAULT_STOCKS = 5_000
+
+/** How long the `--demo` run lasts when no pace is configured. */
+export const DEMO_SECONDS = 60
+
+/** The `--demo` run's pace: the configured one, or the configured universe over DEMO_SECONDS. */
+export function demoPace(job: JobDefaults): number {
+  return job.pace ?? Math.max(MIN_PACE, (job.stocks ?? DEFAULT_STOCKS) / DEMO_SECONDS)
+}

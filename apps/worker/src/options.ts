@@ -11,6 +11,9 @@ import {
   DEFAULT_VALUES_TABLE,
   tableName,
 } from './database-names.js'
+import { MAX_DAYS, MAX_STOCKS } from './limits.js'
+
+export { MAX_DAYS, MAX_STOCKS }
 
 /** The commands of `stockpulse-worker`. */
 export type Command = 'run' | 'serve' | 'submit' | 'cancel' | 'migrate' | 'seed-db'
@@ -25,10 +28,6 @@ export const COMMANDS: readonly Command[] = [
 
 /** The fleet's run schedule when nothing else is configured: weekdays at 16:30. */
 export const DEFAULT_SCHEDULE = '30 16 * * 1-5'
-/** Upper bound of `--stocks`, as in the RunRequest contract. */
-export const MAX_STOCKS = 100_000
-/** Upper bound of `--days`, as in the RunRequest contract. */
-export const MAX_DAYS = 20_000
 /** Events kept per channel stream when nothing else is configured. */
 export const DEFAULT_HISTORY_MAXLEN = 20_000
 /** Upper bound of `--history-maxlen`. */

@@ -1,12 +1,12 @@
 import { hostname } from 'node:os'
-import { MIN_PACE, type SystemHeartbeatEvent, type WorkerInfo } from '@stockpulse/events'
+import type { SystemHeartbeatEvent, WorkerInfo } from '@stockpulse/events'
 import { type RunQueue, runKeys, WORKER_SILENCE_MS } from '@stockpulse/runs'
 import type { Logger } from 'pino'
 import type { IndicatorCache } from './cache.js'
 import type { WorkerConfig } from './config.js'
 import type { Database } from './database.js'
 import { type Heartbeat, startHeartbeat } from './heartbeat.js'
-import { DEFAULT_STOCKS } from './job-source.js'
+import { demoPace } from './job-source.js'
 import type { Publisher } from './publisher.js'
 import { type QueueWorker, startQueueWorker } from './queue-worker.js'
 import type { RedisClient } from './redis.js'
@@ -15,9 +15,6 @@ import type { RunPublisher } from './run-scripts.js'
 import { previousTick } from './schedule.js'
 import type { TaskRunner } from './task-runner.js'
 import type { WorkerMetrics } from './worker-metrics.js'
-
-/** How long the `--demo` run lasts when no pace is configured. */
-export const DEMO_SECONDS = 60
 
 export interface ServeLoopOptions {
   readonly config: WorkerConfig
@@ -107,9 +104,7 @@ export function startServeLoop(options: ServeLoopOptions): ServeLoop {
     'worker serving',
   )
   if (config.serve.demo) {
-    const stocks = config.job.stocks ?? DEFAULT_STOCKS
-    const pace = config.job.pace ?? Math.max(MIN_PACE, stocks / DEMO_SECONDS)
-    queue.submit({}, { pace, trigger: 'demo' }).then((outcome) => {
+    queue.submit({}, { pace: demoPace(config.job), trigger: 'demo' }).then((outcome) => {
       if (outcome.status === 202)
         logger.info({ task_id: outcome.body.task_id }, 'demo run submitted')
       else logger.warn({ reason: outcome.body.reason }, 'demo run not submitted')

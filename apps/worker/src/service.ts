@@ -1,5 +1,5 @@
-import { type EventBus, historyKeys, MIN_PACE } from '@stockpulse/events'
-import { createRunQueue, type RunQueue, runKeys } from '@stockpulse/runs'
+import { type EventBus, historyKeys } from '@stockpulse/events'
+import type { RunQueue } from '@stockpulse/runs'
 import type { Logger } from 'pino'
 import { createCache } from './cache.js'
 import type { WorkerConfig } from './config.js'
@@ -8,12 +8,12 @@ import { type Heartbeat, startHeartbeat } from './heartbeat.js'
 import { createHistorySink, type HistorySink } from './history-sink.js'
 import type { JobSummary } from './job.js'
 import { MAX_FAILURES } from './job.js'
-import { DEFAULT_STOCKS } from './job-source.js'
+import { demoPace } from './job-source.js'
 import { busSink, createPublisher } from './publisher.js'
 import type { RedisClient } from './redis.js'
 import { createResultStore } from './result-store.js'
-import { createRunPublisher, type RunPublisher } from './run-scripts.js'
-import { DEMO_SECONDS, type ServeLoop, startServeLoop } from './serve-loop.js'
+import type { RunPublisher } from './run-scripts.js'
+import type { ServeLoop } from './serve-loop.js'
 import type { TaskOverrides } from './task-overrides.js'
 import { createTaskRunner, type RunOptions } from './task-runner.js'
 import { countEvents, createWorkerMetrics, type WorkerMetrics } from './worker-metrics.js'
@@ -49,8 +49,9 @@ export interface WorkerService {
   /**
    * `serve`: with Redis, chunks and runs from the queue, the fleet's schedule, heartbeats and
    * the demo run when configured; without Redis (one process), heartbeats and the demo run here.
+   * Resolves once started: the queue's modules (BullMQ) are loaded here, not by `run`.
    */
-  start(): void
+  start(): Promise<void>
   /**
    * Stops taking jobs and lets those in flight finish (beating `stopping`), cancels a task of
    * this process (its last event says why) and waits for it, lets the compute threads finish
@@ -89,6 +90,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     metrics,
     ...(options.threadUrl ? { threadUrl: options.threadUrl } : {}),
   })
+  let starting: Promise<void> | undefined
   let loop: ServeLoop | undefined
   let queue: RunQueue | undefined
   let runPublisher: RunPublisher | undefined
@@ -100,47 +102,20 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     runTask: (overrides, runOptions) => runner.run(overrides, runOptions),
     warmUp: () => runner.warmUp(),
     start() {
-      if (loop || heartbeat || stopped) return
-      if (!redis) return startInProcess()
-      queue = createRunQueue({ url: config.redisUrl, prefix: config.keyPrefix, now })
-      runPublisher = createRunPublisher(redis, {
-        history: historyKeys(config.keyPrefix),
-        runs: runKeys(config.keyPrefix),
-        maxlen: Math.max(1, config.history.maxlen),
-        runHistory: config.history.runs,
-        retentionSeconds: config.history.retentionSeconds,
-        maxFailures: MAX_FAILURES,
-      })
-      loop = startServeLoop({
-        config,
-        runner,
-        events,
-        redis,
-        publisher: runPublisher,
-        queue,
-        ...(options.database ? { database: options.database } : {}),
-        ...(config.cacheTtlSeconds > 0
-          ? {
-              cache: createCache(redis, {
-                prefix: config.keyPrefix,
-                ttlSeconds: config.cacheTtlSeconds,
-              }),
-            }
-          : {}),
-        results: createResultStore(redis, {
-          prefix: config.keyPrefix,
-          ttlSeconds: config.resultTtlSeconds,
-        }),
-        logger,
-        now,
-        metrics,
-      })
+      if (starting || heartbeat || stopped) return starting ?? Promise.resolve()
+      if (!redis) {
+        startInProcess()
+        return Promise.resolve()
+      }
+      starting = startQueued(redis)
+      return starting
     },
     stop(reason) {
       stopped ??= (async () => {
         stopping = true
         heartbeat?.beat()
         heartbeat?.stop()
+        await starting?.catch(() => {})
         await loop?.stop()
         await runner.close(reason)
         await events.flush()
@@ -160,6 +135,50 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     metrics,
   }
 
+  // `serve` with Redis: the run queue and the serve loop, loaded now (`run` never needs them).
+  async function startQueued(redis: RedisClient): Promise<void> {
+    const [{ createRunQueue, runKeys }, { createRunPublisher }, { startServeLoop }] =
+      await Promise.all([
+        import('@stockpulse/runs'),
+        import('./run-scripts.js'),
+        import('./serve-loop.js'),
+      ])
+    if (stopped) return
+    queue = createRunQueue({ url: config.redisUrl, prefix: config.keyPrefix, now })
+    runPublisher = createRunPublisher(redis, {
+      history: historyKeys(config.keyPrefix),
+      runs: runKeys(config.keyPrefix),
+      maxlen: Math.max(1, config.history.maxlen),
+      runHistory: config.history.runs,
+      retentionSeconds: config.history.retentionSeconds,
+      maxFailures: MAX_FAILURES,
+    })
+    loop = startServeLoop({
+      config,
+      runner,
+      events,
+      redis,
+      publisher: runPublisher,
+      queue,
+      ...(options.database ? { database: options.database } : {}),
+      ...(config.cacheTtlSeconds > 0
+        ? {
+            cache: createCache(redis, {
+              prefix: config.keyPrefix,
+              ttlSeconds: config.cacheTtlSeconds,
+            }),
+          }
+        : {}),
+      results: createResultStore(redis, {
+        prefix: config.keyPrefix,
+        ttlSeconds: config.resultTtlSeconds,
+      }),
+      logger,
+      now,
+      metrics,
+    })
+  }
+
   // One process without Redis (pnpm start's fallback): heartbeats, and the demo run here.
   function startInProcess(): void {
     heartbeat = startHeartbeat({
@@ -176,9 +195,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       },
     })
     if (!config.serve.demo) return
-    const stocks = config.job.stocks ?? DEFAULT_STOCKS
-    const pace = config.job.pace ?? Math.max(MIN_PACE, stocks / DEMO_SECONDS)
-    runner.run({ pace }).catch((error: unknown) => {
+    runner.run({ pace: demoPace(config.job) }).catch((error: unknown) => {
       logger.error({ err: error }, 'demo task could not start')
     })
   }

@@ -5,7 +5,6 @@ import { createCache } from './cache.js'
 import { indicatorLayout } from './compute.js'
 import type { WorkerConfig } from './config.js'
 import type { Database } from './database.js'
-import { databaseDeps } from './database-deps.js'
 import {
   type ComputeExecutor,
   type ComputePool,
@@ -137,6 +136,10 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   ): Promise<JobSummary> {
     const layout = indicatorLayout(params.indicators)
     const resultFile = out ? await openResultFile(out, layout.indicators) : undefined
+    // PostgreSQL's reader and writer (and its client) are loaded only when there is a database.
+    const database = options.database
+      ? (await import('./database-deps.js')).databaseDeps(config, options.database)
+      : {}
     const job = createJob(params, {
       publisher: createPublisher(sink, { logger, onEvent: countEvents(metrics) }),
       logger,
@@ -157,7 +160,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           }
         : {}),
       ...(resultFile ? { resultFile } : {}),
-      ...databaseDeps(config, options.database),
+      ...database,
       signal,
       onProgress: (progress) => {
         metrics.runProgress(progress.processed, progress.total)
