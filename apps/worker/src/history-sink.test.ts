@@ -13,7 +13,12 @@ import {
 import { startRedisServer } from '@stockpulse/testing'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { createHistorySink, type HistorySinkOptions, PUBLISH_SCRIPT } from './history-sink.js'
+import {
+  createHistorySink,
+  type HistorySinkOptions,
+  PUBLISH_BATCH,
+  PUBLISH_SCRIPT,
+} from './history-sink.js'
 import { createJob } from './job.js'
 import { createPublisher } from './publisher.js'
 import { createRedisClient, waitForRedis } from './redis.js'
@@ -202,6 +207,49 @@ describe('history-sink', () => {
         sink.close()
       }
     })
+  })
+
+  it('publishes the events of one tick in order with one script call per PUBLISH_BATCH events', async () => {
+    const server = await startRedisServer()
+    const client = createRedisClient(server.url, logger)
+    client.connect().catch(() => {})
+    const keys = historyKeys('b:')
+    const sink = createHistorySink(client, {
+      keys,
+      maxlen: 1_000,
+      runHistory: 30,
+      retentionSeconds: 86_400,
+    })
+    const calls = async () => {
+      const stats = await client.info('commandstats')
+      return Number(/^cmdstat_evalsha:calls=(\d+)/m.exec(stats)?.[1] ?? 0)
+    }
+    try {
+      await waitForRedis(client, 5_000)
+      const publisher = createPublisher(sink)
+      const before = await calls()
+      const count = 2 * PUBLISH_BATCH + 10
+      for (let i = 0; i < count; i++) {
+        publisher.publish(runningTask('t1', i % 100), [TASKS_ALL, taskChannel('t1')])
+      }
+      await publisher.flush()
+      expect(publisher.stats()).toEqual({ events: count, messages: 2 * count, eventsDropped: 0 })
+      expect((await calls()) - before).toBe(3)
+      for (const channel of [TASKS_ALL, taskChannel('t1')]) {
+        const entries = await client.xRange(keys.stream(channel), '-', '+')
+        expect(entries.map((e) => JSON.parse(e.message.e!).seq)).toEqual(
+          Array.from({ length: count }, (_, i) => i + 1),
+        )
+      }
+      // One event alone in its tick goes out in a call of its own.
+      publisher.publish(runningTask('t1', 100), [TASKS_ALL])
+      await publisher.flush()
+      expect((await calls()) - before).toBe(4)
+    } finally {
+      sink.close()
+      client.destroy()
+      await server.stop()
+    }
   })
 
   it('creates a new epoch, with seq from 1 again, when the old one is lost, and runs a flushed script again (NOSCRIPT)', async () => {

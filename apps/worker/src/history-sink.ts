@@ -62,22 +62,38 @@ end
 `
 
 /**
- * One event, all its channels, atomically. KEYS: epoch, tasks, runs, seq, then the stream of each
- * channel. ARGV: maxlen, epoch candidate, event JSON, event type, task id, run history, retention
- * seconds, then the channels.
+ * Events in order, each on all its channels (one event's channels at once, as in
+ * PUBLISH_LIBRARY). KEYS: epoch, tasks, runs, seq, then the stream of each channel of each
+ * event. ARGV: maxlen, epoch candidate, run history, retention seconds, then for each event its
+ * JSON, type, task id, number of channels and the channels.
  */
 export const PUBLISH_SCRIPT = `${PUBLISH_LIBRARY}
-local streams, channels = {}, {}
-for i = 5, #KEYS do
-  streams[#streams + 1] = KEYS[i]
-  channels[#channels + 1] = ARGV[i + 3]
+local fixed = {KEYS[1], KEYS[2], KEYS[3], KEYS[4]}
+local key, arg = 5, 5
+while arg <= #ARGV do
+  local count = tonumber(ARGV[arg + 3])
+  local streams, channels = {}, {}
+  for i = 1, count do
+    streams[i] = KEYS[key]
+    channels[i] = ARGV[arg + 3 + i]
+    key = key + 1
+  end
+  publish_event(fixed, streams, channels, ARGV[1], ARGV[2], ARGV[arg], ARGV[arg + 1], ARGV[arg + 2], ARGV[3], ARGV[4])
+  arg = arg + 4 + count
 end
-publish_event({KEYS[1], KEYS[2], KEYS[3], KEYS[4]}, streams, channels, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 `
+/** Most events in one script call. */
+export const PUBLISH_BATCH = 100
+
 /**
- * Publishes each event with one EVALSHA (EVAL when Redis answers NOSCRIPT), pipelined like any
- * command. The script is loaded again first thing on every (re)connection, so the calls after a
- * Redis restart keep their order instead of racing their EVAL fallbacks.
+ * Publishes the events sent in one tick with one EVALSHA (EVAL when Redis answers NOSCRIPT) of
+ * at most PUBLISH_BATCH events, in the order sent: a job hands over a chunk's events at once,
+ * and one script call each would cost Redis and this thread more than the events themselves.
+ * A paced job sends one event a tick, which goes out alone at once. The script is loaded again
+ * first thing on every (re)connection, so the calls after a Redis restart keep their order
+ * instead of racing their EVAL fallbacks. A call that fails drops all its events (a script
+ * error past its first event, which only Redis running out of memory causes, would have
+ * published those before it).
  */
 export function createHistorySink(redis: RedisClient, options: HistorySinkOptions): HistorySink {
   const { keys, maxlen, runHistory, retentionSeconds } = options
@@ -90,29 +106,58 @@ export function createHistorySink(redis: RedisClient, options: HistorySinkOption
   const origin = epochOrigin()
   let calls = 0
   const script = loadedScript(redis, PUBLISH_SCRIPT)
+  let batch: Batch | undefined
+
+  const call = (full: Batch) => {
+    if (batch === full) batch = undefined
+    const args = [
+      limits.maxlen,
+      `${origin}${(calls++).toString(36)}`,
+      limits.runs,
+      limits.retention,
+      ...full.args,
+    ]
+    full.settle(script.call([...fixed, ...full.streams], args))
+  }
 
   return {
     send(event, message, channels) {
+      if (!batch) {
+        const opened = openBatch()
+        batch = opened
+        queueMicrotask(() => {
+          if (batch === opened) call(opened)
+        })
+      }
+      const current = batch
       const taskId =
         event.event_type === 'task.progress' || event.event_type === 'task.completed'
           ? event.task_id
           : ''
-      return script.call(
-        [...fixed, ...channels.map(keys.stream)],
-        [
-          limits.maxlen,
-          `${origin}${(calls++).toString(36)}`,
-          message,
-          event.event_type,
-          taskId,
-          limits.runs,
-          limits.retention,
-          ...channels,
-        ],
-      )
+      current.args.push(message, event.event_type, taskId, String(channels.length), ...channels)
+      for (const channel of channels) current.streams.push(keys.stream(channel))
+      if (++current.events === PUBLISH_BATCH) call(current)
+      return current.reply
     },
     close: () => script.close(),
   }
+}
+
+/** Events sent in one tick, to be published by one script call; `reply` settles with it. */
+interface Batch {
+  readonly args: string[]
+  readonly streams: string[]
+  events: number
+  readonly reply: Promise<unknown>
+  settle(call: Promise<unknown>): void
+}
+
+function openBatch(): Batch {
+  let settle: (call: Promise<unknown>) => void = () => {}
+  const reply = new Promise<unknown>((resolve) => {
+    settle = resolve
+  })
+  return { args: [], streams: [], events: 0, reply, settle }
 }
 
 /** A script called by EVALSHA, loaded on every (re)connection; `close` stops reloading it. */
