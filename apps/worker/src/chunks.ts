@@ -1,7 +1,13 @@
 import type { IndicatorValues } from '@stockpulse/events'
 import type { Indicator } from '@stockpulse/indicators'
 import type { IndicatorCache } from './cache.js'
-import type { ChunkSpec, EngineSetup, IndicatorLayout, PreparedStock } from './compute.js'
+import type {
+  ChunkSpec,
+  ComputedChunk,
+  EngineSetup,
+  IndicatorLayout,
+  PreparedStock,
+} from './compute.js'
 import type { ComputeExecutor } from './executor.js'
 
 /** One stock, ready to publish. */
@@ -19,6 +25,7 @@ export interface StockOutcome {
 /**
  * Prepares a chunk on the executor, reads its cache entries in one MGET, computes what the
  * cache lacked, writes that back in one EVAL (not awaited), and returns the stocks in order.
+ * Without a cache, the executor loads and computes the chunk in one step.
  */
 export async function computeChunk(
   setup: EngineSetup,
@@ -27,35 +34,52 @@ export async function computeChunk(
   layout: IndicatorLayout,
   cache: IndicatorCache | undefined,
 ): Promise<StockOutcome[]> {
-  const { indicators, offsets } = layout
+  if (!cache) {
+    const { stocks, computed } = await executor.run(setup, chunk)
+    return outcomesOf(stocks, [], computed, layout, undefined)
+  }
+  const { indicators } = layout
   const count = indicators.length
   const { id, stocks: prepared } = await executor.prepare(setup, chunk)
   const keys: string[] = []
   const keyAt: string[] = []
-  if (cache) {
-    for (const [i, stock] of prepared.entries()) {
-      if (stock.fingerprint === undefined) continue
-      for (const [j, indicator] of indicators.entries()) {
-        const key = cache.key(stock.code, indicator, stock.fingerprint)
-        keyAt[i * count + j] = key
-        keys.push(key)
-      }
+  for (const [i, stock] of prepared.entries()) {
+    if (stock.fingerprint === undefined) continue
+    for (const [j, indicator] of indicators.entries()) {
+      const key = cache.key(stock.code, indicator, stock.fingerprint)
+      keyAt[i * count + j] = key
+      keys.push(key)
     }
   }
-  const hits = cache ? await cache.get(keys) : []
+  const hits = await cache.get(keys)
   const cached: (Record<string, number | null> | undefined)[] = []
   const need = new Uint8Array(prepared.length * count)
   let hit = 0
   for (const [i, stock] of prepared.entries()) {
     if (stock.fingerprint === undefined) continue
     for (const [j, indicator] of indicators.entries()) {
-      const values = cache ? decode(hits[hit++] ?? null, indicator) : undefined
+      const values = decode(hits[hit++] ?? null, indicator)
       cached[i * count + j] = values
       if (!values) need[i * count + j] = 1
     }
   }
   const computed = need.includes(1) ? await executor.compute(id, need) : undefined
   if (!computed) executor.release(id)
+  return outcomesOf(prepared, cached, computed, layout, cache, keyAt)
+}
+
+// The stocks of a chunk in order, from the cache or computed; what was computed goes to the
+// cache (one EVAL, not awaited).
+function outcomesOf(
+  prepared: readonly PreparedStock[],
+  cached: readonly (Record<string, number | null> | undefined)[],
+  computed: ComputedChunk | undefined,
+  layout: IndicatorLayout,
+  cache: IndicatorCache | undefined,
+  keyAt: readonly string[] = [],
+): StockOutcome[] {
+  const { indicators, offsets } = layout
+  const count = indicators.length
   const failedAt = new Map<number, string>()
   for (const error of computed?.errors ?? [])
     failedAt.set(error.stock * count + error.indicator, error.reason)

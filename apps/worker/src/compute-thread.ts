@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads'
-import { createEngineHost } from './compute.js'
+import { type ComputedChunk, createEngineHost } from './compute.js'
 import type { ThreadReply, ThreadRequest } from './executor.js'
 
 // Entry of a compute thread (see createThreadPool): one engine host, answering requests.
@@ -19,10 +19,10 @@ port.on('message', async (request: ThreadRequest) => {
       reply({ req: request.req, ok: true, result })
     } else if (request.op === 'compute') {
       const result = host.compute(request.id, request.need)
-      reply({ req: request.req, ok: true, result }, [
-        result.values.buffer as ArrayBuffer,
-        result.computeMs.buffer as ArrayBuffer,
-      ])
+      reply({ req: request.req, ok: true, result }, buffersOf(result))
+    } else if (request.op === 'run') {
+      const result = await host.run(request.id, request.setup, request.chunk)
+      reply({ req: request.req, ok: true, result }, buffersOf(result.computed))
     } else {
       host.release(request.id)
       reply({ req: request.req, ok: true, result: undefined })
@@ -31,6 +31,11 @@ port.on('message', async (request: ThreadRequest) => {
     reply({ req: request.req, ok: false, error: (error as Error).message })
   }
 })
+
+// A computed chunk's arrays are transferred, not copied.
+function buffersOf(computed: ComputedChunk): ArrayBuffer[] {
+  return [computed.values.buffer as ArrayBuffer, computed.computeMs.buffer as ArrayBuffer]
+}
 
 function reply(message: ThreadReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer)

@@ -7,6 +7,9 @@ import { DEFAULT_INDICATORS } from '@stockpulse/indicators'
 import { startNode } from '@stockpulse/testing'
 import { describe, expect, it } from 'vitest'
 import { createComputeEngine } from './compute.js'
+import { createInlineExecutor, createThreadPool } from './executor.js'
+import { syntheticCodes } from './synthetic.js'
+import { THREAD_URL } from './test-support/events.js'
 
 describe('compute', () => {
   // Measured in a process of its own: in the test runner, other files' buffers would count too.
@@ -36,6 +39,40 @@ describe('compute', () => {
     const slots = after.layout.slots
     expect(Array.from(both.values.subarray(slots))).toEqual(Array.from(one.values))
     expect(Array.from(one.values).every(Number.isFinite)).toBe(true)
+  })
+
+  it('loads and computes a chunk in one step (run) as in two, inline and on the threads', async () => {
+    const source = {
+      kind: 'synthetic',
+      stocks: 700,
+      days: 120,
+      seed: 7,
+      date: '2026-01-09',
+    } as const
+    const setup = { indicators: DEFAULT_INDICATORS, source }
+    // Stock 100 has too short a history, stock 600 a NaN high (ATR and KDJ fail).
+    const chunks = [95, 595].map((start) => ({
+      start,
+      codes: syntheticCodes(700).slice(start, start + 10),
+    }))
+    const pool = createThreadPool({ threads: 2, threadUrl: THREAD_URL })
+    try {
+      for (const executor of [createInlineExecutor(), pool]) {
+        for (const chunk of chunks) {
+          const { id, stocks } = await executor.prepare(setup, chunk)
+          const twoSteps = await executor.compute(id, new Uint8Array(stocks.length * 9).fill(1))
+          const oneStep = await executor.run(setup, chunk)
+          expect(oneStep.stocks.map(({ loadMs, ...stock }) => stock)).toEqual(
+            stocks.map(({ loadMs, ...stock }) => stock),
+          )
+          expect(Array.from(oneStep.computed.values)).toEqual(Array.from(twoSteps.values))
+          expect(oneStep.computed.errors).toEqual(twoSteps.errors)
+          expect(twoSteps.errors.length + stocks.filter((s) => s.error).length).toBeGreaterThan(0)
+        }
+      }
+    } finally {
+      await pool.close()
+    }
   })
 })
 

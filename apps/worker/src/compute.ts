@@ -183,11 +183,19 @@ export function createComputeEngine(setup: EngineSetup): ComputeEngine {
   }
 }
 
+/** A chunk loaded and computed in one step: every indicator of every stock that loaded. */
+export interface LoadedChunk {
+  readonly stocks: PreparedStock[]
+  readonly computed: ComputedChunk
+}
+
 /** Serves the chunks of any job: an engine per setup (the two latest kept), chunks by id. */
 export interface EngineHost {
   prepare(id: number, setup: EngineSetup, chunk: ChunkSpec): Promise<PreparedStock[]>
   compute(id: number, need: Uint8Array): ComputedChunk
   release(id: number): void
+  /** `prepare` then `compute` of everything, with nothing to look up in between (no cache). */
+  run(id: number, setup: EngineSetup, chunk: ChunkSpec): Promise<LoadedChunk>
 }
 
 /** Engines outlive jobs, so a thread keeps its compiled code and buffers from one job to the next. */
@@ -199,7 +207,7 @@ export function createEngineHost(): EngineHost {
     owners.delete(id)
     return engine
   }
-  return {
+  const host: EngineHost = {
     prepare(id, setup, chunk) {
       const key = JSON.stringify(setup)
       let engine = engines.get(key)
@@ -219,7 +227,13 @@ export function createEngineHost(): EngineHost {
     release(id) {
       take(id)?.release(id)
     },
+    async run(id, setup, chunk) {
+      const stocks = await host.prepare(id, setup, chunk)
+      const count = owners.get(id)!.layout.indicators.length
+      return { stocks, computed: host.compute(id, new Uint8Array(stocks.length * count).fill(1)) }
+    },
   }
+  return host
 }
 
 /** The latest trade date, and the latest bar when all its values are finite. */

@@ -5,6 +5,7 @@ import {
   type ComputedChunk,
   createEngineHost,
   type EngineSetup,
+  type LoadedChunk,
   type PreparedStock,
 } from './compute.js'
 import { packedBuffers } from './packed-bars.js'
@@ -22,6 +23,11 @@ export interface ComputeExecutor {
   compute(id: number, need: Uint8Array): Promise<ComputedChunk>
   /** Forgets a prepared chunk that will not be computed. */
   release(id: number): void
+  /**
+   * Loads and computes every indicator of a chunk in one step: without a cache there is nothing
+   * to look up in between, and a thread need not wait for this thread to ask for the rest.
+   */
+  run(setup: EngineSetup, chunk: ChunkSpec): Promise<LoadedChunk>
 }
 
 /** Worker threads that outlive jobs; close it when done. */
@@ -47,6 +53,13 @@ export type ThreadRequest =
     }
   | { readonly req: number; readonly op: 'compute'; readonly id: number; readonly need: Uint8Array }
   | { readonly req: number; readonly op: 'release'; readonly id: number }
+  | {
+      readonly req: number
+      readonly op: 'run'
+      readonly id: number
+      readonly setup: EngineSetup
+      readonly chunk: ChunkSpec
+    }
   /** Finish what came before, then let the thread exit. */
   | { readonly op: 'close' }
 
@@ -69,6 +82,7 @@ export function createInlineExecutor(): ComputeExecutor {
     },
     compute: async (id, need) => host.compute(id, need),
     release: (id) => host.release(id),
+    run: (setup, chunk) => host.run(nextId++, setup, chunk),
   }
 }
 
@@ -154,6 +168,20 @@ export function createThreadPool(options: ThreadPoolOptions): ComputePool {
     release(id) {
       const thread = done(id)
       call(thread, { req: nextReq++, op: 'release', id }).catch(() => {})
+    },
+    async run(setup, chunk) {
+      const id = nextId++
+      const thread = load.indexOf(Math.min(...load))
+      load[thread]!++
+      try {
+        return await call<LoadedChunk>(
+          thread,
+          { req: nextReq++, op: 'run', id, setup, chunk },
+          chunk.bars ? packedBuffers(chunk.bars) : [],
+        )
+      } finally {
+        load[thread]!--
+      }
     },
     close() {
       closed ??= (async () => {
