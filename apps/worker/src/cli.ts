@@ -1,13 +1,13 @@
 import { ConfigError } from '@stockpulse/config'
 import { connectInBackground, SIGNAL_EXIT_CODES, type SignalTrap } from '@stockpulse/lifecycle'
+import { bootsThreads, startComputeThreads } from './compute-threads.js'
 import { parseConfig, type WorkerConfig } from './config.js'
 import type { Database } from './database.js'
 import { createLogger } from './logger.js'
 import type { MetricsServer } from './metrics-server.js'
 import { usage } from './options.js'
 import { createProgressBar, createProgressLog } from './progress-bar.js'
-import { createRedisBus, createRedisClient, redactUrl, waitForRedis } from './redis.js'
-import { createWorkerService, type WorkerService } from './service.js'
+import type { WorkerService } from './service.js'
 
 /** How long start-up waits for Redis before running without it. */
 const REDIS_GRACE_MS = 2_000
@@ -47,11 +47,23 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
     return runDatabaseCommand(config, logger, { out: process.stdout, err: process.stderr })
   }
   if (config.command === 'submit' || config.command === 'cancel') return control(config)
+  // The compute threads boot while the rest of the worker loads (the Redis client, the job,
+  // the metrics): on two cores that hides most of their start-up.
+  const pool = bootsThreads(config) ? startComputeThreads(config, logger) : undefined
+  let modules: [typeof import('./redis.js'), typeof import('./service.js')]
   let database: Database | undefined
-  if (config.database) {
-    const { createDatabase } = await import('./database.js')
-    database = createDatabase(config.database.url, logger)
+  try {
+    modules = await Promise.all([import('./redis.js'), import('./service.js')])
+    if (config.database) {
+      const { createDatabase } = await import('./database.js')
+      database = createDatabase(config.database.url, logger)
+    }
+  } catch (error) {
+    await pool?.close()
+    throw error
   }
+  const [{ createRedisBus, createRedisClient, redactUrl, waitForRedis }, { createWorkerService }] =
+    modules
   const redis = createRedisClient(config.redisUrl, logger)
   const connection = connectInBackground(redis)
   const bus = createRedisBus(redis)
@@ -60,6 +72,7 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
     bus,
     redis,
     ...(database ? { database } : {}),
+    ...(pool ? { pool } : {}),
     logger,
   })
   let metricsServer: MetricsServer | undefined

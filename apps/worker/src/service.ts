@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import { createCache } from './cache.js'
 import type { WorkerConfig } from './config.js'
 import type { Database } from './database.js'
+import type { ComputePool } from './executor.js'
 import { type Heartbeat, startHeartbeat } from './heartbeat.js'
 import { createHistorySink, type HistorySink } from './history-sink.js'
 import type { JobSummary } from './job.js'
@@ -38,6 +39,8 @@ export interface WorkerServiceOptions {
   readonly now?: () => Date
   /** The compiled compute-thread entry (tests running from source point it at dist). */
   readonly threadUrl?: URL
+  /** Compute threads the caller started early (see `bootsThreads`); the service closes them. */
+  readonly pool?: ComputePool
 }
 
 /** The worker: a task runner for `run`, and in `serve` its share of the fleet's queued runs. */
@@ -89,6 +92,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     now,
     metrics,
     ...(options.threadUrl ? { threadUrl: options.threadUrl } : {}),
+    ...(options.pool ? { pool: options.pool } : {}),
   })
   let starting: Promise<void> | undefined
   let loop: ServeLoop | undefined

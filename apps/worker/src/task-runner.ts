@@ -3,14 +3,10 @@ import type { Logger } from 'pino'
 import { epochDay } from './bars.js'
 import { createCache } from './cache.js'
 import { indicatorLayout } from './compute.js'
+import { bootsThreads, POOL_MIN_STOCKS, startComputeThreads } from './compute-threads.js'
 import type { WorkerConfig } from './config.js'
 import type { Database } from './database.js'
-import {
-  type ComputeExecutor,
-  type ComputePool,
-  createInlineExecutor,
-  createThreadPool,
-} from './executor.js'
+import { type ComputeExecutor, type ComputePool, createInlineExecutor } from './executor.js'
 import {
   createJob,
   type JobParams,
@@ -18,7 +14,7 @@ import {
   type JobSummary,
   type StockDone,
 } from './job.js'
-import { DEFAULT_STOCKS, jobSource } from './job-source.js'
+import { jobSource } from './job-source.js'
 import { createPublisher, type EventSink } from './publisher.js'
 import type { RedisClient } from './redis.js'
 import { openResultFile } from './result-file.js'
@@ -27,8 +23,7 @@ import { dateIn } from './schedule.js'
 import type { TaskOverrides } from './task-overrides.js'
 import { countEvents, type WorkerMetrics } from './worker-metrics.js'
 
-/** Smaller universes compute on the main thread: starting threads would cost more than it saves. */
-export const POOL_MIN_STOCKS = 500
+export { POOL_MIN_STOCKS }
 
 export interface TaskRunnerOptions {
   readonly config: WorkerConfig
@@ -44,6 +39,8 @@ export interface TaskRunnerOptions {
   readonly metrics: WorkerMetrics
   /** The compiled compute-thread entry (tests running from source point it at dist). */
   readonly threadUrl?: URL
+  /** Compute threads the caller started early (see `bootsThreads`); the runner closes them. */
+  readonly pool?: ComputePool
 }
 
 export interface RunOptions {
@@ -73,7 +70,7 @@ export interface TaskRunner {
 export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   const { config, sink, redis, logger, now, metrics } = options
   const inline = createInlineExecutor()
-  let pool: ComputePool | undefined
+  let pool: ComputePool | undefined = options.pool
   let active: { taskId: string; controller: AbortController; done: Promise<unknown> } | undefined
   let closing: Promise<void> | undefined
   let tasksStarted = 0
@@ -90,9 +87,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       return tasksStarted
     },
     warmUp() {
-      const small =
-        config.job.source === 'synthetic' && (config.job.stocks ?? DEFAULT_STOCKS) < POOL_MIN_STOCKS
-      if (!small) computePool()
+      if (bootsThreads(config)) computePool()
     },
     close(reason) {
       closing ??= (async () => {
@@ -226,13 +221,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       void pool.close()
       pool = undefined
     }
-    if (!pool) {
-      logger.debug({ threads: config.job.concurrency }, 'compute threads starting')
-      pool = createThreadPool({
-        threads: config.job.concurrency,
-        ...(options.threadUrl ? { threadUrl: options.threadUrl } : {}),
-      })
-    }
+    pool ??= startComputeThreads(config, logger, options.threadUrl)
     return pool
   }
 }
