@@ -2,8 +2,11 @@
 // (REDIS_URL, default 127.0.0.1:6379), next to `stockpulse-worker run`. Prints three tables; gates
 // nothing. Each run is timed from its submission to its task.completed (serve processes already
 // up), or for `run` by its own wall time; the cold `run` from process start to exit.
+// BENCH_BASELINE=<another checkout, built> runs that checkout's cold `run` too, interleaved with
+// this build's, and prints it beside.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRunQueue } from '@stockpulse/runs'
 import { createClient } from 'redis'
@@ -11,6 +14,8 @@ import { createClient } from 'redis'
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const BIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
+const BASELINE = process.env.BENCH_BASELINE
+const BASELINE_BIN = BASELINE ? resolve(BASELINE, 'apps/worker/dist/main.js') : undefined
 const PREFIX = `benchq:${process.pid}:`
 const COMMON = [
   '--cache-ttl',
@@ -79,13 +84,13 @@ async function queued(stocks, days) {
   return ms
 }
 
-/** `stockpulse-worker run`: its summary, and the ms from process start to exit. */
-async function embedded(stocks, days, threads) {
+/** `stockpulse-worker run` (this build's, or `bin`): its summary, and the ms from process start to exit. */
+async function embedded(stocks, days, threads, bin = BIN) {
   const start = performance.now()
   const child = spawn(
     process.execPath,
     [
-      BIN,
+      bin,
       'run',
       '--json',
       '--stocks',
@@ -152,22 +157,42 @@ console.table([
   { mode: 'overhead', wall: `${((queueMs / runMs - 1) * 100).toFixed(1)} % (goal <= 15 %)` },
 ])
 
-// 3. A cold `run` of 5,000 x 250, process start to exit, next to its indicators-only time.
+// 3. A cold `run` of 5,000 x 250, process start to exit, next to its indicators-only time (and
+// the baseline build's, interleaved).
 const colds = []
-for (let i = 0; i < RUNS; i++) colds.push(await embedded(5000, 250, 2))
-const cold = median(colds.map((c) => c.processMs))
-const computeMs = median(colds.map((c) => c.summary.timings.compute_ms / 2))
+const baselineColds = []
+for (let i = 0; i < RUNS; i++) {
+  colds.push(await embedded(5000, 250, 2))
+  if (BASELINE_BIN) baselineColds.push(await embedded(5000, 250, 2, BASELINE_BIN))
+}
+const coldRows = (runs) => {
+  const processMs = median(runs.map((c) => c.processMs))
+  const computeMs = median(runs.map((c) => c.summary.timings.compute_ms / 2))
+  return {
+    processMs,
+    rows: {
+      'process start to exit': fmt(processMs),
+      'job wall time (in the process)': fmt(median(runs.map((c) => c.summary.timings.wall_ms))),
+      'indicators only (compute time / threads)': fmt(computeMs),
+      'process / indicators only': `${(processMs / computeMs).toFixed(2)}x`,
+    },
+  }
+}
+const ours = coldRows(colds)
+const theirs = BASELINE_BIN ? coldRows(baselineColds) : undefined
 console.log(
   '\ncold run: 5,000 x 250, 2 threads, `stockpulse-worker run` from process start to exit',
 )
-console.table([
-  { what: 'process start to exit', time: fmt(cold) },
-  {
-    what: 'job wall time (in the process)',
-    time: fmt(median(colds.map((c) => c.summary.timings.wall_ms))),
-  },
-  { what: 'indicators only (compute time / threads)', time: fmt(computeMs) },
-])
+console.table(
+  Object.keys(ours.rows).map((what) => ({
+    what,
+    'this build': ours.rows[what],
+    ...(theirs ? { baseline: theirs.rows[what] } : {}),
+  })),
+)
+console.log(
+  `goal <= 1.0 s: ${ours.processMs <= 1000 ? 'met' : 'NOT met'} (${fmt(ours.processMs)})${theirs ? `; this build / baseline (${BASELINE}): ${(ours.processMs / theirs.processMs).toFixed(2)}` : ''}`,
+)
 
 await queue.close()
 await subscriber.close()
