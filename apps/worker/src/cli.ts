@@ -139,9 +139,12 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
     }
     if (!signals.signal.aborted) {
       await service.start()
-      await new Promise((resolve) =>
-        signals.signal.addEventListener('abort', resolve, { once: true }),
-      )
+      // A signal while the queue's modules loaded has already fired.
+      if (!signals.signal.aborted) {
+        await new Promise((resolve) =>
+          signals.signal.addEventListener('abort', resolve, { once: true }),
+        )
+      }
     }
     return 0
   }
