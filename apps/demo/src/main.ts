@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url'
-import { trapSignals } from '@stockpulse/lifecycle'
+import { exitWhenStopped, trapSignals } from '@stockpulse/lifecycle'
 
 // Signals first: loading gateway and worker takes a moment, and a Ctrl-C meanwhile must still be
 // a clean stop. Exit codes: 0 after a clean stop, 1 when a service failed or ended on its own,
@@ -40,9 +40,10 @@ try {
   }
   if (signals.signal.aborted) stop()
   else signals.signal.addEventListener('abort', stop, { once: true })
-  process.exitCode = await demo.exited
-  log(process.exitCode === 0 ? 'stopped' : `stopped with exit code ${process.exitCode}`)
+  const code = await demo.exited
+  log(code === 0 ? 'stopped' : `stopped with exit code ${code}`)
+  exitWhenStopped('stockpulse', code)
 } catch (error) {
   log((error as Error).stack ?? String(error))
-  process.exitCode = 1
+  exitWhenStopped('stockpulse', 1)
 }

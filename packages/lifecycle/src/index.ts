@@ -1,2 +1,3 @@
+export * from './exit.js'
 export * from './redis-connection.js'
 export * from './signals.js'
