@@ -10,6 +10,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRunQueue } from '@stockpulse/runs'
 import { createClient } from 'redis'
+import { dropBenchKeys } from './bench-keys.mjs'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
@@ -196,3 +197,7 @@ console.log(
 
 await queue.close()
 await subscriber.close()
+const cleaner = createClient({ url: REDIS_URL })
+await cleaner.connect()
+await dropBenchKeys(cleaner, PREFIX)
+await cleaner.close()

@@ -14,6 +14,7 @@ import {
   parseConfig,
   waitForRedis,
 } from '../dist/index.js'
+import { dropBenchKeys } from './bench-keys.mjs'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
@@ -98,7 +99,7 @@ for (let i = 0; i < RUNS; i++) {
 }
 await Promise.all([history, plain, silent, baseline].map((service) => service?.stop('bench over')))
 const kept = await historyFootprint()
-await dropBenchKeys()
+await dropBenchKeys(redis, PREFIX)
 bus.close()
 redis.destroy()
 
@@ -168,11 +169,4 @@ async function historyFootprint() {
     }
   }
   return total
-}
-
-/** The bench writes under its own prefix on a shared Redis: leave nothing behind. */
-async function dropBenchKeys() {
-  for await (const keys of redis.scanIterator({ MATCH: `${PREFIX}*`, COUNT: 10_000 })) {
-    if (keys.length > 0) await redis.unlink(keys)
-  }
 }
