@@ -1,5 +1,7 @@
+import { setTimeout as delay } from 'node:timers/promises'
 import { ConfigError } from '@stockpulse/config'
 import { connectInBackground, SIGNAL_EXIT_CODES, type SignalTrap } from '@stockpulse/lifecycle'
+import type { Logger } from 'pino'
 import { bootsThreads, startComputeThreads } from './compute-threads.js'
 import { parseConfig, type WorkerConfig } from './config.js'
 import type { Database } from './database.js'
@@ -11,6 +13,8 @@ import type { WorkerService } from './service.js'
 
 /** How long start-up waits for Redis before running without it. */
 const REDIS_GRACE_MS = 2_000
+/** Longest a stop waits for PostgreSQL's connections (a COPY or upsert stuck on a lock holds one). */
+const DATABASE_END_DEADLINE_MS = 5_000
 
 /**
  * `stockpulse-worker`: parses the configuration, builds the clients and the service, runs the
@@ -56,7 +60,7 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
     modules = await Promise.all([import('./redis.js'), import('./service.js')])
     if (config.database) {
       const { createDatabase } = await import('./database.js')
-      database = createDatabase(config.database.url, logger)
+      database = createDatabase(config.database.url, logger, config.job.concurrency + 2)
     }
   } catch (error) {
     await pool?.close()
@@ -86,7 +90,7 @@ export async function runCli(argv: readonly string[], signals: SignalTrap): Prom
   } finally {
     await service.stop(signals.received ?? 'exit')
     await metricsServer?.close()
-    await Promise.all([bus.close(), connection.close(), database?.end()])
+    await Promise.all([bus.close(), connection.close(), database && endDatabase(database, logger)])
     logger.info({ exit_code: code }, 'stopped')
   }
 
@@ -185,5 +189,18 @@ async function control(config: WorkerConfig): Promise<number> {
     return 1
   } finally {
     await queue.close()
+  }
+}
+
+async function endDatabase(database: Database, logger: Logger): Promise<void> {
+  const ended = await Promise.race([
+    database.end().then(
+      () => true,
+      () => true,
+    ),
+    delay(DATABASE_END_DEADLINE_MS, false, { ref: false }),
+  ])
+  if (!ended) {
+    logger.warn({ deadline_ms: DATABASE_END_DEADLINE_MS }, 'postgres still busy at stop: going on')
   }
 }

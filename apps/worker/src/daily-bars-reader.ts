@@ -179,7 +179,8 @@ function createPackStream(
   let pack: PackedBarsBuilder | undefined = sizes.length > 0 ? builder(0) : undefined
 
   function builder(k: number): PackedBarsBuilder {
-    return createPackedBarsBuilder(sizes[k]!, sizes[k]! * days)
+    // A hint, not a cap (the builder grows): `days` is what was asked, not what the table holds.
+    return createPackedBarsBuilder(sizes[k]!, sizes[k]! * Math.min(days, 1024))
   }
 
   function flush(): void {

@@ -6,17 +6,22 @@ export type Database = pg.Pool
 /** One connection of the pool, for a transaction or a COPY. */
 export type DatabaseClient = pg.PoolClient
 
-/** Most connections the worker opens: one streams the bars, the rest write results. */
+/** Fewest connections the worker opens: one streams the bars, the rest write results. */
 export const DATABASE_CONNECTIONS = 4
 
 /**
- * A pool on `url` (`postgres://` or `postgresql://`); nothing connects until the first query.
- * An idle connection that breaks is logged and replaced, never thrown.
+ * A pool on `url` (`postgres://` or `postgresql://`) of at most `connections` (`serve` runs
+ * threads + 1 chunks at once, each reading and then writing); nothing connects until the first
+ * query. An idle connection that breaks is logged and replaced, never thrown.
  */
-export function createDatabase(url: string, logger: Logger): Database {
+export function createDatabase(
+  url: string,
+  logger: Logger,
+  connections = DATABASE_CONNECTIONS,
+): Database {
   const pool = new pg.Pool({
     connectionString: url,
-    max: DATABASE_CONNECTIONS,
+    max: Math.max(DATABASE_CONNECTIONS, connections),
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
   })
