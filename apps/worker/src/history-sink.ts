@@ -89,11 +89,11 @@ export const PUBLISH_BATCH = 100
  * Publishes the events sent in one tick with one EVALSHA (EVAL when Redis answers NOSCRIPT) of
  * at most PUBLISH_BATCH events, in the order sent: a job hands over a chunk's events at once,
  * and one script call each would cost Redis and this thread more than the events themselves.
- * A paced job sends one event a tick, which goes out alone at once. The script is loaded again
- * first thing on every (re)connection, so the calls after a Redis restart keep their order
- * instead of racing their EVAL fallbacks. A call that fails drops all its events (a script
- * error past its first event, which only Redis running out of memory causes, would have
- * published those before it).
+ * A paced job sends one stock a tick (its event and its snapshot), which go out at once. The
+ * script is loaded again first thing on every (re)connection, so the calls after a Redis restart
+ * keep their order instead of racing their EVAL fallbacks. A call that fails drops all its events
+ * (a script error past its first event, which only Redis running out of memory or a key of the
+ * wrong type causes, would have published those before it).
  */
 export function createHistorySink(redis: RedisClient, options: HistorySinkOptions): HistorySink {
   const { keys, maxlen, runHistory, retentionSeconds } = options
@@ -117,7 +117,12 @@ export function createHistorySink(redis: RedisClient, options: HistorySinkOption
       limits.retention,
       ...full.args,
     ]
-    full.settle(script.call([...fixed, ...full.streams], args))
+    // Settled whatever happens: every event of the batch waits on it (and the job's flush on them).
+    try {
+      full.settle(script.call([...fixed, ...full.streams], args))
+    } catch (error) {
+      full.settle(Promise.reject(error))
+    }
   }
 
   return {

@@ -13,8 +13,6 @@ import {
 } from './database-names.js'
 import { MAX_DAYS, MAX_STOCKS } from './limits.js'
 
-export { MAX_DAYS, MAX_STOCKS }
-
 /** The commands of `stockpulse-worker`. */
 export type Command = 'run' | 'serve' | 'submit' | 'cancel' | 'migrate' | 'seed-db'
 export const COMMANDS: readonly Command[] = [

@@ -23,8 +23,6 @@ import { dateIn } from './schedule.js'
 import type { TaskOverrides } from './task-overrides.js'
 import { countEvents, type WorkerMetrics } from './worker-metrics.js'
 
-export { POOL_MIN_STOCKS }
-
 export interface TaskRunnerOptions {
   readonly config: WorkerConfig
   /** Where each task's events go (a plain bus, or the history script). */
@@ -212,9 +210,10 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     }
   }
 
-  // The worker threads, started on first use and replaced after a thread died; none with concurrency 1.
-  // `serve` computes on threads even with one: a chunk computed on the main thread would hold
-  // back the renewal of its queue lock (another worker then takes it over) and the heartbeats.
+  // The worker threads, started on first use and replaced after a thread died. None for `run`
+  // with concurrency 1; `serve` computes on a thread even then: a chunk computed on the main
+  // thread would hold back the renewal of its queue lock (another worker then takes it over)
+  // and the heartbeats.
   function computePool(): ComputePool | undefined {
     if ((config.job.concurrency < 2 && config.command !== 'serve') || closing) return undefined
     if (pool && !pool.healthy) {
