@@ -82,7 +82,7 @@ describe('main (the built stockpulse-gateway)', () => {
     second.kill('SIGTERM')
     await second.waitFor('"msg":"shutting down"', 'the first stop')
     second.kill('SIGINT')
-    await second.expectExit(130)
+    await second.expectExit('SIGINT')
     expect(messages(second)).toContain('stopping again: exiting now')
     expect(messages(second)).not.toContain('stopped')
   })

@@ -9,8 +9,8 @@ export interface SignalTrap {
   /** The first signal received, if any. */
   readonly received: StopSignal | undefined
   /**
-   * Sets what a second signal does first (log, say): the process then exits at once with that
-   * signal's code. Until set, a line goes to stderr.
+   * Sets what a second signal does first (log, say): the process then dies of that signal at
+   * once (a shell shows 130 or 143). Until set, a line goes to stderr.
    */
   onForce(handler: (signal: StopSignal) => void): void
 }
@@ -18,7 +18,9 @@ export interface SignalTrap {
 /**
  * Installs SIGINT and SIGTERM handlers. Call it first thing in `main.ts`, before anything slow
  * (imports, threads, connections): the first signal asks the program to stop, the second one
- * ends the process at once.
+ * ends the process at once: it dies of that signal, as if it had never caught it. Not
+ * `process.exit`: that tears V8 down under threads that may be compiling, which can abort the
+ * process (SIGABRT, seen in CI with compute threads starting).
  */
 export function trapSignals(program: string): SignalTrap {
   const controller = new AbortController()
@@ -34,7 +36,8 @@ export function trapSignals(program: string): SignalTrap {
         return
       }
       force(name)
-      process.exit(SIGNAL_EXIT_CODES[name])
+      process.removeAllListeners(name)
+      process.kill(process.pid, name)
     })
   }
   return {

@@ -18,10 +18,11 @@ export interface NodeProcess {
   /** Resolves once `pattern` appears on stdout or stderr; rejects after `timeoutMs` (or an exit). */
   waitFor(pattern: string | RegExp, what: string, timeoutMs?: number): Promise<void>
   /**
-   * Resolves once the process exits with `code`; rejects naming how it really ended (or that it
-   * did not within `timeoutMs`) with the end of its stderr, so a crash shows its cause.
+   * Resolves once the process exits with `code` (a number), or dies of `code` (a signal's name);
+   * rejects naming how it really ended (or that it did not within `timeoutMs`) with the end of
+   * its stderr, so a crash shows its cause.
    */
-  expectExit(code: number, timeoutMs?: number): Promise<void>
+  expectExit(code: number | NodeJS.Signals, timeoutMs?: number): Promise<void>
   kill(signal?: NodeJS.Signals): void
   /**
    * Cleanup after a test: SIGTERM, then SIGKILL (to the whole group when detached) if it has not
@@ -97,8 +98,10 @@ export function startNode(
       if (exit === undefined) {
         throw new Error(`did not exit within ${timeoutMs} ms; stderr:\n${describe()}`)
       }
-      if (exit.code !== code) {
-        throw new Error(`exited (${how(exit)}), expected code ${code}; stderr:\n${describe()}`)
+      const expected = typeof code === 'number' ? exit.code === code : exit.signal === code
+      if (!expected) {
+        const wanted = typeof code === 'number' ? `code ${code}` : `death by ${code}`
+        throw new Error(`exited (${how(exit)}), expected ${wanted}; stderr:\n${describe()}`)
       }
     },
     kill(signal = 'SIGTERM') {
