@@ -119,15 +119,20 @@ describe('main: signals', () => {
     }
   })
 
-  it(`run: ${LOOPS} SIGINTs mid-job on 8 threads never abort the process`, async () => {
-    for (let i = 0; i < LOOPS; i++) {
-      const process = worker(run('--concurrency', '8', '--days', '2500'))
-      await process.waitFor('"msg":"progress"', `the job to be under way (loop ${i})`)
-      process.kill('SIGINT')
-      await process.expectExit(130)
-      expectStopped(process, 'SIGINT', 130)
-    }
-  })
+  it(
+    `run: ${LOOPS} SIGINTs mid-job on 8 threads never abort the process`,
+    async () => {
+      for (let i = 0; i < LOOPS; i++) {
+        const process = worker(run('--concurrency', '8', '--days', '2500'))
+        await process.waitFor('"msg":"progress"', `the job to be under way (loop ${i})`)
+        process.kill('SIGINT')
+        await process.expectExit(130)
+        expectStopped(process, 'SIGINT', 130)
+      }
+      // Each loop starts a worker with 8 threads: up to 15 s each on a loaded machine.
+    },
+    LOOPS * 15_000,
+  )
 })
 
 /** The log lines of the stop: `stopping` with the signal, then `stopped` with the exit code. */
