@@ -27,7 +27,9 @@ export interface Bridge {
   unsubscribe(channel: string): void
   /**
    * Resolves `true` once every message published on `channel` from now on will be heard (the
-   * subscription is confirmed and the bridge ready), `false` when that cannot be promised now.
+   * subscription is confirmed and the bridge ready), `false` when that cannot be promised: a
+   * bridge that is connecting or down waits a few seconds for `ready` first, so that clients
+   * resuming on a gateway that just started still get their replay.
    */
   subscribed(channel: string): Promise<boolean>
   /** Unsubscribes everything and disconnects; the state becomes `closed`. */

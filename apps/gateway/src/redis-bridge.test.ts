@@ -42,9 +42,11 @@ describe('redis-bridge', () => {
       state: (s) => states.push(s),
     })
     bridge.subscribe('events:task:calc_1')
-    expect(await bridge.subscribed('events:task:calc_1')).toBe(false) // not ready yet
-    await until(() => bridge.state === 'ready', 'ready')
+    // Asked before the bridge is ready (a client resuming on a gateway that just started): the
+    // answer waits for ready instead of giving up, so that client still gets its replay.
+    expect(bridge.state).toBe('connecting')
     expect(await bridge.subscribed('events:task:calc_1')).toBe(true)
+    expect(bridge.state).toBe('ready')
     expect(await bridge.subscribed('events:task:never')).toBe(false)
     // Confirmed means heard: the first publish after it reaches the bridge.
     bridge.subscribe('events:task:calc_2')
@@ -62,7 +64,11 @@ describe('redis-bridge', () => {
   })
 
   it('keeps trying while Redis is away and applies what changed meanwhile once it is back', async () => {
-    const bridge = createRedisBridge(redis.url, { logger: silentLogger, maxReconnectDelayMs: 100 })
+    const bridge = createRedisBridge(redis.url, {
+      logger: silentLogger,
+      maxReconnectDelayMs: 100,
+      readyWaitMs: 100,
+    })
     const states: BridgeState[] = []
     bridge.listen({ message: () => {}, state: (s) => states.push(s) })
     bridge.subscribe('events:task:kept')
@@ -70,6 +76,7 @@ describe('redis-bridge', () => {
     await until(() => bridge.state === 'ready', 'ready')
     await redis.kill()
     await until(() => bridge.state === 'down', 'down')
+    // Redis stays away longer than `subscribed()` waits: no promise can be made.
     expect(await bridge.subscribed('events:task:kept')).toBe(false)
     bridge.unsubscribe('events:task:dropped')
     bridge.subscribe('events:task:added')
@@ -82,6 +89,38 @@ describe('redis-bridge', () => {
     await publisher.close()
     await bridge.close()
     expect(states).toEqual(['ready', 'down', 'ready', 'closed'])
+  })
+})
+
+describe('redis-bridge readiness', () => {
+  it('answers a subscribed() asked while Redis is away once Redis is back within the wait', async () => {
+    const bridge = createRedisBridge(redis.url, {
+      logger: silentLogger,
+      maxReconnectDelayMs: 100,
+      readyWaitMs: 60_000,
+    })
+    bridge.listen({ message: () => {}, state: () => {} })
+    bridge.subscribe('events:task:blip')
+    await until(() => bridge.state === 'ready', 'ready')
+    await redis.kill()
+    await until(() => bridge.state === 'down', 'down')
+    const answer = bridge.subscribed('events:task:blip')
+    await redis.start()
+    expect(await answer).toBe(true)
+    const publisher = await createPublisher(redis.url)
+    expect(await publisher.publish('events:task:blip', 'x')).toBe(1)
+    await publisher.close()
+    await bridge.close()
+  })
+
+  it('answers false at once to a subscribed() still waiting when the bridge closes', async () => {
+    await redis.kill()
+    const bridge = createRedisBridge(redis.url, { logger: silentLogger, readyWaitMs: 60_000 })
+    bridge.listen({ message: () => {}, state: () => {} })
+    bridge.subscribe('events:task:never')
+    const answer = bridge.subscribed('events:task:never')
+    await bridge.close()
+    expect(await answer).toBe(false)
   })
 })
 
@@ -148,15 +187,17 @@ describe('redis outage', () => {
     const health = await fetch(test.httpUrl('/healthz'))
     expect(health.status).toBe(503)
     expect(await health.json()).toEqual({ status: 'unavailable', bridge: 'down' })
+    // A join while Redis is away is answered once it is back (within the bridge's wait).
     client.send({ type: 'subscribe', channels: ['events:task:calc_o2'] })
-    await client.next((m) => m.type === 'subscribed' && client.received.indexOf(m) > 1)
-
     await redis.start()
     expect(await client.next((m) => m.code === 'bridge_up', 10_000)).toEqual({
       type: 'notice',
       code: 'bridge_up',
       message: 'Redis is back and every channel is subscribed again.',
     })
+    expect(
+      await client.next((m) => m.type === 'subscribed' && client.received.indexOf(m) > 1),
+    ).toMatchObject({ results: [{ channel: 'events:task:calc_o2', ok: true }] })
     expect((await fetch(test.httpUrl('/healthz'))).status).toBe(200)
     const publisher = await createPublisher(redis.url)
     for (const channel of ['events:task:calc_o1', 'events:task:calc_o2']) {
@@ -175,11 +216,13 @@ describe('redis outage', () => {
       status: 'unavailable',
       bridge: 'connecting',
     })
-    const client = await TestClient.open(test.wsUrl('?channels=events:task:calc_s'))
-    expect(client.received.map((m) => m.type)).toEqual(['connected', 'notice', 'subscribed'])
-    expect(client.received[1]).toMatchObject({ code: 'bridge_down' })
+    const client = new TestClient(test.wsUrl('?channels=events:task:calc_s'))
+    await client.next((m) => m.code === 'bridge_down')
+    expect(client.received.map((m) => m.type)).toEqual(['connected', 'notice'])
+    // Its channels are joined once Redis is up, so it misses nothing published from then on.
     await redis.start()
     await client.next((m) => m.code === 'bridge_up', 10_000)
+    await client.next((m) => m.type === 'subscribed')
     await publishUntil(redis.url, 'events:task:calc_s', taskProgress('calc_s', 1, 100), 1)
     await client.next((m) => m.task_id === 'calc_s')
     await client.close()

@@ -14,12 +14,17 @@ export interface RedisBridgeOptions {
   readonly keyPrefix?: string
   /** HISTORY_REPLAY_LIMIT: most events replayed per channel per subscribe. */
   readonly replayLimit?: number
+  /** Longest `subscribed()` waits for the bridge to be ready (start-up, a Redis blip). */
+  readonly readyWaitMs?: number
 }
 
 const defaults = {
   maxReconnectDelayMs: 2_000,
   keyPrefix: DEFAULT_KEY_PREFIX,
   replayLimit: DEFAULT_REPLAY_LIMIT,
+  // Past the longest reconnect delay: a gateway starting, or Redis back from a blip, is ready by
+  // then, and the clients joining meanwhile still get their replay.
+  readyWaitMs: 5_000,
 }
 
 /** Longest a history read waits for the subscriber to catch up before it goes on anyway. */
@@ -34,9 +39,14 @@ const BARRIER_TIMEOUT_MS = 2_000
  * and a subscriber error that node-redis does not reconnect from gets a new connection.
  */
 export function createRedisBridge(url: string, options: RedisBridgeOptions): Bridge {
-  const { logger, maxReconnectDelayMs, keyPrefix, replayLimit } = { ...defaults, ...options }
+  const { logger, maxReconnectDelayMs, keyPrefix, replayLimit, readyWaitMs } = {
+    ...defaults,
+    ...options,
+  }
   let listener: BridgeListener | undefined
   let state: BridgeState = 'connecting'
+  /** `subscribed()` calls waiting for the bridge to be ready (or closed). */
+  const readyWaits = new Set<() => void>()
   /** Channels the gateway wants; `confirmed` are those Redis acknowledged. */
   const wanted = new Set<string>()
   const confirmed = new Set<string>()
@@ -101,7 +111,7 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
       void sync(channel)
     },
     async subscribed(channel) {
-      if (state !== 'ready') return false
+      if (!(await ready())) return false
       await sync(channel)
       return state === 'ready' && wanted.has(channel) && confirmed.has(channel)
     },
@@ -174,6 +184,21 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
     state = next
     logger.info({ state }, 'redis bridge state')
     listener?.state(state)
+    if (state === 'ready' || state === 'closed') for (const wake of readyWaits) wake()
+  }
+
+  /** Whether the bridge is ready, waiting up to `readyWaitMs` for it. */
+  function ready(): Promise<boolean> {
+    if (state === 'ready' || state === 'closed') return Promise.resolve(state === 'ready')
+    return new Promise<boolean>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer)
+        readyWaits.delete(wake)
+        resolve(state === 'ready')
+      }
+      const timer = setTimeout(wake, readyWaitMs)
+      readyWaits.add(wake)
+    })
   }
 
   /** Brings one channel's Redis subscription in line with `wanted`, one command at a time. */

@@ -336,6 +336,27 @@ describe('resume', () => {
     expect(test!.gateway.stats().channels).toEqual({ 'events:indicators': 1 })
   })
 
+  it('replays to a client that resumes while a restarted gateway is still connecting to Redis', async () => {
+    await gateway('early')
+    await startJob(30).expectExit(0)
+    const { first } = await streamEnds('early:', 'events:indicators')
+    await test!.close()
+    // Redis answers no command for 3 s: the next gateway listens before its bridge is ready,
+    // which is where a browser reconnecting after a deploy lands.
+    const pause = createClient({ url: shared.redis.url })
+    await pause.connect()
+    await pause.sendCommand(['CLIENT', 'PAUSE', '3000', 'ALL'])
+    pause.destroy()
+    test = await startGateway({ REDIS_URL: shared.redis.url, KEY_PREFIX: 'early:' })
+    const bridgeWhenAsked = test.bridge.state
+    const { ack, before } = await resume({ 'events:indicators': first }, ['events:indicators'])
+    expect(bridgeWhenAsked).toBe('connecting')
+    expect(ack.results).toMatchObject([{ channel: 'events:indicators', recovered: true }])
+    const replayed = before.filter(isEvent)
+    expect(replayed).toHaveLength(29)
+    expect(new Set(replayed.map((e) => e.stock_code)).size).toBe(29)
+  })
+
   it('replays to a dozen clients resuming at once, a few at a time', async () => {
     await gateway('crowd')
     const job = startJob(40)
