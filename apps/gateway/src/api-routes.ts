@@ -18,7 +18,10 @@ import { STORED_VALUES_STATEMENT_TIMEOUT_MS, type StoredValuesReader } from './s
 export interface ApiRoutesOptions {
   /** Where stored results are read; undefined (the bus, memory mode) has none. */
   readonly history: History | undefined
-  /** PostgreSQL's values and bars tables (DATABASE_URL): when set, stocks are read there. */
+  /**
+   * PostgreSQL's values and bars tables (DATABASE_URL): when set, stocks are read there as well
+   * as in Redis, and the newer trade date is served.
+   */
   readonly storedValues?: StoredValuesReader
   /** Counts reads PostgreSQL did not answer. */
   readonly databaseFailed: () => void
@@ -71,8 +74,7 @@ export function createApiRoutes(options: ApiRoutesOptions): ApiRoutes {
         'A stock code is 1-64 characters of A-Z a-z 0-9 _ . -',
       )
     }
-    if (storedValues) return fromDatabase(res, code, storedValues)
-    if (!history) {
+    if (!storedValues && !history) {
       return refuse(
         res,
         503,
@@ -80,20 +82,36 @@ export function createApiRoutes(options: ApiRoutesOptions): ApiRoutes {
         'Stored results need Redis: this gateway runs in memory mode (the one-process demo).',
       )
     }
+    // Both stores when both are there: a run without --sink postgres leaves its results only in
+    // Redis, and Redis lets them expire while PostgreSQL keeps older dates.
+    const lookups = (
+      await Promise.all([
+        storedValues ? fromDatabase(code, storedValues) : undefined,
+        history ? fromRedis(code, history) : undefined,
+      ])
+    ).filter((lookup) => lookup !== undefined)
+    const found = lookups.flatMap((lookup) => (lookup.kind === 'found' ? [lookup.body] : []))
+    if (found.length > 0) return json(res, 200, newest(found))
+    for (const lookup of lookups) {
+      if (lookup.kind === 'refused') return refuse(res, lookup.status, lookup.error, lookup.reason)
+    }
+    const reasons = lookups.map((lookup) => (lookup.kind === 'missing' ? lookup.reason : ''))
+    return refuse(res, 404, 'stock_not_found', reasons.join(' '))
+  }
+
+  async function fromRedis(code: string, history: History): Promise<Lookup> {
     let stored: Awaited<ReturnType<History['stock']>>
     try {
       stored = await history.stock(code, MAX_SNAPSHOTS)
     } catch (error) {
       if (!(error instanceof HistoryUnavailableError)) throw error
-      return refuse(res, 503, 'redis_unavailable', 'Stored results cannot be read: Redis is down.')
+      return refused(503, 'redis_unavailable', 'Stored results cannot be read: Redis is down.')
     }
     if (!stored) {
-      return refuse(
-        res,
-        404,
-        'stock_not_found',
-        `No running task or stored run holds a result for ${code} (results expire after the worker's WORKER_RESULT_TTL_S).`,
-      )
+      return {
+        kind: 'missing',
+        reason: `No running task or stored run holds a result for ${code} (results expire after the worker's WORKER_RESULT_TTL_S).`,
+      }
     }
     let result: unknown
     try {
@@ -102,8 +120,7 @@ export function createApiRoutes(options: ApiRoutesOptions): ApiRoutes {
     if (!ApiValidators.storedStockResult.Check(result) || result.stock_code !== code) {
       invalidStored(1)
       logger.warn({ task_id: stored.taskId, stock_code: code }, 'dropped an invalid stored result')
-      return refuse(
-        res,
+      return refused(
         502,
         'invalid_result',
         `The stored result of ${code} in ${stored.taskId} breaks the contract.`,
@@ -111,20 +128,13 @@ export function createApiRoutes(options: ApiRoutesOptions): ApiRoutes {
     }
     const snapshots = snapshotsOf(code, stored.snapshots)
     if (snapshots.invalid > 0) invalidStored(snapshots.invalid)
-    const body: StockResultsResponse = {
-      stock_code: code,
-      task_id: stored.taskId,
-      result,
-      snapshots: snapshots.events,
+    return {
+      kind: 'found',
+      body: { stock_code: code, task_id: stored.taskId, result, snapshots: snapshots.events },
     }
-    json(res, 200, body)
   }
 
-  async function fromDatabase(
-    res: ServerResponse,
-    code: string,
-    reader: StoredValuesReader,
-  ): Promise<void> {
+  async function fromDatabase(code: string, reader: StoredValuesReader): Promise<Lookup> {
     let stored: Awaited<ReturnType<StoredValuesReader['stock']>>
     try {
       stored = await reader.stock(code)
@@ -136,29 +146,51 @@ export function createApiRoutes(options: ApiRoutesOptions): ApiRoutes {
         sqlState === UNDEFINED_TABLE
           ? 'Stored values cannot be read: a table is missing in PostgreSQL (create it with stockpulse-worker migrate).'
           : `Stored values cannot be read: PostgreSQL did not answer within ${STORED_VALUES_STATEMENT_TIMEOUT_MS / 1000} s or is down.`
-      return refuse(res, 503, 'database_unavailable', reason)
+      return refused(503, 'database_unavailable', reason)
     }
     if (!stored) {
-      return refuse(
-        res,
-        404,
-        'stock_not_found',
-        `No values are stored for ${code} in indicator_values (the worker writes them with --sink postgres).`,
-      )
+      return {
+        kind: 'missing',
+        reason: `No values are stored for ${code} in indicator_values (the worker writes them with --sink postgres).`,
+      }
     }
     if (stored.invalid > 0) invalidStored(stored.invalid)
     if (!ApiValidators.stockResults.Check(stored.body)) {
       invalidStored(1)
       logger.warn({ stock_code: code }, 'dropped stored values that break the contract')
-      return refuse(
-        res,
+      return refused(
         502,
         'invalid_result',
         `The values stored for ${code} in PostgreSQL break the contract.`,
       )
     }
-    json(res, 200, stored.body)
+    return { kind: 'found', body: stored.body }
   }
+}
+
+/** What one store answered for a stock. */
+type Lookup =
+  | { readonly kind: 'found'; readonly body: StockResultsResponse }
+  | { readonly kind: 'missing'; readonly reason: string }
+  | {
+      readonly kind: 'refused'
+      readonly status: number
+      readonly error: string
+      readonly reason: string
+    }
+
+function refused(status: number, error: string, reason: string): Lookup {
+  return { kind: 'refused', status, error, reason }
+}
+
+/**
+ * The answer of the newest trade date (one without a date, a stock that failed as a whole, is
+ * the oldest); on a tie the first, PostgreSQL's, whose bars carry the values of every date.
+ */
+function newest(found: readonly StockResultsResponse[]): StockResultsResponse {
+  return found.reduce((best, next) =>
+    (next.result.trade_date ?? '') > (best.result.trade_date ?? '') ? next : best,
+  )
 }
 
 /** PostgreSQL's SQLSTATE of a missing table. */

@@ -2,11 +2,16 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ApiValidators, createMemoryBus } from '@stockpulse/events'
-import { createTestDatabase, startNode, type TestDatabase } from '@stockpulse/testing'
+import {
+  createTestDatabase,
+  startNode,
+  startRedisServer,
+  type TestDatabase,
+} from '@stockpulse/testing'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createBusBridge } from './bus-bridge.js'
-import { startGateway, type TestGateway } from './test-support/gateway.js'
+import { startGateway, type TestGateway, untilReady } from './test-support/gateway.js'
 import { WORKER_MAIN } from './test-support/worker-job.js'
 
 const DATE = '2026-01-09'
@@ -142,6 +147,75 @@ describe('stored-values', () => {
         reason: 'The values stored for EVIL in PostgreSQL break the contract.',
       },
     })
+  })
+
+  it('serves the newer of PostgreSQL and Redis, and a stock only Redis holds', async () => {
+    const redis = await startRedisServer()
+    try {
+      // Runs without --sink postgres: their results are only in Redis, each under a prefix.
+      const runInRedis = async (prefix: string, date: string, taskId: string) => {
+        const out = join(dir, `${taskId}.jsonl`)
+        const args = ['run', '--stocks', String(STOCKS + 5), '--days', '100', '--date', date]
+        const worker = startNode(
+          WORKER_MAIN,
+          [...args, '--task-id', taskId, '--key-prefix', prefix, '--out', out],
+          { env: { PATH: process.env.PATH, REDIS_URL: redis.url } },
+        )
+        const { code } = await worker.exited
+        expect(code, worker.stderr).toBe(0)
+        return (await readFile(out, 'utf8'))
+          .trim()
+          .split('\n')
+          .map((line) => (JSON.parse(line) as { stock_code: string }).stock_code)
+      }
+      await runInRedis('newer:', '2026-01-12', 'redis_newer')
+      const codes = await runInRedis('older:', '2026-01-05', 'redis_older')
+      const both = { DATABASE_URL: server.url, REDIS_URL: redis.url }
+
+      test = await startGateway({ ...both, KEY_PREFIX: 'newer:' })
+      await untilReady(test)
+      expect(await get('/api/stocks/000001')).toMatchObject({
+        status: 200,
+        body: { task_id: 'redis_newer', result: { trade_date: '2026-01-12' } },
+      })
+      await test.close()
+
+      test = await startGateway({ ...both, KEY_PREFIX: 'older:' })
+      await untilReady(test)
+      expect(await get('/api/stocks/000001')).toMatchObject({
+        status: 200,
+        body: { task_id: 'pg_page', result: { trade_date: DATE } },
+      })
+      const onlyInRedis = codes.find((code) => !results.has(code))!
+      expect(onlyInRedis).toBeDefined()
+      const { status, body } = await get(`/api/stocks/${onlyInRedis}`)
+      expect(status).toBe(200)
+      expect(ApiValidators.stockResults.Check(body)).toBe(true)
+      expect(body).toMatchObject({ task_id: 'redis_older', result: { trade_date: '2026-01-05' } })
+      expect(await get('/api/stocks/NOPE')).toEqual({
+        status: 404,
+        body: {
+          error: 'stock_not_found',
+          reason:
+            "No values are stored for NOPE in indicator_values (the worker writes them with --sink postgres). No running task or stored run holds a result for NOPE (results expire after the worker's WORKER_RESULT_TTL_S).",
+        },
+      })
+      // PostgreSQL without its table: Redis still answers for what it holds.
+      await client.query('ALTER TABLE indicator_values RENAME TO indicator_values_away')
+      try {
+        expect(await get(`/api/stocks/${onlyInRedis}`)).toMatchObject({ status: 200 })
+        expect(await get('/api/stocks/NOPE')).toMatchObject({
+          status: 503,
+          body: { error: 'database_unavailable' },
+        })
+      } finally {
+        await client.query('ALTER TABLE indicator_values_away RENAME TO indicator_values')
+      }
+    } finally {
+      await test?.close()
+      test = undefined
+      await redis.stop()
+    }
   })
 
   it('answers 503 with a reason and counts it when PostgreSQL cannot answer, then recovers', async () => {
