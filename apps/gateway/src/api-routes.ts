@@ -151,7 +151,7 @@ export function createApiRoutes(options: ApiRoutesOptions): ApiRoutes {
     if (!stored) {
       return {
         kind: 'missing',
-        reason: `No values are stored for ${code} in indicator_values (the worker writes them with --sink postgres).`,
+        reason: `No values are stored for ${code} in ${reader.valuesTable} (the worker writes them with --sink postgres).`,
       }
     }
     if (stored.invalid > 0) invalidStored(stored.invalid)

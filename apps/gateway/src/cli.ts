@@ -33,7 +33,7 @@ export async function runCli(signals: SignalTrap): Promise<number> {
   })
   const runs = createRunQueue({ url: config.redisUrl, prefix: config.keyPrefix })
   const storedValues = config.databaseUrl
-    ? createStoredValuesReader(config.databaseUrl, logger)
+    ? createStoredValuesReader(config.databaseUrl, config.storedTables, logger)
     : undefined
   const gateway = createGateway({
     bridge,

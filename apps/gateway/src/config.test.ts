@@ -33,6 +33,14 @@ describe('config', () => {
       keyPrefix: 'stockpulse:',
       staleTaskMs: 60_000,
       historyReplayLimit: 50_000,
+      storedTables: {
+        bars: {
+          table: { text: 'daily_bars', sql: '"daily_bars"' },
+          columns: expect.objectContaining({ stock_code: '"stock_code"', volume: '"volume"' }),
+          columnNames: expect.objectContaining({ trade_date: 'trade_date' }),
+        },
+        values: { text: 'indicator_values', sql: '"indicator_values"' },
+      },
     })
     expect(Object.isFrozen(config)).toBe(true)
     expect(Object.isFrozen(config.auth)).toBe(true)
@@ -97,6 +105,18 @@ describe('config', () => {
       },
       { keyPrefix: 'staging:', staleTaskMs: 1_500, historyReplayLimit: 10 },
     ],
+    [
+      { BARS_TABLE: 'market.bars', BARS_COLUMNS: 'code,day,o,h,l,c,v', VALUES_TABLE: 'v' },
+      {
+        storedTables: {
+          bars: expect.objectContaining({
+            table: { text: 'market.bars', sql: '"market"."bars"' },
+            columns: expect.objectContaining({ stock_code: '"code"', close: '"c"' }),
+          }),
+          values: { text: 'v', sql: '"v"' },
+        },
+      },
+    ],
   ])('reads %o', (env, expected) => {
     expect(loadConfig(env)).toMatchObject(expected)
   })
@@ -119,6 +139,11 @@ describe('config', () => {
       { SUBSCRIBE_RATE: '0' },
       'SUBSCRIBE_RATE',
       'SUBSCRIBE_RATE must be a positive number, got "0"',
+    ],
+    [
+      { VALUES_TABLE: 'values; DROP TABLE x' },
+      'VALUES_TABLE',
+      'VALUES_TABLE must be name or schema.name, each lower-case a-z, 0-9 and _, not starting with a digit, at most 63 long, got "values; DROP TABLE x"',
     ],
     [
       { MAX_EVENT_BYTES: '100' },

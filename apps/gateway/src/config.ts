@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import {
+  barsTableNames,
   deepFreeze,
   defineOptions,
   type Env,
@@ -8,9 +9,11 @@ import {
   option,
   parseEnv,
   SHARED_OPTIONS,
+  tableName,
 } from '@stockpulse/config'
 import { ConfigError } from './errors.js'
 import { DEFAULT_REPLAY_LIMIT } from './history.js'
+import type { StoredTables } from './stored-values.js'
 
 export type { LogLevel }
 
@@ -66,6 +69,8 @@ export interface GatewayConfig {
   readonly historyReplayLimit: number
   /** PostgreSQL: when set, `GET /api/stocks/{code}` reads the worker's values and bars tables. */
   readonly databaseUrl: string | undefined
+  /** Those tables' names: BARS_TABLE, BARS_COLUMNS and VALUES_TABLE, as the worker's. */
+  readonly storedTables: StoredTables
 }
 
 /** Upper bound of STALE_TASK_S: a day. */
@@ -243,6 +248,10 @@ export function loadConfig(env: Env): GatewayConfig {
     staleTaskMs: milliseconds(values.staleTask),
     historyReplayLimit: values.historyReplayLimit,
     databaseUrl: values.databaseUrl,
+    storedTables: {
+      bars: barsTableNames(values.barsTable, values.barsColumns),
+      values: tableName(values.valuesTable),
+    },
   })
 }
 

@@ -218,6 +218,48 @@ describe('stored-values', () => {
     }
   })
 
+  it("reads the tables under the worker's names: BARS_TABLE, BARS_COLUMNS, VALUES_TABLE", async () => {
+    const names = {
+      BARS_TABLE: 'market.bars',
+      BARS_COLUMNS: 'code,day,o,h,l,c,v',
+      VALUES_TABLE: 'market.values_by_day',
+    }
+    await client.query('CREATE SCHEMA market')
+    // The same variables for the worker, which creates, fills and writes them, and the gateway.
+    for (const args of [
+      ['migrate'],
+      ['seed-db', '--stocks', '3', '--days', String(DAYS), '--date', DATE],
+      ['run', '--source', 'postgres', '--date', DATE, '--task-id', 'pg_named'],
+    ]) {
+      const worker = startNode(WORKER_MAIN, args, {
+        env: {
+          PATH: process.env.PATH,
+          DATABASE_URL: server.url,
+          REDIS_URL: 'redis://127.0.0.1:1',
+          ...names,
+        },
+      })
+      const { code } = await worker.exited
+      expect(code, `${args[0]}: ${worker.stderr}`).toBe(0)
+    }
+    test = await startGateway(
+      { DATABASE_URL: server.url, ...names },
+      { bridge: createBusBridge(createMemoryBus()) },
+    )
+    const { status, body } = await get('/api/stocks/000001')
+    expect(status).toBe(200)
+    expect(body).toMatchObject({
+      task_id: 'pg_named',
+      result: { trade_date: DATE, latest: results.get('000001')!.latest },
+    })
+    const snapshots = body.snapshots as { bar: { close: number } }[]
+    const { rows } = await client.query<{ c: number }>(
+      `SELECT c FROM market.bars WHERE code = '000001' ORDER BY day DESC LIMIT 1`,
+    )
+    expect(snapshots).toHaveLength(120)
+    expect(snapshots.at(-1)).toMatchObject({ bar: { close: rows[0]!.c } })
+  })
+
   it('answers 503 with a reason and counts it when PostgreSQL cannot answer, then recovers', async () => {
     await start()
     expect(await failures()).toBe(0)

@@ -1,3 +1,4 @@
+import type { BarsTableNames, TableName } from '@stockpulse/config'
 import {
   EVENT_VERSION,
   EventValidators,
@@ -13,6 +14,12 @@ export const STORED_VALUES_STATEMENT_TIMEOUT_MS = 2_000
 export const MAX_VALUE_ROWS = 1_024
 /** Most bars read for a stock's chart. */
 export const MAX_BARS = 120
+
+/** The worker's tables (BARS_TABLE, BARS_COLUMNS, VALUES_TABLE), validated and quoted. */
+export interface StoredTables {
+  readonly bars: BarsTableNames
+  readonly values: TableName
+}
 
 /** What the stock page gets from PostgreSQL. */
 export interface StoredStock {
@@ -30,14 +37,24 @@ export interface StoredValuesReader {
    * cannot answer (down, a missing table, the statement timeout).
    */
   stock(code: string): Promise<StoredStock | undefined>
+  /** The values table as configured, for messages. */
+  readonly valuesTable: string
   close(): Promise<void>
 }
 
 /**
- * A pool of 2 connections on `url`, reading the tables `stockpulse-worker migrate` creates
- * (`indicator_values`, `daily_bars`): one parameterised, bounded query each, read-only.
+ * A pool of 2 connections on `url`, reading the worker's values table (as `stockpulse-worker
+ * migrate` creates it) and bars table, under the names the worker is configured with: one
+ * parameterised, bounded query each, read-only. Only the validated, quoted names are spliced.
  */
-export function createStoredValuesReader(url: string, logger: Logger): StoredValuesReader {
+export function createStoredValuesReader(
+  url: string,
+  tables: StoredTables,
+  logger: Logger,
+): StoredValuesReader {
+  const valuesTable = tables.values.sql
+  const barsTable = tables.bars.table.sql
+  const c = tables.bars.columns
   const pool = new pg.Pool({
     connectionString: url,
     max: 2,
@@ -53,9 +70,9 @@ export function createStoredValuesReader(url: string, logger: Logger): StoredVal
       const { rows } = await pool.query<ValueRow>(
         `SELECT to_char(trade_date, 'YYYY-MM-DD') AS day, indicator, output, value, task_id,
           computed_at AS at
-        FROM indicator_values
+        FROM ${valuesTable}
         WHERE stock_code = $1
-          AND trade_date = (SELECT max(trade_date) FROM indicator_values WHERE stock_code = $1)
+          AND trade_date = (SELECT max(trade_date) FROM ${valuesTable} WHERE stock_code = $1)
         ORDER BY computed_at DESC, indicator, output
         LIMIT $2`,
         [code, MAX_VALUE_ROWS],
@@ -66,12 +83,14 @@ export function createStoredValuesReader(url: string, logger: Logger): StoredVal
         `SELECT to_char(b.trade_date, 'YYYY-MM-DD') AS day, b.open::float8 AS open,
           b.high::float8 AS high, b.low::float8 AS low, b.close::float8 AS close,
           b.volume::float8 AS volume, v.rows AS "values"
-        FROM (SELECT trade_date, open, high, low, close, volume FROM daily_bars
-          WHERE stock_code = $1 AND trade_date <= $2::date
-          ORDER BY trade_date DESC LIMIT $3) AS b
+        FROM (SELECT ${c.trade_date}::date AS trade_date, ${c.open} AS open, ${c.high} AS high,
+            ${c.low} AS low, ${c.close} AS close, ${c.volume} AS volume
+          FROM ${barsTable}
+          WHERE ${c.stock_code} = $1 AND ${c.trade_date} <= $2::date
+          ORDER BY ${c.trade_date} DESC LIMIT $3) AS b
         LEFT JOIN LATERAL (
           SELECT json_agg(json_build_array(indicator, output, value, task_id)) AS rows
-          FROM (SELECT indicator, output, value, task_id FROM indicator_values
+          FROM (SELECT indicator, output, value, task_id FROM ${valuesTable}
             WHERE stock_code = $1 AND trade_date = b.trade_date
             ORDER BY computed_at DESC, indicator, output LIMIT $4) AS r) AS v ON true
         ORDER BY b.trade_date`,
@@ -113,6 +132,7 @@ export function createStoredValuesReader(url: string, logger: Logger): StoredVal
       }
       return { body, invalid }
     },
+    valuesTable: tables.values.text,
     close: () => pool.end(),
   }
 }

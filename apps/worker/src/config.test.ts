@@ -273,9 +273,9 @@ describe('config', () => {
     ],
     [
       ['migrate'],
-      { DATABASE_URL: 'postgres://db/x', WORKER_BARS_COLUMNS: 'code,Day,o,h,l,c,v' },
-      'WORKER_BARS_COLUMNS',
-      'WORKER_BARS_COLUMNS must be 7 column names (stock_code,trade_date,open,high,low,close,volume), each lower-case a-z, 0-9 and _, not starting with a digit, at most 63 long, got "code,Day,o,h,l,c,v"',
+      { DATABASE_URL: 'postgres://db/x', BARS_COLUMNS: 'code,Day,o,h,l,c,v' },
+      'BARS_COLUMNS',
+      'BARS_COLUMNS must be 7 column names (stock_code,trade_date,open,high,low,close,volume), each lower-case a-z, 0-9 and _, not starting with a digit, at most 63 long, got "code,Day,o,h,l,c,v"',
     ],
     [['serve', '--date', '2026-01-09'], {}, '--date', '--date is only for run and seed-db'],
     [

@@ -1,15 +1,18 @@
 import { availableParallelism, hostname } from 'node:os'
 import {
+  type BarsTableNames,
+  barsTableNames,
   ConfigError,
   deepFreeze,
   type LogLevel,
   type OptionValues,
   type Origins,
   parseCommandLine,
+  type TableName,
+  tableName,
 } from '@stockpulse/config'
 import type { RunRequest } from '@stockpulse/events'
 import { resolveIndicators } from '@stockpulse/indicators'
-import { type BarsTableNames, barsTableNames, type TableName, tableName } from './database-names.js'
 import { COMMANDS, type Command, WORKER_OPTIONS } from './options.js'
 
 export type { LogLevel }

@@ -1,5 +1,5 @@
+import { DEFAULT_VALUES_TABLE, type TableName, tableName } from '@stockpulse/config'
 import type { Database } from './database.js'
-import { DEFAULT_VALUES_TABLE, type TableName, tableName } from './database-names.js'
 import { missingTable } from './migrate.js'
 import type { StockResult } from './result-file.js'
 

@@ -1,5 +1,5 @@
+import type { BarsTableNames, TableName } from '@stockpulse/config'
 import { type Database, type DatabaseClient, inTransaction } from './database.js'
-import type { BarsTableNames, TableName } from './database-names.js'
 import { DatabaseSchemaError } from './errors.js'
 
 /** The tables `stockpulse-worker migrate` creates. */

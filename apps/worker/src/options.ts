@@ -1,16 +1,9 @@
-import { defineOptions, option, optionHelp, SHARED_OPTIONS } from '@stockpulse/config'
+import { accepts, defineOptions, option, optionHelp, SHARED_OPTIONS } from '@stockpulse/config'
 import { DEFAULT_RUN_HISTORY, MIN_PACE } from '@stockpulse/events'
 import { DEFAULT_INDICATORS, resolveIndicators } from '@stockpulse/indicators'
 import { CronExpressionParser } from 'cron-parser'
 import { epochDay } from './bars.js'
 import { CSV_DIALECTS } from './csv-dialects.js'
-import {
-  BAR_COLUMNS,
-  barsTableNames,
-  DEFAULT_BARS_TABLE,
-  DEFAULT_VALUES_TABLE,
-  tableName,
-} from './database-names.js'
 import { MAX_DAYS, MAX_STOCKS } from './limits.js'
 
 /** The commands of `stockpulse-worker`. */
@@ -38,8 +31,6 @@ export const MAX_HISTORY_RETENTION_S = 31_536_000
 export const MAX_RUN_HISTORY = 10_000
 
 const YEAR_S = 365 * 86_400
-const IDENTIFIER_TEXT = 'lower-case a-z, 0-9 and _, not starting with a digit, at most 63 long'
-const TABLE_TEXT = `name or schema.name, each ${IDENTIFIER_TEXT}`
 const ID = /^[A-Za-z0-9_.-]{1,64}$/
 const ID_TEXT = '1-64 characters of A-Z a-z 0-9 _ . -'
 
@@ -202,32 +193,6 @@ export const WORKER_OPTIONS = defineOptions({
     defaultText: 'postgres with --source postgres, else none',
     help: 'where indicator values are stored besides Redis: postgres upserts them into --values-table',
   }),
-  barsTable: option.string({
-    flag: 'bars-table',
-    env: 'WORKER_BARS_TABLE',
-    default: DEFAULT_BARS_TABLE,
-    valid: (text) => accepts(() => tableName(text)),
-    expected: TABLE_TEXT,
-    placeholder: 'TABLE',
-    help: 'the bars table, [schema.]name',
-  }),
-  barsColumns: option.list({
-    flag: 'bars-columns',
-    env: 'WORKER_BARS_COLUMNS',
-    default: BAR_COLUMNS,
-    valid: (names) => accepts(() => barsTableNames(DEFAULT_BARS_TABLE, names)),
-    expected: `7 column names (${BAR_COLUMNS.join(',')}), each ${IDENTIFIER_TEXT}`,
-    help: 'its code, date, open, high, low, close and volume columns',
-  }),
-  valuesTable: option.string({
-    flag: 'values-table',
-    env: 'WORKER_VALUES_TABLE',
-    default: DEFAULT_VALUES_TABLE,
-    valid: (text) => accepts(() => tableName(text)),
-    expected: TABLE_TEXT,
-    placeholder: 'TABLE',
-    help: 'the indicator values table, [schema.]name (created by migrate)',
-  }),
   schedule: option.string({
     flag: 'schedule',
     env: 'WORKER_SCHEDULE',
@@ -323,15 +288,6 @@ export function usage(): string {
 function isTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone })
-    return true
-  } catch {
-    return false
-  }
-}
-
-function accepts(check: () => unknown): boolean {
-  try {
-    check()
     return true
   } catch {
     return false

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import type { BarsTableNames } from '@stockpulse/config'
 import { from as copyFrom } from 'pg-copy-streams'
 import { isoDate } from './bars.js'
 import { type Database, inTransaction } from './database.js'
-import type { BarsTableNames } from './database-names.js'
 import { missingTable } from './migrate.js'
 import { createSyntheticLoader, type SyntheticSpec, syntheticCodes } from './synthetic.js'
 

@@ -1,3 +1,14 @@
+export {
+  BAR_COLUMNS,
+  type BarColumn,
+  type BarsTableNames,
+  barsTableNames,
+  DEFAULT_BARS_TABLE,
+  DEFAULT_VALUES_TABLE,
+  identifierProblem,
+  type TableName,
+  tableName,
+} from './database-names.js'
 export { ConfigError, MarkdownBlockError, OptionSpecError } from './errors.js'
 export { deepFreeze } from './freeze.js'
 export { labelOf, optionHelp } from './help.js'
@@ -11,6 +22,7 @@ export {
   writeBlocks,
 } from './markdown.js'
 export {
+  accepts,
   type BooleanRow,
   defaultOf,
   type IntegerRow,

@@ -243,3 +243,13 @@ function rangeText(noun: string, { min, max }: NumberRow<number | undefined>): s
 function nameOf(row: RowBase): string {
   return row.env ?? `--${row.flag}`
 }
+
+/** For a row's `valid`: whether `check` returns instead of throwing (a parser used as a test). */
+export function accepts(check: () => unknown): boolean {
+  try {
+    check()
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,10 +1,20 @@
 import { DEFAULT_KEY_PREFIX } from '@stockpulse/events'
-import { option } from './option.js'
+import {
+  BAR_COLUMNS,
+  barsTableNames,
+  DEFAULT_BARS_TABLE,
+  DEFAULT_VALUES_TABLE,
+  tableName,
+} from './database-names.js'
+import { accepts, option } from './option.js'
 import { defineOptions } from './spec.js'
 
 /** pino's levels, most severe first; `silent` logs nothing. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
+
+const IDENTIFIER_TEXT = 'lower-case a-z, 0-9 and _, not starting with a digit, at most 63 long'
+const TABLE_TEXT = `name or schema.name, each ${IDENTIFIER_TEXT}`
 
 /**
  * Settings every app reads the same way: same variable, default, range and meaning. Apps spread
@@ -38,6 +48,32 @@ export const SHARED_OPTIONS = defineOptions({
     env: 'DATABASE_URL',
     protocols: ['postgres', 'postgresql'],
     help: "PostgreSQL: the worker's --source postgres, --sink postgres, migrate and seed-db; the gateway's stock page reads the stored values there",
+  }),
+  barsTable: option.string({
+    flag: 'bars-table',
+    env: 'BARS_TABLE',
+    default: DEFAULT_BARS_TABLE,
+    valid: (text) => accepts(() => tableName(text)),
+    expected: TABLE_TEXT,
+    placeholder: 'TABLE',
+    help: 'the bars table in PostgreSQL, [schema.]name',
+  }),
+  barsColumns: option.list({
+    flag: 'bars-columns',
+    env: 'BARS_COLUMNS',
+    default: BAR_COLUMNS,
+    valid: (names) => accepts(() => barsTableNames(DEFAULT_BARS_TABLE, names)),
+    expected: `7 column names (${BAR_COLUMNS.join(',')}), each ${IDENTIFIER_TEXT}`,
+    help: 'its code, date, open, high, low, close and volume columns',
+  }),
+  valuesTable: option.string({
+    flag: 'values-table',
+    env: 'VALUES_TABLE',
+    default: DEFAULT_VALUES_TABLE,
+    valid: (text) => accepts(() => tableName(text)),
+    expected: TABLE_TEXT,
+    placeholder: 'TABLE',
+    help: 'the indicator values table in PostgreSQL, [schema.]name (created by migrate)',
   }),
 })
 

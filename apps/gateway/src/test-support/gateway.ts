@@ -37,7 +37,7 @@ export async function startGateway(
       replayLimit: config.historyReplayLimit,
     })
   const storedValues = config.databaseUrl
-    ? createStoredValuesReader(config.databaseUrl, logger)
+    ? createStoredValuesReader(config.databaseUrl, config.storedTables, logger)
     : undefined
   const gateway = createGateway({
     bridge,
