@@ -1,3 +1,4 @@
+import { isIdentifier } from '@stockpulse/events/identifier'
 import { resolveIndicators } from '@stockpulse/indicators'
 import { epochDay } from './bars.js'
 import { CSV_DIALECTS } from './csv-dialects.js'
@@ -31,8 +32,6 @@ export interface ChunkJobData {
 /** Most stocks in one chunk job. */
 export const MAX_CHUNK_STOCKS = 10_000
 
-const ID = /^[A-Za-z0-9_.-]{1,64}$/
-
 /**
  * Checks a chunk job's data (it comes from Redis: hostile until checked): the data, or why it
  * is refused. A refused chunk fails for good, and its stocks are marked failed with the reason.
@@ -40,14 +39,14 @@ const ID = /^[A-Za-z0-9_.-]{1,64}$/
 export function parseChunkJob(data: unknown): ChunkJobData | string {
   if (!isRecord(data)) return 'chunk data is not an object'
   const { task_id, index, start, codes, source, indicators, pace, sink } = data
-  if (typeof task_id !== 'string' || !ID.test(task_id)) return 'chunk task_id is not an identifier'
+  if (!isIdentifier(task_id)) return 'chunk task_id is not an identifier'
   if (!isCount(index, 1_000_000)) return 'chunk index is not a count'
   if (!isCount(start, MAX_STOCKS)) return 'chunk start is not a count'
   if (
     !Array.isArray(codes) ||
     codes.length === 0 ||
     codes.length > MAX_CHUNK_STOCKS ||
-    !codes.every((code) => typeof code === 'string' && ID.test(code))
+    !codes.every(isIdentifier)
   ) {
     return `chunk codes are not 1 to ${MAX_CHUNK_STOCKS} stock codes`
   }

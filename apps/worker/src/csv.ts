@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
+import { isIdentifier } from '@stockpulse/events/identifier'
 import { COLUMNS, isoDate, type StockBars, stockBars } from './bars.js'
 import {
   CSV_FIELDS,
@@ -21,9 +22,6 @@ export interface CsvWindow {
   readonly dialect: CsvDialectOption
 }
 
-/** A stock code as a file name or a code cell may spell it (also a valid channel id). */
-export const STOCK_CODE = /^[A-Za-z0-9_.-]{1,64}$/
-
 const EVERYTHING: CsvWindow = {
   lastDay: Number.POSITIVE_INFINITY,
   days: Number.POSITIVE_INFINITY,
@@ -40,7 +38,7 @@ export async function listCsvStocks(
   const ignored: string[] = []
   for (const name of names) {
     const code = name.endsWith('.csv') ? name.slice(0, -4) : ''
-    if (STOCK_CODE.test(code)) codes.push(code)
+    if (isIdentifier(code)) codes.push(code)
     else ignored.push(name)
   }
   return { codes, ignored }
@@ -128,12 +126,12 @@ export async function readCsvUniverse(
     rows.push(i)
   }
   const all = [...byCode.keys()].sort()
-  const valid = all.filter((code) => STOCK_CODE.test(code))
+  const valid = all.filter(isIdentifier)
   const codes = valid.slice(0, stocks ?? MAX_STOCKS)
   return {
     codes,
     ignored: all
-      .filter((code) => !STOCK_CODE.test(code))
+      .filter((code) => !isIdentifier(code))
       .map((code) => `code ${JSON.stringify(code)}`),
     bars(i) {
       const code = codes[i]!

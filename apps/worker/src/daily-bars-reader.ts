@@ -1,8 +1,8 @@
 import type { BarsTableNames } from '@stockpulse/config'
+import { isIdentifier } from '@stockpulse/events/identifier'
 import { to as copyTo } from 'pg-copy-streams'
 import { COLUMNS, epochDay, isoDate } from './bars.js'
 import { type CopyRow, createCopyBinaryParser } from './copy-binary.js'
-import { STOCK_CODE } from './csv.js'
 import type { Database } from './database.js'
 import { MAX_STOCKS } from './limits.js'
 import { missingTable } from './migrate.js'
@@ -44,7 +44,7 @@ export function createDailyBarsReader(database: Database, names: BarsTableNames)
       const codes: string[] = []
       const ignored: string[] = []
       for (const code of await listCodes()) {
-        if (!STOCK_CODE.test(code)) ignored.push(`code ${JSON.stringify(code)}`)
+        if (!isIdentifier(code)) ignored.push(`code ${JSON.stringify(code)}`)
         else if (codes.length < limit) codes.push(code)
       }
       return {

@@ -1,5 +1,5 @@
 import { accepts, defineOptions, option, optionHelp, SHARED_OPTIONS } from '@stockpulse/config'
-import { DEFAULT_RUN_HISTORY, MIN_PACE } from '@stockpulse/events'
+import { DEFAULT_RUN_HISTORY, IDENTIFIER, IDENTIFIER_TEXT, MIN_PACE } from '@stockpulse/events'
 import { DEFAULT_INDICATORS, resolveIndicators } from '@stockpulse/indicators'
 import { CronExpressionParser } from 'cron-parser'
 import { epochDay } from './bars.js'
@@ -31,8 +31,6 @@ export const MAX_HISTORY_RETENTION_S = 31_536_000
 export const MAX_RUN_HISTORY = 10_000
 
 const YEAR_S = 365 * 86_400
-const ID = /^[A-Za-z0-9_.-]{1,64}$/
-const ID_TEXT = '1-64 characters of A-Z a-z 0-9 _ . -'
 
 /** Every option of the worker, one row each: `--help`, the README tables and `parseConfig` read them. */
 export const WORKER_OPTIONS = defineOptions({
@@ -167,8 +165,8 @@ export const WORKER_OPTIONS = defineOptions({
   }),
   taskId: option.string({
     flag: 'task-id',
-    pattern: ID,
-    expected: ID_TEXT,
+    pattern: IDENTIFIER,
+    expected: IDENTIFIER_TEXT,
     placeholder: 'ID',
     defaultText: 'calc_<epoch ms>_<4 hex>',
     help: 'run and submit only: task id',
@@ -242,8 +240,8 @@ export const WORKER_OPTIONS = defineOptions({
     flag: 'instance-id',
     env: 'WORKER_INSTANCE_ID',
     only: 'serve',
-    pattern: ID,
-    expected: ID_TEXT,
+    pattern: IDENTIFIER,
+    expected: IDENTIFIER_TEXT,
     placeholder: 'ID',
     defaultText: 'worker-<hostname>-<pid>',
     help: 'instance id in heartbeats',

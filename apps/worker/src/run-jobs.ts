@@ -4,6 +4,7 @@ import {
   createTaskCompletedEvent,
   createTaskProgressEvent,
   type Failure,
+  isIdentifier,
   RunErrorCode,
   TASKS_ALL,
   taskChannel,
@@ -85,8 +86,6 @@ export interface RunJobs {
    */
   abandoned(data: unknown, reason: string): Promise<void>
 }
-
-const ID = /^[A-Za-z0-9_.-]{1,64}$/
 
 export function createRunJobs(options: RunJobsOptions): RunJobs {
   const { config, redis, keys, events, publisher, runner, flows, queue, metrics, logger, now } =
@@ -388,13 +387,13 @@ export function createRunJobs(options: RunJobsOptions): RunJobs {
 function parseStartJob(raw: unknown): StartJobData | string {
   if (typeof raw !== 'object' || raw === null) return 'start data is not an object'
   const { task_id, request, pace, trigger, user_id, date } = raw as Record<string, unknown>
-  if (typeof task_id !== 'string' || !ID.test(task_id)) return 'start task_id is not an identifier'
+  if (!isIdentifier(task_id)) return 'start task_id is not an identifier'
   const checked = checkRunRequest(request)
   if (!checked.ok) return `start request: ${(checked.outcome.body as ApiRefusal).reason}`
   if (pace !== undefined && !(typeof pace === 'number' && pace >= 1 && Number.isFinite(pace))) {
     return 'start pace is not a number of at least 1'
   }
-  if (user_id !== undefined && !(typeof user_id === 'string' && ID.test(user_id))) {
+  if (user_id !== undefined && !isIdentifier(user_id)) {
     return 'start user_id is not an identifier'
   }
   if (date !== undefined && !(typeof date === 'string' && epochDay(date) !== undefined)) {
@@ -413,8 +412,8 @@ function parseStartJob(raw: unknown): StartJobData | string {
 function parseFinishJob(raw: unknown): FinishJobData | string {
   if (typeof raw !== 'object' || raw === null) return 'finish data is not an object'
   const { task_id, user_id } = raw as Record<string, unknown>
-  if (typeof task_id !== 'string' || !ID.test(task_id)) return 'finish task_id is not an identifier'
-  if (user_id !== undefined && !(typeof user_id === 'string' && ID.test(user_id))) {
+  if (!isIdentifier(task_id)) return 'finish task_id is not an identifier'
+  if (user_id !== undefined && !isIdentifier(user_id)) {
     return 'finish user_id is not an identifier'
   }
   return { task_id, ...(user_id === undefined ? {} : { user_id: user_id as string }) }
@@ -424,7 +423,7 @@ function chunkCodes(data: unknown): string[] | undefined {
   if (typeof data !== 'object' || data === null) return undefined
   const codes = (data as Record<string, unknown>).codes
   if (!Array.isArray(codes)) return undefined
-  const valid = codes.filter((code): code is string => typeof code === 'string' && ID.test(code))
+  const valid = codes.filter(isIdentifier)
   return valid.length === codes.length ? valid : undefined
 }
 
@@ -437,7 +436,7 @@ function parseFailure(text: string): Failure | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined
   const { stock_code, indicator, reason } = value as Record<string, unknown>
-  if (typeof stock_code !== 'string' || !ID.test(stock_code) || typeof reason !== 'string') {
+  if (!isIdentifier(stock_code) || typeof reason !== 'string') {
     return undefined
   }
   return { stock_code, reason, ...(typeof indicator === 'string' ? { indicator } : {}) }

@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
+import { IDENTIFIER, IDENTIFIER_TEXT } from './identifier.js'
 
 // ---- Shared pieces ----
 
@@ -20,8 +21,8 @@ export const Timestamp = Type.String({
 
 /** Identifier usable inside a channel name: task ids, stock codes, user ids. */
 export const Identifier = Type.String({
-  pattern: '^[A-Za-z0-9_.-]{1,64}$',
-  description: '1-64 characters of A-Z a-z 0-9 _ . -',
+  pattern: IDENTIFIER.source,
+  description: IDENTIFIER_TEXT,
 })
 
 /** Pattern of a position: `<epoch>:<ms>-<seq>` (see history.ts). */

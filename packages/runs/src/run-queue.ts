@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { isWorkerInfo, RunErrorCode, type RunRequest, type WorkerInfo } from '@stockpulse/events'
+import {
+  isIdentifier,
+  isWorkerInfo,
+  RunErrorCode,
+  type RunRequest,
+  type WorkerInfo,
+} from '@stockpulse/events'
 import { connectInBackground } from '@stockpulse/lifecycle'
 import { Queue } from 'bullmq'
 import { createClient } from 'redis'
@@ -74,7 +80,6 @@ export interface RunQueue {
 }
 
 /** Identifier pattern of task and user ids (the contract's). */
-const TASK_ID = /^[A-Za-z0-9_.-]{1,64}$/
 
 export function createRunQueue(options: RunQueueOptions): RunQueue {
   const { url, prefix, now = () => new Date() } = options
@@ -124,7 +129,7 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
         request: { ...request, task_id: taskId },
         ...(submitOptions.pace === undefined ? {} : { pace: submitOptions.pace }),
         trigger: submitOptions.trigger ?? 'api',
-        ...(submitOptions.userId !== undefined && TASK_ID.test(submitOptions.userId)
+        ...(submitOptions.userId !== undefined && isIdentifier(submitOptions.userId)
           ? { user_id: submitOptions.userId }
           : {}),
         ...(submitOptions.date === undefined ? {} : { date: submitOptions.date }),
@@ -174,7 +179,7 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
       }
     },
     async cancel(taskId, reason = 'cancelled by request') {
-      if (!TASK_ID.test(taskId)) return refusal(404, RunErrorCode.UNKNOWN_RUN, 'no run has this id')
+      if (!isIdentifier(taskId)) return refusal(404, RunErrorCode.UNKNOWN_RUN, 'no run has this id')
       try {
         await ready()
         const verdict = (await redis.eval(CANCEL_SCRIPT, {

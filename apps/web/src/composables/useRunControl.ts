@@ -1,4 +1,4 @@
-import type { RunRequest } from '@stockpulse/events'
+import { isIdentifier, type RunRequest } from '@stockpulse/events'
 import { type Ref, readonly, ref } from 'vue'
 import { apiRequest } from '../lib/api'
 import type { Toast } from './useToasts'
@@ -124,7 +124,7 @@ export function describe(runOptions: RunRequest): string {
 
 function taskIdOf(body: unknown): string | undefined {
   const id = (body as { task_id?: unknown } | undefined)?.task_id
-  return typeof id === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(id) ? id : undefined
+  return isIdentifier(id) ? id : undefined
 }
 
 /** The remembered options in `storage`; a damaged entry is ignored. */
