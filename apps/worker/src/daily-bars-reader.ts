@@ -1,6 +1,6 @@
-import { to as copyTo } from 'pg-copy-streams'
 import { COLUMNS, epochDay, isoDate } from './bars.js'
 import { type CopyRow, createCopyBinaryParser } from './copy-binary.js'
+import { copyOut } from './copy-out.js'
 import { STOCK_CODE } from './csv.js'
 import type { Database } from './database.js'
 import type { BarsTableNames } from './database-names.js'
@@ -129,7 +129,7 @@ export function createDailyBarsReader(database: Database, names: BarsTableNames)
           [codes.join('\n'), spec.date, String(spec.days)],
         )
         const parser = createCopyBinaryParser(7, packs.row)
-        for await (const chunk of client.query(copyTo(copy))) parser.push(chunk as Buffer)
+        await copyOut(client, copy, (data) => parser.push(data))
         parser.end()
         packs.end()
         await client.query('COMMIT')
