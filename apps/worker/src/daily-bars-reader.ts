@@ -1,8 +1,8 @@
 import type { BarsTableNames } from '@stockpulse/config'
 import { isIdentifier } from '@stockpulse/events/identifier'
-import { to as copyTo } from 'pg-copy-streams'
 import { COLUMNS, epochDay, isoDate } from './bars.js'
 import { type CopyRow, createCopyBinaryParser } from './copy-binary.js'
+import { copyOut } from './copy-out.js'
 import type { Database } from './database.js'
 import { MAX_STOCKS } from './limits.js'
 import { missingTable } from './migrate.js'
@@ -129,7 +129,7 @@ export function createDailyBarsReader(database: Database, names: BarsTableNames)
           [codes.join('\n'), spec.date, String(spec.days)],
         )
         const parser = createCopyBinaryParser(7, packs.row)
-        for await (const chunk of client.query(copyTo(copy))) parser.push(chunk as Buffer)
+        await copyOut(client, copy, (data) => parser.push(data))
         parser.end()
         packs.end()
         await client.query('COMMIT')

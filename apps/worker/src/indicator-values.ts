@@ -1,4 +1,6 @@
 import { DEFAULT_VALUES_TABLE, type TableName, tableName } from '@stockpulse/config'
+import { epochDay } from './bars.js'
+import { dateArray, float8Array, textArray } from './binary-arrays.js'
 import type { Database } from './database.js'
 import { missingTable } from './migrate.js'
 import type { StockResult } from './result-file.js'
@@ -30,27 +32,46 @@ export function createIndicatorValuesWriter(
   return {
     check: () => missingTable(database, table, 'the indicator values'),
     async write(taskId, results) {
-      const codes: string[] = []
-      const days: string[] = []
-      const indicators: string[] = []
-      const outputs: string[] = []
-      const values: number[] = []
+      let rows = 0
       for (const result of results) {
         if (result.trade_date === undefined) continue
+        for (const latest of Object.values(result.latest)) {
+          for (const value of Object.values(latest)) if (value !== null) rows++
+        }
+      }
+      if (rows === 0) return 0
+      // Binary arrays: about half the client CPU of text ones, and no text for the server to parse.
+      const codes = new Array<string>(rows)
+      const days = new Int32Array(rows)
+      const indicators = new Array<string>(rows)
+      const outputs = new Array<string>(rows)
+      const values = new Float64Array(rows)
+      let row = 0
+      for (const result of results) {
+        if (result.trade_date === undefined) continue
+        const day = epochDay(result.trade_date)
+        if (day === undefined) throw new RangeError(`not a date: ${result.trade_date}`)
         for (const [indicator, latest] of Object.entries(result.latest)) {
           for (const [output, value] of Object.entries(latest)) {
             if (value === null) continue
-            codes.push(result.stock_code)
-            days.push(result.trade_date)
-            indicators.push(indicator)
-            outputs.push(output)
-            values.push(value)
+            codes[row] = result.stock_code
+            days[row] = day
+            indicators[row] = indicator
+            outputs[row] = output
+            values[row] = value + 0 // -0 as 0, as the text arrays wrote it
+            row++
           }
         }
       }
-      if (codes.length === 0) return 0
-      await database.query(upsert, [codes, days, indicators, outputs, values, taskId])
-      return codes.length
+      await database.query(upsert, [
+        textArray(codes),
+        dateArray(days),
+        textArray(indicators),
+        textArray(outputs),
+        float8Array(values),
+        taskId,
+      ])
+      return rows
     },
   }
 }
