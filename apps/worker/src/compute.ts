@@ -26,6 +26,7 @@ export interface PreparedStock {
   readonly code: string
   /** Unreadable or corrupt bars, or too short a history. */
   readonly error?: string
+  /** Of the bars, for the cache key; absent when loaded for a run without cache lookups. */
   readonly fingerprint?: string
   readonly tradeDate?: string
   /** The latest bar; absent when it is not a valid bar. */
@@ -68,8 +69,11 @@ export function indicatorLayout(ids: readonly string[]): IndicatorLayout {
 /** Loads and computes chunks; one per compute thread, or one inline. */
 export interface ComputeEngine {
   readonly layout: IndicatorLayout
-  /** Loads a chunk's bars and keeps them under `id` until `compute` or `release`. */
-  prepare(id: number, chunk: ChunkSpec): Promise<PreparedStock[]>
+  /**
+   * Loads a chunk's bars and keeps them under `id` until `compute` or `release`; with
+   * `fingerprints` false (nothing to look up in a cache) the stocks carry none.
+   */
+  prepare(id: number, chunk: ChunkSpec, fingerprints?: boolean): Promise<PreparedStock[]>
   /** Computes indicator j of stock i where `need[i * indicators + j]` is 1, then forgets the chunk. */
   compute(chunkId: number, need: Uint8Array): ComputedChunk
   /** Forgets a prepared chunk that will not be computed. */
@@ -101,7 +105,12 @@ export function createComputeEngine(setup: EngineSetup): ComputeEngine {
     })
   }
 
-  const prepareStock = async (code: string, index: number, chunk: ChunkSpec) => {
+  const prepareStock = async (
+    code: string,
+    index: number,
+    chunk: ChunkSpec,
+    fingerprints: boolean,
+  ) => {
     const started = performance.now()
     let bars: StockBars
     try {
@@ -121,7 +130,9 @@ export function createComputeEngine(setup: EngineSetup): ComputeEngine {
         ? {
             error: `too short history: ${bars.close.length} bars, the indicators need at least ${layout.minBars}`,
           }
-        : { fingerprint: fingerprint(bars.data) }),
+        : fingerprints
+          ? { fingerprint: fingerprint(bars.data) }
+          : {}),
       ...latestBar(bars),
       loadMs: performance.now() - started,
     }
@@ -131,11 +142,11 @@ export function createComputeEngine(setup: EngineSetup): ComputeEngine {
   return {
     layout,
 
-    async prepare(id, chunk) {
+    async prepare(id, chunk, fingerprints = true) {
       const kept: (StockBars | undefined)[] = []
       const prepared: PreparedStock[] = []
       for (const [i, code] of chunk.codes.entries()) {
-        const stock = await prepareStock(code, chunk.start + i, chunk)
+        const stock = await prepareStock(code, chunk.start + i, chunk, fingerprints)
         kept.push(stock.bars)
         prepared.push(stock.prepared)
       }
@@ -191,7 +202,12 @@ export interface LoadedChunk {
 
 /** Serves the chunks of any job: an engine per setup (the two latest kept), chunks by id. */
 export interface EngineHost {
-  prepare(id: number, setup: EngineSetup, chunk: ChunkSpec): Promise<PreparedStock[]>
+  prepare(
+    id: number,
+    setup: EngineSetup,
+    chunk: ChunkSpec,
+    fingerprints?: boolean,
+  ): Promise<PreparedStock[]>
   compute(id: number, need: Uint8Array): ComputedChunk
   release(id: number): void
   /** `prepare` then `compute` of everything, with nothing to look up in between (no cache). */
@@ -208,7 +224,7 @@ export function createEngineHost(): EngineHost {
     return engine
   }
   const host: EngineHost = {
-    prepare(id, setup, chunk) {
+    prepare(id, setup, chunk, fingerprints = true) {
       const key = JSON.stringify(setup)
       let engine = engines.get(key)
       if (!engine) {
@@ -217,7 +233,7 @@ export function createEngineHost(): EngineHost {
         if (engines.size > 2) engines.delete(engines.keys().next().value!)
       }
       owners.set(id, engine)
-      return engine.prepare(id, chunk)
+      return engine.prepare(id, chunk, fingerprints)
     },
     compute(id, need) {
       const engine = take(id)
@@ -228,7 +244,8 @@ export function createEngineHost(): EngineHost {
       take(id)?.release(id)
     },
     async run(id, setup, chunk) {
-      const stocks = await host.prepare(id, setup, chunk)
+      // No cache to look up: hashing every stock's bars would be wasted.
+      const stocks = await host.prepare(id, setup, chunk, false)
       const count = owners.get(id)!.layout.indicators.length
       return { stocks, computed: host.compute(id, new Uint8Array(stocks.length * count).fill(1)) }
     },
