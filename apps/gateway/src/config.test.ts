@@ -141,6 +141,11 @@ describe('config', () => {
       'SUBSCRIBE_RATE must be a positive number, got "0"',
     ],
     [
+      { WORKER_VALUES_TABLE: 'market.values' },
+      'WORKER_VALUES_TABLE',
+      'WORKER_VALUES_TABLE is now VALUES_TABLE: set VALUES_TABLE instead',
+    ],
+    [
       { VALUES_TABLE: 'values; DROP TABLE x' },
       'VALUES_TABLE',
       'VALUES_TABLE must be name or schema.name, each lower-case a-z, 0-9 and _, not starting with a digit, at most 63 long, got "values; DROP TABLE x"',

@@ -17,6 +17,11 @@ export interface RowBase {
   readonly flag?: string
   /** Environment variable: `STALE_TASK_S`. */
   readonly env?: string
+  /**
+   * The variable's name before a rename: set, it is refused with a message naming `env`, so a
+   * deployment's setting is never silently ignored after an upgrade.
+   */
+  readonly formerEnv?: string
   /** The one command the flag belongs to (`run`); other commands refuse the flag. */
   readonly only?: string
   /** One line for `--help` and the README. */
@@ -32,6 +37,7 @@ export interface Option<V> {
   readonly kind: OptionKind
   readonly flag: string | undefined
   readonly env: string | undefined
+  readonly formerEnv: string | undefined
   readonly only: string | undefined
   readonly help: string
   readonly defaultText: string | undefined
@@ -215,6 +221,7 @@ function build<V>(
     kind,
     flag: row.flag,
     env: row.env,
+    formerEnv: row.formerEnv,
     only: row.only,
     help: row.help,
     defaultText: row.defaultText,

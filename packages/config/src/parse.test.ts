@@ -49,6 +49,21 @@ describe('parse', () => {
     })
   })
 
+  it('refuses a renamed variable by its former name, naming the new one', () => {
+    const renamed = defineOptions({
+      table: option.string({ flag: 'table', env: 'TABLE', formerEnv: 'APP_TABLE', help: 't' }),
+    })
+    const error = captureError(() => parseEnv(renamed, { APP_TABLE: 'mine' }))
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error).toMatchObject({
+      variable: 'APP_TABLE',
+      message: 'APP_TABLE is now TABLE: set TABLE instead',
+    })
+    // Even beside the new name: the two could disagree.
+    expect(() => parseEnv(renamed, { APP_TABLE: 'a', TABLE: 'b' })).toThrow(ConfigError)
+    expect(parseEnv(renamed, { APP_TABLE: ' ', TABLE: 'b' }).table).toBe('b')
+  })
+
   it('counts an empty or blank variable as unset', () => {
     expect(parse(['run'], { APP_DAYS: '', APP_STOCKS: '  ' }).values).toMatchObject({
       days: 250,

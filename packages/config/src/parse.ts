@@ -108,6 +108,10 @@ function resolve<S extends OptionSpec>(spec: S, flags: Flags, env: Env) {
   const values: Record<string, unknown> = {}
   const origins: Record<string, string> = {}
   for (const [key, option] of Object.entries(spec)) {
+    const former = option.formerEnv
+    if (former !== undefined && env[former]?.trim()) {
+      throw new ConfigError(former, `${former} is now ${option.env}: set ${option.env} instead`)
+    }
     const flag = flags.get(key)
     const text = option.env === undefined ? undefined : env[option.env]?.trim()
     const origin = flag !== undefined ? `--${option.flag}` : text ? option.env : undefined

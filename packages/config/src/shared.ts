@@ -52,6 +52,7 @@ export const SHARED_OPTIONS = defineOptions({
   barsTable: option.string({
     flag: 'bars-table',
     env: 'BARS_TABLE',
+    formerEnv: 'WORKER_BARS_TABLE',
     default: DEFAULT_BARS_TABLE,
     valid: (text) => accepts(() => tableName(text)),
     expected: TABLE_TEXT,
@@ -61,6 +62,7 @@ export const SHARED_OPTIONS = defineOptions({
   barsColumns: option.list({
     flag: 'bars-columns',
     env: 'BARS_COLUMNS',
+    formerEnv: 'WORKER_BARS_COLUMNS',
     default: BAR_COLUMNS,
     valid: (names) => accepts(() => barsTableNames(DEFAULT_BARS_TABLE, names)),
     expected: `7 column names (${BAR_COLUMNS.join(',')}), each ${IDENTIFIER_TEXT}`,
@@ -69,6 +71,7 @@ export const SHARED_OPTIONS = defineOptions({
   valuesTable: option.string({
     flag: 'values-table',
     env: 'VALUES_TABLE',
+    formerEnv: 'WORKER_VALUES_TABLE',
     default: DEFAULT_VALUES_TABLE,
     valid: (text) => accepts(() => tableName(text)),
     expected: TABLE_TEXT,
