@@ -27,11 +27,11 @@ export interface Bridge {
   unsubscribe(channel: string): void
   /**
    * Resolves `true` once every message published on `channel` from now on will be heard (the
-   * subscription is confirmed and the bridge ready), `false` when that cannot be promised: a
-   * bridge that is connecting or down waits a few seconds for `ready` first, so that clients
-   * resuming on a gateway that just started still get their replay.
+   * subscription is confirmed and the bridge ready), `false` when that cannot be promised now.
+   * With `waitForStart`, a bridge still connecting for the first time waits a few seconds for
+   * `ready` first: clients resuming on a gateway that just started still get their replay.
    */
-  subscribed(channel: string): Promise<boolean>
+  subscribed(channel: string, options?: { readonly waitForStart?: boolean }): Promise<boolean>
   /** Unsubscribes everything and disconnects; the state becomes `closed`. */
   close(): Promise<void>
 }

@@ -14,7 +14,7 @@ export interface RedisBridgeOptions {
   readonly keyPrefix?: string
   /** HISTORY_REPLAY_LIMIT: most events replayed per channel per subscribe. */
   readonly replayLimit?: number
-  /** Longest `subscribed()` waits for the bridge to be ready (start-up, a Redis blip). */
+  /** Longest `subscribed(channel, { waitForStart: true })` waits for the first `ready`. */
   readonly readyWaitMs?: number
 }
 
@@ -22,8 +22,8 @@ const defaults = {
   maxReconnectDelayMs: 2_000,
   keyPrefix: DEFAULT_KEY_PREFIX,
   replayLimit: DEFAULT_REPLAY_LIMIT,
-  // Past the longest reconnect delay: a gateway starting, or Redis back from a blip, is ready by
-  // then, and the clients joining meanwhile still get their replay.
+  // A gateway starting next to a running Redis is ready well within it, and the clients resuming
+  // meanwhile (browsers reconnecting after a deploy) still get their replay.
   readyWaitMs: 5_000,
 }
 
@@ -45,7 +45,7 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
   }
   let listener: BridgeListener | undefined
   let state: BridgeState = 'connecting'
-  /** `subscribed()` calls waiting for the bridge to be ready (or closed). */
+  /** `subscribed()` calls waiting for the first `ready` (or the close). */
   const readyWaits = new Set<() => void>()
   /** Channels the gateway wants; `confirmed` are those Redis acknowledged. */
   const wanted = new Set<string>()
@@ -110,8 +110,8 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
       wanted.delete(channel)
       void sync(channel)
     },
-    async subscribed(channel) {
-      if (!(await ready())) return false
+    async subscribed(channel, options = {}) {
+      if (!(await (options.waitForStart ? started() : state === 'ready'))) return false
       await sync(channel)
       return state === 'ready' && wanted.has(channel) && confirmed.has(channel)
     },
@@ -183,13 +183,18 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
     if (next === state) return
     state = next
     logger.info({ state }, 'redis bridge state')
+    // Waiters first: a throwing listener must not hold them for the whole wait.
+    for (const wake of readyWaits) wake()
     listener?.state(state)
-    if (state === 'ready' || state === 'closed') for (const wake of readyWaits) wake()
   }
 
-  /** Whether the bridge is ready, waiting up to `readyWaitMs` for it. */
-  function ready(): Promise<boolean> {
-    if (state === 'ready' || state === 'closed') return Promise.resolve(state === 'ready')
+  /**
+   * Whether the bridge is ready; while it is still connecting for the first time (start-up),
+   * waits up to `readyWaitMs` for that. Once it has been ready, an outage is answered at once:
+   * clients joining then would only queue behind the wait.
+   */
+  function started(): Promise<boolean> {
+    if (state !== 'connecting') return Promise.resolve(state === 'ready')
     return new Promise<boolean>((resolve) => {
       const wake = () => {
         clearTimeout(timer)
@@ -197,6 +202,7 @@ export function createRedisBridge(url: string, options: RedisBridgeOptions): Bri
         resolve(state === 'ready')
       }
       const timer = setTimeout(wake, readyWaitMs)
+      timer.unref()
       readyWaits.add(wake)
     })
   }

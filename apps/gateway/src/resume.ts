@@ -109,7 +109,12 @@ export function createResume(options: ResumeOptions): Resume {
         fanout.forget(connection, channel.name)
         subscriptions.hold(connection, channel)
       }
-      const heard = await Promise.all(joins.map(({ channel }) => bridge.subscribed(channel.name)))
+      // A resume on a gateway still connecting to Redis waits for it: its replay needs the history.
+      const heard = await Promise.all(
+        joins.map(({ channel, since }) =>
+          bridge.subscribed(channel.name, { waitForStart: since !== undefined }),
+        ),
+      )
       const reads = new Map<Join, ChannelHistory>()
       const resumes = joins.some((join) => join.since !== undefined)
       if (resumes) await turn()
