@@ -84,14 +84,23 @@ export function createApiRoutes(options: ApiRoutesOptions): ApiRoutes {
     }
     // Both stores when both are there: a run without --sink postgres leaves its results only in
     // Redis, and Redis lets them expire while PostgreSQL keeps older dates.
-    const lookups = (
-      await Promise.all([
-        storedValues ? fromDatabase(code, storedValues) : undefined,
-        history ? fromRedis(code, history) : undefined,
-      ])
-    ).filter((lookup) => lookup !== undefined)
+    const settled = await Promise.allSettled([
+      storedValues ? fromDatabase(code, storedValues) : undefined,
+      history ? fromRedis(code, history) : undefined,
+    ])
+    const lookups: Lookup[] = []
+    let failure: { reason: unknown } | undefined
+    for (const outcome of settled) {
+      if (outcome.status === 'rejected') failure ??= outcome
+      else if (outcome.value) lookups.push(outcome.value)
+    }
     const found = lookups.flatMap((lookup) => (lookup.kind === 'found' ? [lookup.body] : []))
-    if (found.length > 0) return json(res, 200, newest(found))
+    if (found.length > 0) {
+      // One store's bug does not cost the stock the other store holds.
+      if (failure) logger.error({ err: String(failure.reason) }, 'a stock lookup failed')
+      return json(res, 200, newest(found))
+    }
+    if (failure) throw failure.reason
     for (const lookup of lookups) {
       if (lookup.kind === 'refused') return refuse(res, lookup.status, lookup.error, lookup.reason)
     }
@@ -141,11 +150,19 @@ export function createApiRoutes(options: ApiRoutesOptions): ApiRoutes {
     } catch (error) {
       options.databaseFailed()
       const { message, code: sqlState } = error as { message?: string; code?: unknown }
-      logger.warn({ stock_code: code, err: message, code: sqlState }, 'stored values not read')
+      const mismatch =
+        typeof sqlState === 'string' && sqlState !== UNDEFINED_TABLE && sqlState.startsWith('42')
+      // A mismatch is a configuration error, not a passing outage.
+      logger[mismatch ? 'error' : 'warn'](
+        { stock_code: code, err: message, code: sqlState },
+        'stored values not read',
+      )
       const reason =
         sqlState === UNDEFINED_TABLE
           ? 'Stored values cannot be read: a table is missing in PostgreSQL (create it with stockpulse-worker migrate).'
-          : `Stored values cannot be read: PostgreSQL did not answer within ${STORED_VALUES_STATEMENT_TIMEOUT_MS / 1000} s or is down.`
+          : mismatch
+            ? `Stored values cannot be read: the tables do not match VALUES_TABLE, BARS_TABLE and BARS_COLUMNS (PostgreSQL error ${sqlState}).`
+            : `Stored values cannot be read: PostgreSQL did not answer within ${STORED_VALUES_STATEMENT_TIMEOUT_MS / 1000} s or is down.`
       return refused(503, 'database_unavailable', reason)
     }
     if (!stored) {
@@ -193,7 +210,11 @@ function newest(found: readonly StockResultsResponse[]): StockResultsResponse {
   )
 }
 
-/** PostgreSQL's SQLSTATE of a missing table. */
+/**
+ * PostgreSQL's SQLSTATE of a missing table. The rest of its class 42 is what other wrong names
+ * give: a missing column (42703), a date column of another type (42883), a table the gateway
+ * may not read (42501).
+ */
 const UNDEFINED_TABLE = '42P01'
 
 /** The valid snapshots of `code` (JSON, newest first): one per trade date, oldest first. */

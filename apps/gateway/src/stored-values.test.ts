@@ -258,6 +258,20 @@ describe('stored-values', () => {
     )
     expect(snapshots).toHaveLength(120)
     expect(snapshots.at(-1)).toMatchObject({ bar: { close: rows[0]!.c } })
+    await test.close()
+    // A column the table does not have: a configuration error, said as one.
+    test = await startGateway(
+      { DATABASE_URL: server.url, ...names, BARS_COLUMNS: 'code,day,o,h,l,c,volume' },
+      { bridge: createBusBridge(createMemoryBus()) },
+    )
+    expect(await get('/api/stocks/000001')).toEqual({
+      status: 503,
+      body: {
+        error: 'database_unavailable',
+        reason:
+          'Stored values cannot be read: the tables do not match VALUES_TABLE, BARS_TABLE and BARS_COLUMNS (PostgreSQL error 42703).',
+      },
+    })
   })
 
   it('answers 503 with a reason and counts it when PostgreSQL cannot answer, then recovers', async () => {
