@@ -68,12 +68,26 @@ describe('copy-out', () => {
       message('E', Buffer.from('SERROR\0Mboom\0\0')),
       message('Z', Buffer.from('I')),
     ])
-    const stream = Buffer.concat([message('d', Buffer.from('row')), error])
+    const start = message('H', Buffer.from([0, 0, 0]))
+    const stream = Buffer.concat([start, message('d', Buffer.from('row')), error])
     for (let cut = 1; cut < stream.length; cut++) {
       expect(read(stream, [cut]), `cut at ${cut}`).toEqual({
         data: 'row',
         after: error.toString('hex'),
       })
+    }
+  })
+
+  it('refuses what a COPY out cannot send, instead of waiting for a CopyDone that never comes', () => {
+    const start = message('H', Buffer.from([0, 0, 0]))
+    const row = message('D', Buffer.from([0, 1, 0, 0, 0, 1, 0x31]))
+    for (const [stream, code] of [
+      [Buffer.concat([start, message('d', Buffer.from('a')), row]), 'D'], // a SELECT's DataRow
+      [message('T', Buffer.from([0, 0])), 'T'], // a SELECT's RowDescription, first
+      [message('d', Buffer.from('a')), 'd'], // data before CopyOutResponse: out of step
+      [message('G', Buffer.from([0, 0, 0])), 'G'], // CopyInResponse: COPY FROM STDIN
+    ] as const) {
+      expect(() => read(stream, []), code).toThrow(`unexpected message "${code}"`)
     }
   })
 })
@@ -128,6 +142,28 @@ describe('copyOut on a server', () => {
     } finally {
       client.release()
     }
+  })
+
+  it('rejects a statement that is not a COPY out instead of hanging', async () => {
+    const client = await database.connect()
+    await expect(copyOut(client, 'SELECT 1', () => {})).rejects.toThrow('unexpected message "T"')
+    client.release(true)
+  })
+
+  it('fails the query, not the process, on a connection read by someone else too', async () => {
+    const client = await database.connect()
+    const stream = (client as unknown as { connection: { stream: NodeJS.EventEmitter } }).connection
+      .stream
+    const extra = () => {}
+    stream.on('data', extra)
+    try {
+      await expect(copyOut(client, copy('g'), () => {})).rejects.toThrow('no single reader')
+    } finally {
+      stream.removeListener('data', extra)
+    }
+    const { rows } = await client.query<{ one: number }>('SELECT 1 AS one')
+    expect(rows).toEqual([{ one: 1 }])
+    client.release()
   })
 
   it('rejects with what the consumer threw', async () => {

@@ -1,10 +1,13 @@
 import type { DatabaseClient } from './database.js'
 
 // Backend message types (PostgreSQL protocol, "Message Formats").
+const COPY_OUT_RESPONSE = 0x48 // 'H'
 const COPY_DATA = 0x64 // 'd'
 const COPY_DONE = 0x63 // 'c'
 const ERROR_RESPONSE = 0x45 // 'E'
 const HEADER = 5
+/** Messages the server may send at any time: NoticeResponse, ParameterStatus, NotificationResponse. */
+const ASYNC = new Set([0x4e, 0x53, 0x41])
 
 // What a node-postgres query object receives, as far as a COPY out uses it.
 interface Connection {
@@ -16,8 +19,11 @@ interface Connection {
  * Runs `COPY ... TO STDOUT` on `client` and hands its data to `onData` as it arrives: the
  * CopyData payloads of each socket read in one buffer, valid only during the call. Nothing is
  * allocated per message (PostgreSQL sends one per row; pg-copy-streams' `to` slices each).
- * Resolves once the server is ready again; rejects with the server's error, or with what
- * `onData` threw (the connection is then left unread: release it destroyed).
+ * Resolves once the server is ready again; rejects with the server's error (the connection is
+ * then usable), or with what `onData` threw, a message a COPY out cannot have (another statement,
+ * a stream out of step) or a client-side error such as node-postgres' query_timeout: in those
+ * the connection is left unread, so release it destroyed. Notices that arrive during the COPY
+ * are dropped.
  */
 export function copyOut(
   client: DatabaseClient,
@@ -51,6 +57,7 @@ export function createCopyDataReader(
   let remaining = 0
   let copying = false
   let ended = false
+  let started = false
 
   return {
     push(chunk) {
@@ -86,6 +93,18 @@ export function createCopyDataReader(
           at += take - HEADER
           headerBytes = 0
         }
+        // Anything but a COPY out's own messages (a SELECT's rows, CopyInResponse, a reader out of
+        // step) would never end: refuse it, and the caller drops the connection.
+        const expected = started
+          ? code === COPY_DATA || code === COPY_DONE || code === ERROR_RESPONSE || ASYNC.has(code)
+          : code === COPY_OUT_RESPONSE || code === ERROR_RESPONSE || ASYNC.has(code)
+        if (!expected || length < 4) {
+          ended = true
+          throw new Error(
+            `copyOut: unexpected message ${JSON.stringify(String.fromCharCode(code))} (length ${length}) in a COPY out`,
+          )
+        }
+        if (code === COPY_OUT_RESPONSE) started = true
         if (code === ERROR_RESPONSE || code === COPY_DONE) {
           ended = true
           if (out > 0) onData(chunk.subarray(0, out))
@@ -121,15 +140,17 @@ class CopyOut {
     this.reader = createCopyDataReader(onData, (rest) => this.detach(rest))
   }
 
-  submit(connection: Connection): void {
-    this.connection = connection
+  // node-postgres takes an Error returned here (never thrown) as the query's failure.
+  submit(connection: Connection): Error | undefined {
     const stream = connection.stream
     const listeners = stream.listeners('data')
-    if (listeners.length !== 1) throw new Error('copyOut: the connection has no single reader')
+    if (listeners.length !== 1) return new Error('copyOut: the connection has no single reader')
+    this.connection = connection
     this.pgData = listeners[0] as (chunk: Buffer) => void
     stream.removeListener('data', this.pgData)
     stream.on('data', this.onChunk)
     connection.query(this.text)
+    return undefined
   }
 
   handleCommandComplete(): void {}
@@ -138,8 +159,11 @@ class CopyOut {
     this.settle(this.failure)
   }
 
+  // After an ErrorResponse the reader has already handed the connection back. Any other error
+  // (query_timeout, a dead socket) may come mid-message: node-postgres cannot read on from there,
+  // so the connection stays unread and the caller releases it destroyed.
   handleError(error: Error): void {
-    this.detach(undefined)
+    this.connection?.stream.removeListener('data', this.onChunk)
     this.settle(error)
   }
 
