@@ -79,8 +79,6 @@ export interface RunQueue {
   close(): Promise<void>
 }
 
-/** Identifier pattern of task and user ids (the contract's). */
-
 export function createRunQueue(options: RunQueueOptions): RunQueue {
   const { url, prefix, now = () => new Date() } = options
   const keys = runKeys(prefix)
