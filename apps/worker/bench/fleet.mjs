@@ -6,6 +6,8 @@
 // this build's, and prints it beside.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRunQueue } from '@stockpulse/runs'
@@ -34,15 +36,26 @@ await subscriber.connect()
 const queue = createRunQueue({ url: REDIS_URL, prefix: PREFIX })
 let seed = 1
 
-/** `count` serve processes of `threads` threads each, serving once they say so. */
-async function startServe(count, threads) {
-  const children = Array.from({ length: count }, (_, i) =>
-    spawn(
-      process.execPath,
-      [BIN, 'serve', '--concurrency', String(threads), '--instance-id', `bench-${i}`, ...COMMON],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    ),
-  )
+/**
+ * `count` serve processes of `threads` threads each, serving once they say so; with `pin`, process
+ * i is held to core i (`taskset`), as if each had a machine of one core.
+ */
+async function startServe(count, threads, pin = false) {
+  const children = Array.from({ length: count }, (_, i) => {
+    const serve = [
+      BIN,
+      'serve',
+      '--concurrency',
+      String(threads),
+      '--instance-id',
+      `bench-${i}`,
+      ...COMMON,
+    ]
+    const [command, args] = pin
+      ? ['taskset', ['-c', String(i % availableParallelism()), process.execPath, ...serve]]
+      : [process.execPath, serve]
+    return spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  })
   await Promise.all(
     children.map(
       (child) =>
@@ -57,6 +70,8 @@ async function startServe(count, threads) {
     ),
   )
   return {
+    /** CPU seconds the processes used so far (user + system, every thread). */
+    cpuSeconds: () => children.reduce((sum, child) => sum + cpuSecondsOf(child.pid), 0),
     async stop() {
       for (const child of children) child.kill('SIGTERM')
       await Promise.all(children.map((child) => once(child, 'exit')))
@@ -118,6 +133,13 @@ async function embedded(stocks, days, threads, bin = BIN) {
   return { summary: JSON.parse(out), processMs }
 }
 
+/** utime + stime of a live process, from /proc (Linux), in seconds. */
+function cpuSecondsOf(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`
 const repeat = async (work) => {
@@ -126,24 +148,39 @@ const repeat = async (work) => {
   return median(times)
 }
 
-// 1. CPU-bound: 5,000 stocks x 2,500 bars on one vs two serve processes of one thread each.
-const one = await startServe(1, 1)
-await queued(500, 2500) // warm-up
-const oneMs = await repeat(() => queued(5000, 2500))
-await one.stop()
-const two = await startServe(2, 1)
-await queued(500, 2500)
-const twoMs = await repeat(() => queued(5000, 2500))
-await two.stop()
+// 1. CPU-bound: 5,000 stocks x 2,500 bars on one vs two serve processes of one thread each,
+// free to use every core, then each held to a core of its own. A serve process computes on its
+// thread while its main thread publishes, so free it uses more than one core, and a second
+// process has less left to add; held to one core each, the second adds what a second machine
+// would. `cores` is the processes' CPU time over the wall time (Redis not counted).
+const scaleOut = async (count, pin) => {
+  const fleet = await startServe(count, 1, pin)
+  await queued(500, 2500) // warm-up
+  const cpuBefore = fleet.cpuSeconds()
+  const times = []
+  for (let i = 0; i < RUNS; i++) times.push(await queued(5000, 2500))
+  const cores = (fleet.cpuSeconds() - cpuBefore) / (times.reduce((a, b) => a + b, 0) / 1000)
+  await fleet.stop()
+  return { ms: median(times), cores }
+}
+const rows = []
+for (const pin of [false, true]) {
+  const one = await scaleOut(1, pin)
+  const two = await scaleOut(2, pin)
+  const placement = pin ? 'one core each (taskset)' : 'any core'
+  rows.push(
+    { serve_processes: 1, placement, wall: fmt(one.ms), cores: one.cores.toFixed(2), speedup: '' },
+    {
+      serve_processes: 2,
+      placement,
+      wall: fmt(two.ms),
+      cores: two.cores.toFixed(2),
+      speedup: `${(one.ms / two.ms).toFixed(2)}x (goal >= 1.7x)`,
+    },
+  )
+}
 console.log('\nqueue scale-out: 5,000 stocks x 2,500 bars, serve processes of 1 thread each')
-console.table([
-  { serve_processes: 1, wall: fmt(oneMs), speedup: '1.00x' },
-  {
-    serve_processes: 2,
-    wall: fmt(twoMs),
-    speedup: `${(oneMs / twoMs).toFixed(2)}x (goal >= 1.7x)`,
-  },
-])
+console.table(rows)
 
 // 2. The same run through the queue vs `run`, with the same two threads.
 const pair = await startServe(1, 2)
