@@ -1,27 +1,16 @@
-import { createTestDatabase, type TestDatabase } from '@stockpulse/testing'
-import { pino } from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { epochDay } from './bars.js'
 import { dateArray, float8Array, textArray } from './binary-arrays.js'
-import { createDatabase, type Database } from './database.js'
+import { useTestDatabase } from './test-support/database.js'
 
 describe('binary-arrays', () => {
-  let server: TestDatabase
-  let database: Database
-  beforeAll(async () => {
-    server = await createTestDatabase()
-    database = createDatabase(server.url, pino({ level: 'silent' }))
-  })
-  afterAll(async () => {
-    await database.end()
-    await server.drop()
-  })
+  const db = useTestDatabase()
 
   it('reach the server as the arrays they encode', async () => {
     const texts = ['600519.SH', '', 'a "quoted", {braced} \\ value', 'NULL', 'µ€ 株']
     const dates = ['2026-01-09', '2000-01-01', '1999-12-31', '1970-01-01', '0001-01-01']
     const floats = [9.79, -0.5, 0, Number.MAX_VALUE, 5e-324, Number.NaN, Number.POSITIVE_INFINITY]
-    const { rows } = await database.query(
+    const { rows } = await db().query(
       `SELECT $1::text[] AS texts, $2::date[]::text[] AS dates, $3::float8[] AS floats,
         array_length($1::text[], 1) AS n, $4::text[] AS empty`,
       [

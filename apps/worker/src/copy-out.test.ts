@@ -1,9 +1,7 @@
-import { createTestDatabase, type TestDatabase } from '@stockpulse/testing'
-import { pino } from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createCopyBinaryParser } from './copy-binary.js'
 import { copyOut, createCopyDataReader } from './copy-out.js'
-import { createDatabase, type Database } from './database.js'
+import { useTestDatabase } from './test-support/database.js'
 
 // A backend message: type byte, length (itself included), body.
 function message(type: string, body: Buffer): Buffer {
@@ -93,23 +91,14 @@ describe('copy-out', () => {
 })
 
 describe('copyOut on a server', () => {
-  let server: TestDatabase
-  let database: Database
-  beforeAll(async () => {
-    server = await createTestDatabase()
-    database = createDatabase(server.url, pino({ level: 'silent' }))
-  })
-  afterAll(async () => {
-    await database.end()
-    await server.drop()
-  })
+  const db = useTestDatabase()
 
   const ROWS = 100_000
   const copy = (expression: string) =>
     `COPY (SELECT g::int4, ${expression}::float8 FROM generate_series(1, ${ROWS}) AS g) TO STDOUT (FORMAT binary)`
 
   it('streams every row of a binary COPY, and leaves the connection ready for the next query', async () => {
-    const client = await database.connect()
+    const client = await db().connect()
     try {
       let rows = 0
       let sum = 0
@@ -129,7 +118,7 @@ describe('copyOut on a server', () => {
   })
 
   it("rejects with the server's error mid-stream, and the connection stays usable", async () => {
-    const client = await database.connect()
+    const client = await db().connect()
     try {
       let rows = 0
       const parser = createCopyBinaryParser(2, () => rows++)
@@ -145,13 +134,13 @@ describe('copyOut on a server', () => {
   })
 
   it('rejects a statement that is not a COPY out instead of hanging', async () => {
-    const client = await database.connect()
+    const client = await db().connect()
     await expect(copyOut(client, 'SELECT 1', () => {})).rejects.toThrow('unexpected message "T"')
     client.release(true)
   })
 
   it('fails the query, not the process, on a connection read by someone else too', async () => {
-    const client = await database.connect()
+    const client = await db().connect()
     const stream = (client as unknown as { connection: { stream: NodeJS.EventEmitter } }).connection
       .stream
     const extra = () => {}
@@ -167,7 +156,7 @@ describe('copyOut on a server', () => {
   })
 
   it('rejects with what the consumer threw', async () => {
-    const client = await database.connect()
+    const client = await db().connect()
     await expect(
       copyOut(client, copy('g'), () => {
         throw new Error('bad bars')

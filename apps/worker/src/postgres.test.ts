@@ -1,15 +1,14 @@
 import { barsTableNames, tableName } from '@stockpulse/config'
-import { createTestDatabase, type TestDatabase } from '@stockpulse/testing'
 import { pino } from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createDailyBarsReader } from './daily-bars-reader.js'
-import { createDatabase, type Database } from './database.js'
 import { createThreadPool } from './executor.js'
 import { createIndicatorValuesWriter } from './indicator-values.js'
 import type { JobParams } from './job.js'
 import { migrate } from './migrate.js'
 import { seedDailyBars } from './seed-daily-bars.js'
 import { syntheticCodes } from './synthetic.js'
+import { useTestDatabase } from './test-support/database.js'
 import { THREAD_URL } from './test-support/events.js'
 import { runJob, valuesByCode } from './test-support/jobs.js'
 
@@ -20,16 +19,7 @@ const OUTPUTS = 1 + 1 + 1 + 3 + 1 + 3 + 1 + 3
 const names = { bars: barsTableNames('daily_bars'), values: tableName('indicator_values') }
 
 describe('postgres source and sink', () => {
-  let server: TestDatabase
-  let database: Database
-  beforeAll(async () => {
-    server = await createTestDatabase()
-    database = createDatabase(server.url, logger)
-  })
-  afterAll(async () => {
-    await database.end()
-    await server.drop()
-  })
+  const db = useTestDatabase()
 
   const postgresJob = (stocks: number | undefined, taskId: string): JobParams => ({
     taskId,
@@ -38,8 +28,8 @@ describe('postgres source and sink', () => {
     concurrency: 1,
   })
   const deps = () => ({
-    bars: createDailyBarsReader(database, names.bars),
-    values: createIndicatorValuesWriter(database, names.values),
+    bars: createDailyBarsReader(db(), names.bars),
+    values: createIndicatorValuesWriter(db(), names.values),
   })
 
   it('fails a task at its start, naming the migrate command, while the tables are missing', async () => {
@@ -57,16 +47,16 @@ describe('postgres source and sink', () => {
       'failed: table daily_bars (the bars) does not exist: create it with the migrate command (pnpm worker migrate in the repository)',
     )
     // migrate creates both tables once, and is idempotent.
-    expect(await migrate(database, names)).toEqual(['daily_bars', 'indicator_values'])
-    expect(await migrate(database, names)).toEqual([])
+    expect(await migrate(db(), names)).toEqual(['daily_bars', 'indicator_values'])
+    expect(await migrate(db(), names)).toEqual([])
   })
 
   it('reads seeded bars into the same results as the synthetic source, and stores them', async () => {
     // 700 stocks: position 100 has a short history, 600 a NaN high (a corrupt row here).
     const stocks = 700
     const seeded = { stocks, days: 120, seed: 11, date: DATE }
-    await migrate(database, names)
-    expect(await seedDailyBars(database, names.bars, seeded)).toBeGreaterThan(stocks * 100)
+    await migrate(db(), names)
+    expect(await seedDailyBars(db(), names.bars, seeded)).toBeGreaterThan(stocks * 100)
     const synthetic = await runJob({
       taskId: 'pg_synthetic',
       source: { kind: 'synthetic', ...seeded },
@@ -99,7 +89,7 @@ describe('postgres source and sink', () => {
       )
       expect(valuesByCode(results)).toEqual(expected)
 
-      const { rows } = await database.query<{
+      const { rows } = await db().query<{
         stock_code: string
         indicator: string
         output: string
@@ -126,8 +116,8 @@ describe('postgres source and sink', () => {
   })
 
   it('takes the first --stocks codes, and fails each corrupt stock with the row at fault', async () => {
-    await migrate(database, names)
-    await seedDailyBars(database, names.bars, { stocks: 3, days: 120, seed: 11, date: DATE })
+    await migrate(db(), names)
+    await seedDailyBars(db(), names.bars, { stocks: 3, days: 120, seed: 11, date: DATE })
     const bad: [string, string, string][] = [
       ['ZZ1', `open = NULL`, 'open is NULL'],
       ['ZZ2', `volume = -5`, 'volume must be >= 0, got -5'],
@@ -136,16 +126,16 @@ describe('postgres source and sink', () => {
       ['ZZ5', `low = 'Infinity'`, 'low is Infinity'],
     ]
     for (const [code, change] of bad) {
-      await database.query(
+      await db().query(
         `INSERT INTO daily_bars SELECT $1, trade_date, open, high, low, close, volume FROM daily_bars WHERE stock_code = '000001'`,
         [code],
       )
-      await database.query(
+      await db().query(
         `UPDATE daily_bars SET ${change} WHERE stock_code = $1 AND trade_date = (SELECT max(trade_date) - 7 FROM daily_bars WHERE stock_code = $1)`,
         [code],
       )
     }
-    await database.query(
+    await db().query(
       `INSERT INTO daily_bars VALUES ('ZZ6', '2030-01-02', 1, 1, 1, 1, 1), ('bad code!', '2026-01-02', 1, 1, 1, 1, 1)`,
     )
     const { results: first } = await runJob(postgresJob(2, 'pg_first'), deps())
@@ -174,9 +164,9 @@ describe('postgres source and sink', () => {
   })
 
   it('a chunk that cannot be written fails the task, and says how many', async () => {
-    await migrate(database, names)
-    await seedDailyBars(database, names.bars, { stocks: 40, days: 120, seed: 11, date: DATE })
-    await database.query(
+    await migrate(db(), names)
+    await seedDailyBars(db(), names.bars, { stocks: 40, days: 120, seed: 11, date: DATE })
+    await db().query(
       'ALTER TABLE indicator_values ADD CONSTRAINT refuse_all CHECK (value < -1e300) NOT VALID',
     )
     try {
@@ -186,19 +176,19 @@ describe('postgres source and sink', () => {
         /^failed: indicator values: \d+ of \d+ chunks not written \(new row for relation "indicator_values" violates check constraint "refuse_all"\)$/,
       )
     } finally {
-      await database.query('ALTER TABLE indicator_values DROP CONSTRAINT refuse_all')
+      await db().query('ALTER TABLE indicator_values DROP CONSTRAINT refuse_all')
     }
   })
 
   it('lists the codes of a table without an index on them, and reads the same bars', async () => {
-    await migrate(database, names)
-    await seedDailyBars(database, names.bars, { stocks: 30, days: 120, seed: 11, date: DATE })
-    await database.query(
+    await migrate(db(), names)
+    await seedDailyBars(db(), names.bars, { stocks: 30, days: 120, seed: 11, date: DATE })
+    await db().query(
       `CREATE TABLE plain_bars AS SELECT * FROM daily_bars WHERE stock_code IN (SELECT DISTINCT stock_code FROM daily_bars ORDER BY 1 LIMIT 30)`,
     )
     const read = (table: string) =>
       runJob(postgresJob(30, `pg_${table}`), {
-        bars: createDailyBarsReader(database, barsTableNames(table)),
+        bars: createDailyBarsReader(db(), barsTableNames(table)),
       })
     const [plain, indexed] = [await read('plain_bars'), await read('daily_bars')]
     expect(plain.summary).toMatchObject({ status: 'completed', total: 30 })
@@ -211,15 +201,15 @@ describe('postgres source and sink', () => {
       bars: barsTableNames('market.bars', ['code', 'day', 'o', 'h', 'l', 'c', 'v']),
       values: tableName('market.values_out'),
     }
-    await database.query('CREATE SCHEMA market')
-    expect(await migrate(database, custom)).toEqual(['market.bars', 'market.values_out'])
-    await seedDailyBars(database, custom.bars, { stocks: 20, days: 120, seed: 11, date: DATE })
+    await db().query('CREATE SCHEMA market')
+    expect(await migrate(db(), custom)).toEqual(['market.bars', 'market.values_out'])
+    await seedDailyBars(db(), custom.bars, { stocks: 20, days: 120, seed: 11, date: DATE })
     const { summary } = await runJob(postgresJob(undefined, 'pg_custom'), {
-      bars: createDailyBarsReader(database, custom.bars),
-      values: createIndicatorValuesWriter(database, custom.values),
+      bars: createDailyBarsReader(db(), custom.bars),
+      values: createIndicatorValuesWriter(db(), custom.values),
     })
     expect(summary).toMatchObject({ status: 'completed', total: 20, values_written: 20 * OUTPUTS })
-    const { rows } = await database.query<{ task_id: string }>(
+    const { rows } = await db().query<{ task_id: string }>(
       `SELECT DISTINCT task_id FROM market.values_out WHERE stock_code = '000001'`,
     )
     expect(rows).toEqual([{ task_id: 'pg_custom' }])
